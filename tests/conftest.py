@@ -28,3 +28,14 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     boto3.DEFAULT_SESSION = None
     yield
     boto3.DEFAULT_SESSION = None
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """moto's mock_aws, patched to behave as AWS documents (local_aws.moto_fixes)."""
+    from moto import mock_aws
+
+    from local_aws.moto_fixes import patch_moto
+
+    with mock_aws(), patch_moto():
+        yield

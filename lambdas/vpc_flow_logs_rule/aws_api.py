@@ -1,0 +1,207 @@
+"""The only module that talks to AWS: makes the clients, pages through results, reports.
+
+Every call goes through botocore's standard retry mode; an error that survives the retries
+propagates, so the invocation fails and AWS Config tries again instead of recording a wrong result.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Final
+
+import boto3
+from botocore.config import Config
+
+from vpc_flow_logs_rule.model import (
+    CLOUD_WATCH_LOGS,
+    TEST_MODE_TOKEN,
+    VPC_RESOURCE_TYPE,
+    FlowLog,
+    LogGroup,
+    Vpc,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from mypy_boto3_config import ConfigServiceClient
+    from mypy_boto3_config.type_defs import EvaluationTypeDef
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import FilterTypeDef
+    from mypy_boto3_logs import CloudWatchLogsClient
+
+    from vpc_flow_logs_rule.model import Evaluation
+
+CLIENT_CONFIG: Final = Config(
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=5,
+    read_timeout=30,
+)
+EC2_PAGE_SIZE: Final = 1000  # DescribeVpcs / DescribeFlowLogs maximum
+LOG_GROUPS_PER_CALL: Final = 50  # DescribeLogGroups logGroupIdentifiers maximum
+EVALUATIONS_PER_CALL: Final = 100  # PutEvaluations maximum
+COMPLIANCE_PAGE_SIZE: Final = 100  # GetComplianceDetailsByConfigRule maximum
+
+
+class PutEvaluationsError(RuntimeError):
+    """AWS Config answered PutEvaluations with FailedEvaluations."""
+
+
+class AwsApi:
+    """AWS calls of one invocation; clients are created on first use.
+
+    ``calls`` counts the requests made, by operation (retries not included).
+    """
+
+    def __init__(self, session: boto3.session.Session | None = None) -> None:
+        self._session = session
+        self.calls: Counter[str] = Counter()
+
+    @cached_property
+    def session(self) -> boto3.session.Session:
+        if self._session is not None:
+            return self._session
+        if boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()  # shared, so warm invocations reuse loaded models
+        return boto3.DEFAULT_SESSION or boto3.session.Session()
+
+    @cached_property
+    def region(self) -> str:
+        region = self.session.region_name
+        if not region:
+            raise RuntimeError("No AWS region configured (AWS_REGION is set in Lambda)")
+        return region
+
+    @cached_property
+    def ec2(self) -> EC2Client:
+        return self.session.client("ec2", config=CLIENT_CONFIG)
+
+    @cached_property
+    def logs(self) -> CloudWatchLogsClient:
+        return self.session.client("logs", config=CLIENT_CONFIG)
+
+    @cached_property
+    def config(self) -> ConfigServiceClient:
+        return self.session.client("config", config=CLIENT_CONFIG)
+
+    @cached_property
+    def _flow_log_filter_parameter(self) -> str:
+        # botocore calls DescribeFlowLogs' filter list "Filter" (the Lambda runtime's version);
+        # newer releases call it "Filters". Ask the client's own model.
+        shape = self.ec2.meta.service_model.operation_model("DescribeFlowLogs").input_shape
+        return "Filters" if shape is not None and "Filters" in shape.members else "Filter"
+
+    def describe_vpcs(self, vpc_id: str | None = None) -> list[Vpc]:
+        """Every VPC of the region, or the one given (empty if it no longer exists)."""
+        kwargs: dict[str, Any] = {"PaginationConfig": {"PageSize": EC2_PAGE_SIZE}}
+        if vpc_id:
+            kwargs["Filters"] = [{"Name": "vpc-id", "Values": [vpc_id]}]
+        vpcs: list[Vpc] = []
+        pages = self.ec2.get_paginator("describe_vpcs").paginate(**kwargs)
+        for page in pages:
+            self.calls["DescribeVpcs"] += 1
+            vpcs.extend(
+                Vpc(vpc["VpcId"], {tag["Key"]: tag["Value"] for tag in vpc.get("Tags", [])})
+                for vpc in page["Vpcs"]
+            )
+        return vpcs
+
+    def describe_flow_logs(self, vpc_id: str | None = None) -> list[FlowLog]:
+        """Flow logs attached to VPCs: all of the region's, or those of one VPC.
+
+        DescribeFlowLogs has no resource-type filter, so subnet, interface and other flow logs
+        are dropped here by their resource id.
+        """
+        kwargs: dict[str, Any] = {"PaginationConfig": {"PageSize": EC2_PAGE_SIZE}}
+        if vpc_id:
+            filters: list[FilterTypeDef] = [{"Name": "resource-id", "Values": [vpc_id]}]
+            kwargs[self._flow_log_filter_parameter] = filters
+        flow_logs: list[FlowLog] = []
+        pages = self.ec2.get_paginator("describe_flow_logs").paginate(**kwargs)
+        for page in pages:
+            self.calls["DescribeFlowLogs"] += 1
+            flow_logs.extend(
+                FlowLog(
+                    flow_log_id=item["FlowLogId"],
+                    resource_id=item["ResourceId"],
+                    traffic_type=item.get("TrafficType", ""),
+                    flow_log_status=item.get("FlowLogStatus", ""),
+                    deliver_logs_status=item.get("DeliverLogsStatus"),
+                    deliver_logs_error_message=item.get("DeliverLogsErrorMessage"),
+                    destination_type=item.get("LogDestinationType", CLOUD_WATCH_LOGS),
+                    log_group_name=item.get("LogGroupName"),
+                    log_destination=item.get("LogDestination"),
+                )
+                for item in page["FlowLogs"]
+                if item.get("ResourceId", "").startswith("vpc-")
+            )
+        return flow_logs
+
+    def describe_log_groups(self, names: Iterable[str]) -> dict[str, LogGroup]:
+        """The named log groups that exist, by name, 50 names a call.
+
+        Outside a cross-account monitoring account, logGroupIdentifiers takes names only.
+        """
+        wanted = sorted(set(names))
+        found: dict[str, LogGroup] = {}
+        for start in range(0, len(wanted), LOG_GROUPS_PER_CALL):
+            chunk = wanted[start : start + LOG_GROUPS_PER_CALL]
+            kwargs: dict[str, Any] = {"logGroupIdentifiers": chunk}
+            while True:
+                self.calls["DescribeLogGroups"] += 1
+                response = self.logs.describe_log_groups(**kwargs)
+                for group in response.get("logGroups", []):
+                    name = group.get("logGroupName", "")
+                    if name in chunk:
+                        found[name] = LogGroup(name, group.get("retentionInDays"))
+                token = response.get("nextToken")
+                if not token:
+                    break
+                kwargs["nextToken"] = token
+        return found
+
+    def previously_non_compliant_vpc_ids(self, rule_name: str) -> list[str]:
+        """VPC ids whose latest evaluation by ``rule_name`` is NON_COMPLIANT."""
+        vpc_ids = []
+        pages = self.config.get_paginator("get_compliance_details_by_config_rule").paginate(
+            ConfigRuleName=rule_name,
+            ComplianceTypes=["NON_COMPLIANT"],
+            PaginationConfig={"PageSize": COMPLIANCE_PAGE_SIZE},
+        )
+        for page in pages:
+            self.calls["GetComplianceDetailsByConfigRule"] += 1
+            for result in page.get("EvaluationResults", []):
+                qualifier = result["EvaluationResultIdentifier"]["EvaluationResultQualifier"]
+                if qualifier.get("ResourceType") == VPC_RESOURCE_TYPE and "ResourceId" in qualifier:
+                    vpc_ids.append(qualifier["ResourceId"])
+        return vpc_ids
+
+    def put_evaluations(self, evaluations: Sequence[Evaluation], result_token: str) -> None:
+        """Report in batches of 100; ``TESTMODE`` tokens report with TestMode (nothing kept)."""
+        test_mode = result_token == TEST_MODE_TOKEN
+        for start in range(0, len(evaluations), EVALUATIONS_PER_CALL):
+            batch = [_to_aws(e) for e in evaluations[start : start + EVALUATIONS_PER_CALL]]
+            self.calls["PutEvaluations"] += 1
+            response = self.config.put_evaluations(
+                Evaluations=batch, ResultToken=result_token, TestMode=test_mode
+            )
+            failed = response.get("FailedEvaluations", [])
+            if failed:
+                ids = ", ".join(item.get("ComplianceResourceId", "?") for item in failed)
+                raise PutEvaluationsError(
+                    f"AWS Config did not accept {len(failed)} of {len(batch)} evaluations "
+                    f"(batch starting at {start}): {ids}"
+                )
+
+
+def _to_aws(evaluation: Evaluation) -> EvaluationTypeDef:
+    item: EvaluationTypeDef = {
+        "ComplianceResourceType": evaluation.resource_type,
+        "ComplianceResourceId": evaluation.resource_id,
+        "ComplianceType": evaluation.compliance_type.value,
+        "OrderingTimestamp": evaluation.ordering_timestamp,
+    }
+    if evaluation.annotation:
+        item["Annotation"] = evaluation.annotation
+    return item

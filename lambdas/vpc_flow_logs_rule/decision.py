@@ -1,0 +1,276 @@
+"""What the rule decides, from plain data: no AWS calls here.
+
+A flow log counts only if it passes every check (ACTIVE; delivering, unless the rule is told not
+to require it; an allowed destination type; for CloudWatch Logs, a log group in this account and
+region that exists and keeps logs long enough). The VPC is COMPLIANT when the flow logs that count
+cover the required traffic together: ALL covers ACCEPT and REJECT, ACCEPT + REJECT cover ALL.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from vpc_flow_logs_rule import annotation
+from vpc_flow_logs_rule.model import (
+    CLOUD_WATCH_LOGS,
+    VPC_RESOURCE_TYPE,
+    ComplianceType,
+    Evaluation,
+    FlowLog,
+    LogGroup,
+    Vpc,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from datetime import datetime
+
+    from vpc_flow_logs_rule.parameters import RuleParameters
+
+COVERS: Final[Mapping[str, frozenset[str]]] = {
+    "ACCEPT": frozenset({"ACCEPT"}),
+    "REJECT": frozenset({"REJECT"}),
+    "ALL": frozenset({"ACCEPT", "REJECT"}),
+}
+DELETED_STATUSES: Final = frozenset({"ResourceDeleted", "ResourceDeletedNotRecorded"})
+NOT_RECORDED_STATUS: Final = "ResourceNotRecorded"
+EVALUATED_STATUSES: Final = frozenset({"OK", "ResourceDiscovered"})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    compliance_type: ComplianceType
+    annotation: str
+
+
+@dataclass(frozen=True)
+class Account:
+    """Where the rule runs: a log group elsewhere cannot be checked, so it does not count."""
+
+    account_id: str
+    region: str
+
+
+@dataclass(frozen=True)
+class LogGroupReference:
+    name: str
+    account_id: str | None
+    region: str | None
+
+    def is_in(self, account: Account) -> bool:
+        return self.account_id in (None, account.account_id) and self.region in (
+            None,
+            account.region,
+        )
+
+
+def log_group_reference(flow_log: FlowLog) -> LogGroupReference | None:
+    """The CloudWatch Logs group a flow log delivers to, from its ARN when it has one."""
+    arn = flow_log.log_destination
+    if arn:
+        # arn:<partition>:logs:<region>:<account>:log-group:<name>[:*]
+        parts = arn.split(":", 6)
+        if len(parts) == 7 and parts[2] == "logs" and parts[5] == "log-group":
+            name = parts[6].removesuffix(":*")
+            return LogGroupReference(name, parts[4] or None, parts[3] or None)
+    if flow_log.log_group_name:
+        return LogGroupReference(flow_log.log_group_name, None, None)
+    return None
+
+
+def _checks_log_group(flow_log: FlowLog, parameters: RuleParameters) -> bool:
+    return (
+        flow_log.destination_type == CLOUD_WATCH_LOGS
+        and CLOUD_WATCH_LOGS in parameters.allowed_destination_types
+    )
+
+
+def log_groups_to_describe(
+    flow_logs: Iterable[FlowLog], parameters: RuleParameters, account: Account
+) -> list[str]:
+    """Names of the log groups in this account and region that these flow logs depend on."""
+    names = set()
+    for flow_log in flow_logs:
+        reference = log_group_reference(flow_log)
+        if _checks_log_group(flow_log, parameters) and reference and reference.is_in(account):
+            names.add(reference.name)
+    return sorted(names)
+
+
+def flow_log_problems(
+    flow_log: FlowLog,
+    log_groups: Mapping[str, LogGroup],
+    parameters: RuleParameters,
+    account: Account,
+) -> list[str]:
+    """Everything that stops this flow log from counting; empty when it counts.
+
+    ``log_groups`` holds the groups that exist, by name, among those of
+    :func:`log_groups_to_describe`.
+    """
+    fid = flow_log.flow_log_id
+    problems = []
+    if flow_log.flow_log_status != "ACTIVE":
+        problems.append(annotation.not_active(fid, flow_log.flow_log_status))
+    if parameters.require_delivery_success and flow_log.deliver_logs_status != "SUCCESS":
+        problems.append(
+            annotation.delivery_failed(
+                fid, flow_log.deliver_logs_status, flow_log.deliver_logs_error_message
+            )
+        )
+    if flow_log.destination_type not in parameters.allowed_destination_types:
+        problems.append(
+            annotation.destination_not_allowed(
+                fid, flow_log.destination_type, parameters.allowed_destination_types
+            )
+        )
+    elif _checks_log_group(flow_log, parameters):
+        problems.extend(_log_group_problems(flow_log, log_groups, parameters, account))
+    return problems
+
+
+def _log_group_problems(
+    flow_log: FlowLog,
+    log_groups: Mapping[str, LogGroup],
+    parameters: RuleParameters,
+    account: Account,
+) -> list[str]:
+    fid = flow_log.flow_log_id
+    reference = log_group_reference(flow_log)
+    if reference is None:
+        return [annotation.no_log_group(fid)]
+    if not reference.is_in(account):
+        return [
+            annotation.log_group_elsewhere(
+                fid,
+                reference.name,
+                reference.account_id or account.account_id,
+                reference.region or account.region,
+            )
+        ]
+    group = log_groups.get(reference.name)
+    if group is None:
+        return [annotation.log_group_missing(fid, reference.name)]
+    # No retention (None) never expires; MinRetentionDays 0 accepts any retention.
+    minimum = parameters.min_retention_days
+    days = group.retention_in_days
+    if days is not None and days < minimum:
+        return [annotation.short_retention(fid, reference.name, days, minimum)]
+    return []
+
+
+def evaluate_flow_logs(
+    flow_logs: Iterable[FlowLog],
+    log_groups: Mapping[str, LogGroup],
+    parameters: RuleParameters,
+    account: Account,
+) -> Verdict:
+    """COMPLIANT or NON_COMPLIANT for one VPC, given all of its flow logs."""
+    required = COVERS[parameters.traffic_type]
+    ordered = sorted(flow_logs, key=lambda flow_log: flow_log.flow_log_id)
+    problems = {
+        fl.flow_log_id: flow_log_problems(fl, log_groups, parameters, account) for fl in ordered
+    }
+    counting = [fl for fl in ordered if not problems[fl.flow_log_id]]
+    covered = frozenset[str]().union(*(COVERS.get(fl.traffic_type, frozenset()) for fl in counting))
+    missing = required - covered
+    if not missing:
+        covering = [
+            fl.flow_log_id for fl in counting if COVERS.get(fl.traffic_type, frozenset()) & required
+        ]
+        return Verdict(
+            ComplianceType.COMPLIANT, annotation.compliant(parameters.traffic_type, covering)
+        )
+
+    details: list[str] = []
+    for flow_log in ordered:
+        covers = COVERS.get(flow_log.traffic_type, frozenset())
+        if covers & missing:
+            details.extend(problems[flow_log.flow_log_id])
+        elif not problems[flow_log.flow_log_id]:
+            details.append(annotation.covers_only(flow_log.flow_log_id, flow_log.traffic_type))
+    return Verdict(ComplianceType.NON_COMPLIANT, annotation.non_compliant(missing, details))
+
+
+def exemption(vpc_id: str, tags: Mapping[str, str], parameters: RuleParameters) -> str | None:
+    """Why the VPC is exempt (an annotation), or None when it is not."""
+    if vpc_id in parameters.exempt_vpc_ids:
+        return annotation.exempt_by_id()
+    tag = parameters.exempt_tag
+    if tag is not None and tag.key in tags and tag.value in (None, tags[tag.key]):
+        return annotation.exempt_by_tag(f"{tag.key}={tags[tag.key]}")
+    return None
+
+
+def evaluate_vpcs(
+    vpcs: Sequence[Vpc],
+    flow_logs: Iterable[FlowLog],
+    log_groups: Mapping[str, LogGroup],
+    parameters: RuleParameters,
+    *,
+    account: Account,
+    ordering_timestamp: datetime,
+) -> list[Evaluation]:
+    """One evaluation per VPC (a scheduled run): exempt VPCs are NOT_APPLICABLE."""
+    by_vpc: dict[str, list[FlowLog]] = defaultdict(list)
+    for flow_log in flow_logs:
+        by_vpc[flow_log.resource_id].append(flow_log)
+    evaluations = []
+    for vpc in vpcs:
+        reason = exemption(vpc.vpc_id, vpc.tags, parameters)
+        verdict = (
+            Verdict(ComplianceType.NOT_APPLICABLE, reason)
+            if reason
+            else evaluate_flow_logs(by_vpc[vpc.vpc_id], log_groups, parameters, account)
+        )
+        evaluations.append(
+            Evaluation(vpc.vpc_id, verdict.compliance_type, verdict.annotation, ordering_timestamp)
+        )
+    return evaluations
+
+
+def in_scope(vpcs: Iterable[Vpc], parameters: RuleParameters) -> list[Vpc]:
+    """The VPCs that are not exempt."""
+    return [vpc for vpc in vpcs if exemption(vpc.vpc_id, vpc.tags, parameters) is None]
+
+
+def stale_evaluations(
+    previously_non_compliant: Iterable[str],
+    existing_vpc_ids: Iterable[str],
+    ordering_timestamp: datetime,
+) -> list[Evaluation]:
+    """NOT_APPLICABLE for VPCs reported NON_COMPLIANT before that no longer exist."""
+    existing = set(existing_vpc_ids)
+    return [
+        Evaluation(vpc_id, ComplianceType.NOT_APPLICABLE, annotation.vpc_gone(), ordering_timestamp)
+        for vpc_id in sorted(set(previously_non_compliant) - existing)
+    ]
+
+
+def change_not_applicable(
+    resource_type: str,
+    resource_id: str,
+    *,
+    status: str,
+    left_scope: bool,
+    parameters: RuleParameters,
+) -> str | None:
+    """Why a changed resource is NOT_APPLICABLE before looking anything up, or None.
+
+    Raises ValueError for a configuration item status AWS Config does not document.
+    """
+    if resource_type != VPC_RESOURCE_TYPE:
+        return annotation.not_a_vpc(resource_type)
+    if left_scope:
+        return annotation.left_scope()
+    if status in DELETED_STATUSES:
+        return annotation.deleted(status)
+    if status == NOT_RECORDED_STATUS:
+        return annotation.not_recorded()
+    if status not in EVALUATED_STATUSES:
+        raise ValueError(f"Unexpected configurationItemStatus {status!r} for {resource_id}")
+    if resource_id in parameters.exempt_vpc_ids:
+        return annotation.exempt_by_id()
+    return None

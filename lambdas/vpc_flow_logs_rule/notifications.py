@@ -1,0 +1,91 @@
+"""Reads what AWS Config sends (parsed by Powertools' AWSConfigRuleEvent) into plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from aws_lambda_powertools.utilities.data_classes.aws_config_rule_event import (
+        AWSConfigRuleEvent,
+    )
+
+CHANGE: Final = "ConfigurationItemChangeNotification"
+OVERSIZED_CHANGE: Final = "OversizedConfigurationItemChangeNotification"
+SCHEDULED: Final = "ScheduledNotification"
+MESSAGE_TYPES: Final = (CHANGE, OVERSIZED_CHANGE, SCHEDULED)
+
+
+class UnsupportedEventError(ValueError):
+    """An event this rule is not built for (fail loudly rather than guess)."""
+
+
+@dataclass(frozen=True)
+class ChangedResource:
+    """The resource a change notification is about.
+
+    ``tags`` is None when the notification does not carry them (an oversized one).
+    """
+
+    resource_type: str
+    resource_id: str
+    status: str
+    capture_time: datetime
+    tags: Mapping[str, str] | None
+    left_scope: bool
+
+
+def parse_time(text: str) -> datetime:
+    """Config's ISO 8601 times (``2023-04-27T15:03:11.636Z``) as aware datetimes."""
+    return datetime.fromisoformat(text)
+
+
+def rule_parameters(event: AWSConfigRuleEvent) -> str | Mapping[str, object] | None:
+    """The raw ``ruleParameters`` (JSON text); Powertools' property raises when it is absent."""
+    value = event.get("ruleParameters")
+    if value is None or isinstance(value, str | dict):
+        return value
+    return str(value)
+
+
+def message_type(event: AWSConfigRuleEvent) -> str:
+    kind = event.invoking_event.get("messageType")
+    if kind not in MESSAGE_TYPES:
+        raise UnsupportedEventError(
+            f"Unsupported messageType {kind!r}; this rule handles {', '.join(MESSAGE_TYPES)}"
+        )
+    return str(kind)
+
+
+def notification_time(event: AWSConfigRuleEvent) -> datetime:
+    return parse_time(event.invoking_event["notificationCreationTime"])
+
+
+def changed_resource(event: AWSConfigRuleEvent) -> ChangedResource:
+    """The resource of a (possibly oversized) configuration item change notification."""
+    invoking = event.invoking_event
+    kind = message_type(event)
+    if kind == CHANGE:
+        item = invoking["configurationItem"]
+        raw_tags = item.get("tags")
+        tags: Mapping[str, str] | None = (
+            {str(key): str(value) for key, value in raw_tags.items()}
+            if isinstance(raw_tags, dict)
+            else {}
+        )
+    elif kind == OVERSIZED_CHANGE:
+        item = invoking["configurationItemSummary"]
+        tags = None
+    else:
+        raise UnsupportedEventError(f"{kind} does not carry a configuration item")
+    return ChangedResource(
+        resource_type=item["resourceType"],
+        resource_id=item["resourceId"],
+        status=item["configurationItemStatus"],
+        capture_time=parse_time(item["configurationItemCaptureTime"]),
+        tags=tags,
+        left_scope=bool(event.get("eventLeftScope", False)),
+    )

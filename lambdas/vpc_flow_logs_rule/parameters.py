@@ -1,0 +1,174 @@
+"""The rule's input parameters: parsed and validated up front, in one place.
+
+AWS Config hands them over as a JSON object of strings (``ruleParameters``). An unknown name or an
+invalid value raises :class:`ParameterError`, whose message names the parameter, the value and what
+is allowed; the invocation then fails without reporting anything.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+TRAFFIC_TYPES: Final = ("ACCEPT", "REJECT", "ALL")
+DESTINATION_TYPES: Final = ("cloud-watch-logs", "s3", "kinesis-data-firehose")
+_VPC_ID = re.compile(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})")
+_MAX_TAG_KEY_LENGTH = 128
+_MAX_TAG_VALUE_LENGTH = 256
+
+
+class ParameterError(ValueError):
+    """A rule parameter that cannot be used as given."""
+
+
+@dataclass(frozen=True)
+class ExemptTag:
+    key: str
+    value: str | None  # None: any value
+
+    def __str__(self) -> str:
+        return self.key if self.value is None else f"{self.key}={self.value}"
+
+
+@dataclass(frozen=True)
+class RuleParameters:
+    traffic_type: str = "REJECT"
+    min_retention_days: int = 365
+    allowed_destination_types: frozenset[str] = frozenset(DESTINATION_TYPES)
+    require_delivery_success: bool = True
+    exempt_vpc_ids: frozenset[str] = frozenset()
+    exempt_tag: ExemptTag | None = None
+
+
+def _invalid(name: str, value: str, allowed: str) -> ParameterError:
+    return ParameterError(f"Invalid value for rule parameter {name}: {value!r}. Allowed: {allowed}")
+
+
+def _traffic_type(value: str) -> str:
+    if value.upper() not in TRAFFIC_TYPES:
+        raise _invalid("TrafficType", value, f"one of {', '.join(TRAFFIC_TYPES)}")
+    return value.upper()
+
+
+def _min_retention_days(value: str) -> int:
+    if not value.isascii() or not value.isdigit():
+        raise _invalid(
+            "MinRetentionDays", value, "a whole number of days, 0 or more (0 turns the check off)"
+        )
+    return int(value)
+
+
+def _destination_types(value: str) -> frozenset[str]:
+    allowed = f"a comma-separated list of {', '.join(DESTINATION_TYPES)}"
+    items = [item.strip().lower() for item in value.split(",") if item.strip()]
+    if not items or any(item not in DESTINATION_TYPES for item in items):
+        raise _invalid("AllowedDestinationTypes", value, allowed)
+    return frozenset(items)
+
+
+def _boolean(value: str) -> bool:
+    if value.lower() not in ("true", "false"):
+        raise _invalid("RequireDeliverySuccess", value, "true or false")
+    return value.lower() == "true"
+
+
+def _vpc_ids(value: str) -> frozenset[str]:
+    items = [item.strip().lower() for item in value.split(",") if item.strip()]
+    if any(_VPC_ID.fullmatch(item) is None for item in items):
+        raise _invalid(
+            "ExemptVpcIds", value, "a comma-separated list of VPC ids such as vpc-0123456789abcdef0"
+        )
+    return frozenset(items)
+
+
+def _exempt_tag(value: str) -> ExemptTag:
+    """``key`` or ``key=value``, split at the first ``=`` (a tag value may contain ``=``)."""
+    key, separator, tag_value = value.partition("=")
+    key = key.strip()
+    if not key or len(key) > _MAX_TAG_KEY_LENGTH or len(tag_value) > _MAX_TAG_VALUE_LENGTH:
+        raise _invalid(
+            "ExemptTag",
+            value,
+            f"a tag key (1-{_MAX_TAG_KEY_LENGTH} characters) or key=value "
+            f"(value up to {_MAX_TAG_VALUE_LENGTH} characters)",
+        )
+    return ExemptTag(key=key, value=tag_value.strip() if separator else None)
+
+
+PARAMETER_NAMES: Final = (
+    "TrafficType",
+    "MinRetentionDays",
+    "AllowedDestinationTypes",
+    "RequireDeliverySuccess",
+    "ExemptVpcIds",
+    "ExemptTag",
+)
+
+
+def _as_text(name: str, value: object) -> str:
+    """Config passes strings; a template may still carry a JSON number or boolean."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int):
+        return str(value).strip()
+    raise _invalid(name, repr(value), "a string")
+
+
+def parse_parameters(raw: str | Mapping[str, object] | None) -> RuleParameters:
+    """Validate ``ruleParameters`` (the JSON text, or it decoded) into :class:`RuleParameters`.
+
+    Absent parameters and empty values take their defaults.
+    """
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return RuleParameters()
+    if isinstance(raw, str):
+        try:
+            decoded: object = json.loads(raw)
+        except json.JSONDecodeError as error:
+            raise ParameterError(
+                f"ruleParameters is not valid JSON ({error.msg}): {raw!r}. Allowed: a JSON object "
+                f"of parameter names to strings"
+            ) from None
+    else:
+        decoded = raw
+    if not isinstance(decoded, dict):
+        raise ParameterError(
+            f"ruleParameters must be a JSON object, got {decoded!r}. Allowed: a JSON object of "
+            "parameter names to strings"
+        )
+
+    texts: dict[str, str] = {}
+    for name, value in decoded.items():
+        if name not in PARAMETER_NAMES:
+            raise ParameterError(
+                f"Unknown rule parameter {name!r} (value {value!r}). Allowed parameters: "
+                f"{', '.join(PARAMETER_NAMES)}"
+            )
+        texts[name] = _as_text(name, value)
+
+    default = RuleParameters()
+    traffic = texts.get("TrafficType")
+    retention = texts.get("MinRetentionDays")
+    destinations = texts.get("AllowedDestinationTypes")
+    delivery = texts.get("RequireDeliverySuccess")
+    vpc_ids = texts.get("ExemptVpcIds")
+    tag = texts.get("ExemptTag")
+    return RuleParameters(
+        traffic_type=_traffic_type(traffic) if traffic else default.traffic_type,
+        min_retention_days=(
+            _min_retention_days(retention) if retention else default.min_retention_days
+        ),
+        allowed_destination_types=(
+            _destination_types(destinations) if destinations else default.allowed_destination_types
+        ),
+        require_delivery_success=(
+            _boolean(delivery) if delivery else default.require_delivery_success
+        ),
+        exempt_vpc_ids=_vpc_ids(vpc_ids) if vpc_ids else default.exempt_vpc_ids,
+        exempt_tag=_exempt_tag(tag) if tag else default.exempt_tag,
+    )

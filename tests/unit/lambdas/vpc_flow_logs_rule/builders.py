@@ -1,0 +1,241 @@
+"""Small builders for the rule's tests: Config events (from tests/events) and a moto world."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from moto.ec2.models import ec2_backends
+
+from local_aws.moto_fixes import issue_result_token
+
+if TYPE_CHECKING:
+    from mypy_boto3_config import ConfigServiceClient
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.literals import LogDestinationTypeType, TrafficTypeType
+    from mypy_boto3_logs import CloudWatchLogsClient
+
+EVENTS = Path(__file__).resolve().parents[3] / "events"
+ACCOUNT_ID = "123456789012"  # moto's default account, as in tests/events
+REGION = "us-east-1"
+RULE_NAME = "vpc-flow-logs-enabled"
+DELIVERY_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/VpcFlowLogsDeliveryRole"
+ABSENT = object()  # leave a key out of the event altogether
+
+
+def load_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return event
+
+
+def _finish(
+    event: dict[str, Any],
+    invoking: dict[str, Any],
+    *,
+    parameters: dict[str, Any] | str | object | None,
+    token: str | None,
+    left_scope: bool | None = None,
+) -> dict[str, Any]:
+    event["invokingEvent"] = json.dumps(invoking)
+    if parameters is ABSENT:
+        del event["ruleParameters"]
+    elif isinstance(parameters, str):
+        event["ruleParameters"] = parameters
+    elif isinstance(parameters, dict):
+        event["ruleParameters"] = json.dumps(parameters)
+    event["resultToken"] = token if token is not None else issue_result_token(RULE_NAME)
+    if left_scope is not None:
+        event["eventLeftScope"] = left_scope
+    return event
+
+
+def change_event(
+    vpc_id: str,
+    *,
+    status: str = "OK",
+    tags: dict[str, str] | None = None,
+    capture_time: str | None = None,
+    resource_type: str = "AWS::EC2::VPC",
+    left_scope: bool = False,
+    parameters: dict[str, Any] | str | object | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
+    """A ConfigurationItemChangeNotification for ``vpc_id`` (tests/events/awsConfigRuleVpc*.json).
+
+    ``parameters`` None keeps the event's, ABSENT drops the key; ``token`` None issues a real one.
+    """
+    deleted = status in ("ResourceDeleted", "ResourceDeletedNotRecorded")
+    event = load_event(
+        "awsConfigRuleVpcDeleted.json" if deleted else "awsConfigRuleVpcChanged.json"
+    )
+    invoking = json.loads(event["invokingEvent"])
+    item = invoking["configurationItem"]
+    item.update(resourceId=vpc_id, resourceType=resource_type, configurationItemStatus=status)
+    item["ARN"] = f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:vpc/{vpc_id}"
+    if item["configuration"] is not None:
+        item["configuration"]["vpcId"] = vpc_id
+    if tags is not None:
+        item["tags"] = dict(tags)
+        if item["configuration"] is not None:
+            item["configuration"]["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
+    if capture_time is not None:
+        item["configurationItemCaptureTime"] = capture_time
+    return _finish(event, invoking, parameters=parameters, token=token, left_scope=left_scope)
+
+
+def oversized_event(
+    vpc_id: str,
+    *,
+    status: str = "OK",
+    capture_time: str | None = None,
+    parameters: dict[str, Any] | str | object | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
+    event = load_event("awsConfigRuleVpcOversized.json")
+    invoking = json.loads(event["invokingEvent"])
+    summary = invoking["configurationItemSummary"]
+    summary.update(resourceId=vpc_id, configurationItemStatus=status)
+    summary["ARN"] = f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:vpc/{vpc_id}"
+    if capture_time is not None:
+        summary["configurationItemCaptureTime"] = capture_time
+    return _finish(event, invoking, parameters=parameters, token=token)
+
+
+def scheduled_event(
+    *,
+    notification_time: str | None = None,
+    parameters: dict[str, Any] | str | object | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
+    event = load_event("awsConfigRuleVpcScheduled.json")
+    invoking = json.loads(event["invokingEvent"])
+    if notification_time is not None:
+        invoking["notificationCreationTime"] = notification_time
+    return _finish(event, invoking, parameters=parameters, token=token)
+
+
+@dataclass(frozen=True)
+class FakeLambdaContext:
+    function_name: str = "vpc-flow-logs-rule"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:vpc-flow-logs-rule"
+    aws_request_id: str = "6f1c2b7e-0d4a-4c55-9d1e-2a7b3c4d5e6f"
+
+
+class CallCounter:
+    """Counts the AWS calls made through boto3's default session (the product's), by operation.
+
+    Registered on ``before-call``: one count per API call, however many retries it needed.
+    ``requests`` keeps each call's parameters, in order.
+    """
+
+    def __init__(self) -> None:
+        boto3.setup_default_session(region_name=REGION)
+        self.calls: Counter[str] = Counter()
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        session = boto3.DEFAULT_SESSION
+        if session is None:  # pragma: no cover - setup_default_session sets it
+            raise RuntimeError("no default session")
+        session.events.register("before-parameter-build.*.*", self._params)
+        session.events.register("before-call.*.*", self._record)
+
+    def _params(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        self.requests.append((model.name, dict(params)))
+
+    def _record(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+
+    def params(self, operation: str) -> list[dict[str, Any]]:
+        return [params for name, params in self.requests if name == operation]
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+class World:
+    """Arranges VPCs, log groups and flow logs in moto, through a session of its own.
+
+    Its calls are not counted by :class:`CallCounter`.
+    """
+
+    def __init__(self) -> None:
+        session = boto3.session.Session(region_name=REGION)
+        self.ec2: EC2Client = session.client("ec2")
+        self.logs: CloudWatchLogsClient = session.client("logs")
+        self.config: ConfigServiceClient = session.client("config")
+        issue_result_token(RULE_NAME)  # the rule exists, as if deployed
+        default = self.ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])
+        self.default_vpc_id = default["Vpcs"][0]["VpcId"]
+
+    def vpc(self, tags: dict[str, str] | None = None) -> str:
+        vpc_id = self.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        if tags:
+            self.ec2.create_tags(
+                Resources=[vpc_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
+            )
+        return vpc_id
+
+    def log_group(self, name: str, retention_days: int | None = 365) -> str:
+        self.logs.create_log_group(logGroupName=name)
+        if retention_days is not None:
+            self.logs.put_retention_policy(logGroupName=name, retentionInDays=retention_days)
+        return name
+
+    def flow_log(
+        self,
+        vpc_id: str,
+        traffic_type: TrafficTypeType = "REJECT",
+        *,
+        log_group: str | None = None,
+        destination_type: LogDestinationTypeType = "cloud-watch-logs",
+        destination: str | None = None,
+        resource_type: str = "VPC",
+    ) -> str:
+        """A flow log; a cloud-watch-logs one gets a new compliant log group unless told."""
+        kwargs: dict[str, Any] = {
+            "ResourceIds": [vpc_id],
+            "ResourceType": resource_type,
+            "TrafficType": traffic_type,
+            "LogDestinationType": destination_type,
+        }
+        if destination_type == "cloud-watch-logs":
+            kwargs["DeliverLogsPermissionArn"] = DELIVERY_ROLE
+            if destination is not None:
+                kwargs["LogDestination"] = destination
+            else:
+                kwargs["LogGroupName"] = log_group or self.log_group(
+                    f"/aws/vpc-flow-logs/{vpc_id}-{traffic_type.lower()}"
+                )
+        else:
+            kwargs["LogDestination"] = destination
+        response = self.ec2.create_flow_logs(**kwargs)
+        if response["Unsuccessful"]:
+            raise RuntimeError(response["Unsuccessful"])
+        return response["FlowLogIds"][0]
+
+    def set_flow_log(self, flow_log_id: str, **attributes: Any) -> None:
+        """Give a flow log a state moto cannot reach through the API (FAILED delivery...)."""
+        flow_log = ec2_backends[ACCOUNT_ID][REGION].flow_logs[flow_log_id]
+        for name, value in attributes.items():
+            if not hasattr(flow_log, name):
+                raise AttributeError(name)
+            setattr(flow_log, name, value)
+
+    def recorded(self, rule_name: str = RULE_NAME) -> dict[str, tuple[str, str | None]]:
+        """What AWS Config holds for the rule: VPC id -> (compliance type, annotation)."""
+        found: dict[str, tuple[str, str | None]] = {}
+        for page in self.config.get_paginator("get_compliance_details_by_config_rule").paginate(
+            ConfigRuleName=rule_name
+        ):
+            for result in page["EvaluationResults"]:
+                qualifier = result["EvaluationResultIdentifier"]["EvaluationResultQualifier"]
+                found[qualifier["ResourceId"]] = (
+                    result["ComplianceType"],
+                    result.get("Annotation"),
+                )
+        return found
