@@ -1,0 +1,358 @@
+"""Every runbook in ssm_documents/, checked after the build that embeds its scripts.
+
+Mirrors what SSM would reject at CreateDocument or only discover mid-execution: unknown
+actions, an unpinned runtime, a handler missing from its script, a ``{{ Name }}`` nobody
+declares, an output selecting a field the script never returns, a default its own pattern
+refuses, a placeholder left behind.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+import enable_vpc_flow_logs as script
+from stacks.runbook_document import build_document
+
+DOCUMENTS_DIR = Path(__file__).parents[3] / "ssm_documents"
+DOCUMENTS = sorted(DOCUMENTS_DIR.glob("*.yaml"))
+
+KNOWN_ACTIONS = {
+    "aws:approve",
+    "aws:assertAwsResourceProperty",
+    "aws:branch",
+    "aws:changeInstanceState",
+    "aws:copyImage",
+    "aws:createImage",
+    "aws:createStack",
+    "aws:createTags",
+    "aws:deleteImage",
+    "aws:deleteStack",
+    "aws:executeAutomation",
+    "aws:executeAwsApi",
+    "aws:executeScript",
+    "aws:executeStateMachine",
+    "aws:invokeLambdaFunction",
+    "aws:loop",
+    "aws:pause",
+    "aws:runCommand",
+    "aws:runInstances",
+    "aws:sleep",
+    "aws:updateVariable",
+    "aws:waitForAwsResourceProperty",
+}
+PINNED_RUNTIME = "python3.11"  # what SSM executeScript runs for this project (see the contract)
+KNOWN_GLOBALS = {
+    "global:ACCOUNT_ID",
+    "global:REGION",
+    "global:AWS_PARTITION",
+    "global:DATE",
+    "global:DATE_TIME",
+    "global:DATE_TIME_ISO8601",
+    "automation:EXECUTION_ID",
+}
+PARAMETER_TYPES = {"String": str, "Integer": int, "Boolean": bool, "StringList": list}
+VARIABLE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+
+
+def test_there_are_documents_to_check() -> None:
+    assert DOCUMENTS, f"no *.yaml under {DOCUMENTS_DIR}"
+
+
+@pytest.fixture(params=DOCUMENTS, ids=lambda path: path.name)
+def document(request: pytest.FixtureRequest) -> dict[str, Any]:
+    path: Path = request.param
+    return build_document(path)
+
+
+def steps(document: dict[str, Any]) -> list[dict[str, Any]]:
+    main_steps: list[dict[str, Any]] = document["mainSteps"]
+    return main_steps
+
+
+def script_steps(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for step in steps(document) if step["action"] == "aws:executeScript"]
+
+
+def strings_outside_scripts(node: object) -> list[str]:
+    """Every string in the document except the embedded script bodies."""
+    if isinstance(node, dict):
+        return [
+            text
+            for key, value in node.items()
+            if key != "Script"
+            for text in strings_outside_scripts(value)
+        ]
+    if isinstance(node, list):
+        return [text for item in node for text in strings_outside_scripts(item)]
+    return [node] if isinstance(node, str) else []
+
+
+def typed_dict_fields(module: ast.Module, class_name: str) -> set[str]:
+    for node in module.body:
+        if isinstance(node, ast.ClassDef) and node.name == class_name:
+            return {
+                statement.target.id
+                for statement in node.body
+                if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+            }
+    raise AssertionError(f"no class {class_name} in the script")
+
+
+def handler_types(step: dict[str, Any]) -> tuple[ast.Module, ast.FunctionDef]:
+    module = ast.parse(step["inputs"]["Script"], feature_version=(3, 11))
+    handler_name = step["inputs"]["Handler"]
+    for node in module.body:
+        if isinstance(node, ast.FunctionDef) and node.name == handler_name:
+            return module, node
+    raise AssertionError(f"step {step['name']}: handler {handler_name} is not defined")
+
+
+def test_is_an_automation_document(document: dict[str, Any]) -> None:
+    assert document["schemaVersion"] == "0.3"
+    assert document["assumeRole"] == "{{ AutomationAssumeRole }}"
+    assert "AutomationAssumeRole" in document["parameters"]
+    assert document["description"].strip()
+
+
+def test_every_action_is_known(document: dict[str, Any]) -> None:
+    unknown = {step["action"] for step in steps(document)} - KNOWN_ACTIONS
+    assert not unknown
+
+
+def test_step_names_are_unique(document: dict[str, Any]) -> None:
+    names = [step["name"] for step in steps(document)]
+    assert len(names) == len(set(names))
+
+
+def test_scripts_run_on_the_pinned_runtime_and_define_their_handler(
+    document: dict[str, Any],
+) -> None:
+    assert script_steps(document)
+    for step in script_steps(document):
+        assert step["inputs"]["Runtime"] == PINNED_RUNTIME
+        _, handler = handler_types(step)
+        assert [argument.arg for argument in handler.args.args] == ["events", "context"]
+
+
+def test_script_payload_matches_the_scripts_typed_input(document: dict[str, Any]) -> None:
+    for step in script_steps(document):
+        module, handler = handler_types(step)
+        annotation = handler.args.args[0].annotation
+        assert isinstance(annotation, ast.Name), "the handler's events must be a TypedDict"
+        assert set(step["inputs"]["InputPayload"]) == typed_dict_fields(module, annotation.id)
+
+
+def test_outputs_select_fields_the_script_returns(document: dict[str, Any]) -> None:
+    for step in script_steps(document):
+        module, handler = handler_types(step)
+        assert isinstance(handler.returns, ast.Name), "the handler must return a TypedDict"
+        returned = typed_dict_fields(module, handler.returns.id)
+        for output in step.get("outputs", []):
+            selector = re.fullmatch(r"\$\.Payload\.(\w+)", output["Selector"])
+            assert selector, f"{output['Name']}: selector {output['Selector']}"
+            assert selector[1] in returned, f"{output['Name']} selects {selector[1]}"
+            assert output["Type"] in {"String", "Integer", "Boolean", "StringList", "StringMap"}
+
+
+def test_document_outputs_name_step_outputs(document: dict[str, Any]) -> None:
+    declared = {
+        f"{step['name']}.{output['Name']}"
+        for step in steps(document)
+        for output in step.get("outputs", [])
+    }
+    assert document.get("outputs")
+    assert set(document["outputs"]) <= declared
+
+
+def test_every_variable_is_declared(document: dict[str, Any]) -> None:
+    parameters = set(document["parameters"])
+    step_outputs = {
+        f"{step['name']}.{output['Name']}"
+        for step in steps(document)
+        for output in step.get("outputs", [])
+    }
+    used = {name for text in strings_outside_scripts(document) for name in VARIABLE.findall(text)}
+    assert used
+    assert used <= parameters | KNOWN_GLOBALS | step_outputs, used - parameters - KNOWN_GLOBALS
+
+
+def test_every_parameter_is_typed_described_and_constrained(document: dict[str, Any]) -> None:
+    for name, parameter in document["parameters"].items():
+        assert parameter.get("type") in PARAMETER_TYPES, name
+        assert str(parameter.get("description", "")).strip(), name
+        assert "allowedPattern" in parameter or "allowedValues" in parameter, name
+        if "allowedPattern" in parameter:
+            re.compile(parameter["allowedPattern"])
+
+
+def test_defaults_are_accepted_by_their_own_constraints(document: dict[str, Any]) -> None:
+    for name, parameter in document["parameters"].items():
+        if "default" not in parameter:
+            continue
+        default = parameter["default"]
+        assert isinstance(default, PARAMETER_TYPES[parameter["type"]]), name
+        if "allowedValues" in parameter:
+            assert default in parameter["allowedValues"], name
+            expected = PARAMETER_TYPES[parameter["type"]]
+            assert all(isinstance(value, expected) for value in parameter["allowedValues"]), name
+        if "allowedPattern" in parameter:
+            assert re.search(parameter["allowedPattern"], str(default)), name
+
+
+def test_nothing_is_left_unsubstituted(document: dict[str, Any]) -> None:
+    text = yaml.safe_dump(document)
+    assert "%%SCRIPT" not in text
+    for step in script_steps(document):
+        compile(step["inputs"]["Script"], step["name"], "exec")
+
+
+def test_ssm_accepts_the_built_document(aws: None, document: dict[str, Any]) -> None:
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    response = ssm.create_document(
+        Content=yaml.safe_dump(document),
+        Name="Check",
+        DocumentType="Automation",
+        DocumentFormat="YAML",
+    )
+    assert response["DocumentDescription"]["Status"] == "Active"
+
+
+# --- enable_vpc_flow_logs.yaml: its constraints agree with what its script accepts -----------
+
+
+@pytest.fixture
+def flow_logs_document() -> dict[str, Any]:
+    return build_document(DOCUMENTS_DIR / "enable_vpc_flow_logs.yaml")
+
+
+def test_flow_logs_parameters_are_the_public_interface(
+    flow_logs_document: dict[str, Any],
+) -> None:
+    parameters = flow_logs_document["parameters"]
+    assert list(parameters) == [
+        "VpcId",
+        "AutomationAssumeRole",
+        "TrafficType",
+        "LogGroupName",
+        "RetentionInDays",
+        "KmsKeyArn",
+        "DeliveryRoleName",
+        "MaxAggregationInterval",
+        "LogFormat",
+    ]
+    assert {name: parameters[name].get("default") for name in parameters} == {
+        "VpcId": None,
+        "AutomationAssumeRole": None,
+        "TrafficType": "REJECT",
+        "LogGroupName": "",
+        "RetentionInDays": 365,
+        "KmsKeyArn": "",
+        "DeliveryRoleName": "VpcFlowLogsDeliveryRole",
+        "MaxAggregationInterval": 600,
+        "LogFormat": "",
+    }
+    assert flow_logs_document["outputs"] == [
+        "EnableFlowLog.FlowLogId",
+        "EnableFlowLog.LogGroupName",
+        "EnableFlowLog.DeliveryRoleArn",
+    ]
+    payload = flow_logs_document["mainSteps"][0]["inputs"]["InputPayload"]
+    assert payload["AccountId"] == "{{ global:ACCOUNT_ID }}"
+    assert payload["Region"] == "{{ global:REGION }}"
+    assert payload["Partition"] == "{{ global:AWS_PARTITION }}"
+
+
+def test_flow_logs_allowed_values_match_the_script(flow_logs_document: dict[str, Any]) -> None:
+    parameters = flow_logs_document["parameters"]
+    assert tuple(parameters["RetentionInDays"]["allowedValues"]) == script.RETENTION_DAYS
+    assert tuple(parameters["MaxAggregationInterval"]["allowedValues"]) == (
+        script.AGGREGATION_INTERVALS
+    )
+    assert tuple(parameters["TrafficType"]["allowedValues"]) == script.TRAFFIC_TYPES
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "accepted"),
+    [
+        ("VpcId", "vpc-0123456789abcdef0", True),
+        ("VpcId", "vpc-01234567", True),
+        ("VpcId", "vpc-0123", False),
+        ("VpcId", "subnet-0123456789abcdef0", False),
+        ("VpcId", "vpc-0123456789ABCDEF0", False),
+        ("LogGroupName", "", True),
+        ("LogGroupName", "/aws/vpc-flow-logs/prod", True),
+        ("LogGroupName", "/aws/vpc-flow-logs/team/a_b-c.d#1", True),
+        ("LogGroupName", "/aws/vpc-flow-logs/", False),
+        ("LogGroupName", "/aws/vpc-flow-logsX/a", False),
+        ("LogGroupName", "/other/vpc-flow-logs/a", False),
+        ("LogGroupName", "/aws/vpc-flow-logs/a*", False),
+        ("LogGroupName", "/aws/vpc-flow-logs/" + "a" * 493, True),
+        ("LogGroupName", "/aws/vpc-flow-logs/" + "a" * 494, False),
+        ("KmsKeyArn", "", True),
+        (
+            "KmsKeyArn",
+            "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            True,
+        ),
+        (
+            "KmsKeyArn",
+            "arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+            True,
+        ),
+        ("KmsKeyArn", "arn:aws:kms:us-east-1:123456789012:alias/logs", False),
+        ("KmsKeyArn", "1234abcd-12ab-34cd-56ef-1234567890ab", False),
+        ("LogFormat", "", True),
+        ("LogFormat", "${version} ${vpc-id} ${srcaddr} ${action}", True),
+        ("LogFormat", "${version},${srcaddr}", False),
+        ("LogFormat", "version srcaddr", False),
+        ("DeliveryRoleName", "VpcFlowLogsDeliveryRole", True),
+        ("DeliveryRoleName", "a" * 65, False),
+        ("DeliveryRoleName", "role/with-path", False),
+    ],
+    ids=lambda value: value[:40] + "…" if isinstance(value, str) and len(value) > 40 else None,
+)
+def test_flow_logs_patterns_agree_with_the_script(
+    flow_logs_document: dict[str, Any], parameter: str, value: str, accepted: bool
+) -> None:
+    # Given the document defaults with one parameter set
+    pattern = flow_logs_document["parameters"][parameter]["allowedPattern"]
+    events = default_events(flow_logs_document) | {parameter: value}
+
+    # Then SSM's pattern and the script's own validation give the same answer
+    assert bool(re.search(pattern, value)) is accepted
+    if accepted:
+        script.parse_request(events)
+    else:
+        with pytest.raises(script.InvalidInputError, match=parameter):
+            script.parse_request(events)
+
+
+def test_document_defaults_are_a_valid_request(flow_logs_document: dict[str, Any]) -> None:
+    request = script.parse_request(default_events(flow_logs_document))
+
+    assert request.log_group_name == "/aws/vpc-flow-logs/vpc-0123456789abcdef0"
+    assert request.retention_in_days == 365
+    assert request.traffic_type == "REJECT"
+
+
+def default_events(document: dict[str, Any]) -> dict[str, object]:
+    """The script's payload as SSM would build it from the document's defaults."""
+    values: dict[str, object] = {
+        name: parameter.get("default") for name, parameter in document["parameters"].items()
+    }
+    values["VpcId"] = "vpc-0123456789abcdef0"
+    values |= {"ACCOUNT_ID": "123456789012", "REGION": "us-east-1", "AWS_PARTITION": "aws"}
+    payload = document["mainSteps"][0]["inputs"]["InputPayload"]
+    events: dict[str, object] = {}
+    for key, template in payload.items():
+        variable = VARIABLE.fullmatch(template)
+        assert variable, f"{key}: {template}"
+        events[key] = values[variable[1].removeprefix("global:")]
+    return events

@@ -1,0 +1,105 @@
+"""The builder that embeds scripts into runbooks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from stacks.runbook_document import RunbookBuildError, build_document
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def write_document(folder: Path, body: str) -> Path:
+    document = folder / "runbook.yaml"
+    document.write_text(body, encoding="utf-8")
+    return document
+
+
+@pytest.fixture
+def scripts(tmp_path: Path) -> Path:
+    folder = tmp_path / "scripts"
+    (folder / "common").mkdir(parents=True)
+    (folder / "one.py").write_text("def handler(events, context):\n    return {}\n")
+    (folder / "common" / "two.py").write_text("X = 1\n")
+    return folder
+
+
+def test_embeds_every_script_where_its_placeholder_was(tmp_path: Path, scripts: Path) -> None:
+    # Given a document naming two scripts, one in a subfolder
+    document = write_document(
+        tmp_path,
+        "schemaVersion: '0.3'\n"
+        "mainSteps:\n"
+        "  - inputs:\n"
+        "      Script: '%%SCRIPT=one.py%%'\n"
+        "  - inputs:\n"
+        "      Script: |-\n"
+        "        %%SCRIPT=common/two.py%%\n",
+    )
+
+    # When it is built
+    built = build_document(document)
+
+    # Then each placeholder holds the script's exact text, and nothing else changed
+    assert built["schemaVersion"] == "0.3"
+    assert built["mainSteps"][0]["inputs"]["Script"] == (scripts / "one.py").read_text()
+    assert built["mainSteps"][1]["inputs"]["Script"] == "X = 1\n"
+
+
+def test_scripts_folder_can_be_given(tmp_path: Path) -> None:
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / "one.py").write_text("Y = 2\n")
+    document = write_document(tmp_path, "Script: '%%SCRIPT=one.py%%'\n")
+
+    assert build_document(document, scripts_dir=other) == {"Script": "Y = 2\n"}
+
+
+def test_missing_script_is_an_error_naming_it(tmp_path: Path, scripts: Path) -> None:
+    document = write_document(tmp_path, "Script: '%%SCRIPT=absent.py%%'\n")
+
+    with pytest.raises(RunbookBuildError, match=r"absent\.py"):
+        build_document(document)
+
+
+@pytest.mark.parametrize(
+    "placeholder",
+    [
+        "%%SCRIPT=one.py",  # not closed
+        "%%SCRIPT=%%",  # no name
+        "%%SCRIPT=one py%%",  # a space: not a file name
+    ],
+)
+def test_leftover_placeholder_is_an_error(tmp_path: Path, scripts: Path, placeholder: str) -> None:
+    document = write_document(tmp_path, f"Steps:\n  - Script: '{placeholder}'\n")
+
+    with pytest.raises(RunbookBuildError):
+        build_document(document)
+
+
+@pytest.mark.parametrize("name", ["../secret.py", "common/../../x.py", "/etc/x.py", "one.txt"])
+def test_script_names_stay_inside_the_scripts_folder(
+    tmp_path: Path, scripts: Path, name: str
+) -> None:
+    (tmp_path / "secret.py").write_text("SECRET = 1\n")
+    document = write_document(tmp_path, f"Script: '%%SCRIPT={name}%%'\n")
+
+    with pytest.raises(RunbookBuildError, match=r"relative \.py path"):
+        build_document(document)
+
+
+def test_a_document_that_is_not_a_mapping_is_an_error(tmp_path: Path) -> None:
+    document = write_document(tmp_path, "- just\n- a list\n")
+
+    with pytest.raises(RunbookBuildError, match="not a YAML mapping"):
+        build_document(document)
+
+
+def test_unreadable_yaml_is_an_error(tmp_path: Path) -> None:
+    document = write_document(tmp_path, "key: [unclosed\n")
+
+    with pytest.raises(RunbookBuildError, match="cannot read document"):
+        build_document(document)
