@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
     from mypy_boto3_config.type_defs import EvaluationTypeDef
     from mypy_boto3_ec2 import EC2Client
-    from mypy_boto3_ec2.type_defs import FilterTypeDef
     from mypy_boto3_logs import CloudWatchLogsClient
 
     from vpc_flow_logs_rule.model import Evaluation
@@ -85,13 +84,6 @@ class AwsApi:
     def config(self) -> ConfigServiceClient:
         return self.session.client("config", config=CLIENT_CONFIG)
 
-    @cached_property
-    def _flow_log_filter_parameter(self) -> str:
-        # botocore calls DescribeFlowLogs' filter list "Filter" (the Lambda runtime's version);
-        # newer releases call it "Filters". Ask the client's own model.
-        shape = self.ec2.meta.service_model.operation_model("DescribeFlowLogs").input_shape
-        return "Filters" if shape is not None and "Filters" in shape.members else "Filter"
-
     def describe_vpcs(self, vpc_id: str | None = None) -> list[Vpc]:
         """Every VPC of the region, or the one given (empty if it no longer exists)."""
         kwargs: dict[str, Any] = {"PaginationConfig": {"PageSize": EC2_PAGE_SIZE}}
@@ -115,8 +107,7 @@ class AwsApi:
         """
         kwargs: dict[str, Any] = {"PaginationConfig": {"PageSize": EC2_PAGE_SIZE}}
         if vpc_id:
-            filters: list[FilterTypeDef] = [{"Name": "resource-id", "Values": [vpc_id]}]
-            kwargs[self._flow_log_filter_parameter] = filters
+            kwargs["Filters"] = [{"Name": "resource-id", "Values": [vpc_id]}]
         flow_logs: list[FlowLog] = []
         pages = self.ec2.get_paginator("describe_flow_logs").paginate(**kwargs)
         for page in pages:
