@@ -1,11 +1,189 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import aws_cdk as cdk
-from aws_cdk.assertions import Template
+import pytest
+from aws_cdk import aws_iam as iam
+from cdk_nag import AwsSolutionsChecks
+from cfnlint.api import lint
+from parliament import analyze_policy_string
 
+import enable_vpc_flow_logs as script
+from stacks.settings import Settings
 from stacks.vpc_flow_logs_stack import VpcFlowLogsStack
+from tests.unit.stacks.iam_policies import ACCOUNT, PARTITION, identity_policies, resolve
+from tests.unit.stacks.synthesis import KMS_KEY_ARN, cdk_json_context
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tests.unit.stacks.synthesis import Synthesized
+
+EVERYTHING = {"kmsKeyArn": KMS_KEY_ARN, "createConfigRecorder": "true"}
 
 
-def test_stack_synthesizes() -> None:
-    app = cdk.App()
-    stack = VpcFlowLogsStack(app, "Test")
-    template = Template.from_stack(stack)
-    template.resource_count_is("AWS::Lambda::Function", 0)
+def test_outputs_name_the_rule_the_document_and_the_automation_role(
+    default: Synthesized,
+) -> None:
+    rule_id, _ = default.only("AWS::Config::ConfigRule")
+    document_id, _ = default.only("AWS::SSM::Document")
+    automation_role_id = next(
+        logical_id
+        for logical_id in default.resources("AWS::IAM::Role")
+        if "Automation" in logical_id
+    )
+
+    outputs = {name: output["Value"] for name, output in default.json["Outputs"].items()}
+
+    assert outputs == {
+        "RuleName": {"Ref": rule_id},
+        "DocumentName": {"Ref": document_id},
+        "AutomationRoleArn": {"Fn::GetAtt": [automation_role_id, "Arn"]},
+    }
+
+
+def test_default_stack_has_exactly_these_resources(default: Synthesized) -> None:
+    counts: dict[str, int] = {}
+    for resource in default.json["Resources"].values():
+        counts[resource["Type"]] = counts.get(resource["Type"], 0) + 1
+
+    assert counts == {
+        "AWS::Logs::LogGroup": 1,
+        "AWS::IAM::Role": 2,
+        "AWS::IAM::Policy": 1,
+        "AWS::Lambda::Function": 1,
+        "AWS::Lambda::Permission": 1,
+        "AWS::Config::ConfigRule": 1,
+        "AWS::SSM::Document": 1,
+        "AWS::Config::RemediationConfiguration": 1,
+    }
+
+
+def test_same_settings_give_the_same_template(synth: Callable[..., Synthesized]) -> None:
+    assert synth({"trafficType": "ALL"}).json == synth({"trafficType": "ALL"}).json
+
+
+def test_invalid_setting_fails_the_synth_with_its_name(synth: Callable[..., Synthesized]) -> None:
+    with pytest.raises(ValueError, match="setting 'retentionInDays' = '42' is invalid"):
+        synth({"retentionInDays": "42"})
+
+
+@pytest.mark.parametrize("overrides", [{}, EVERYTHING], ids=["default", "everything"])
+def test_every_iam_policy_passes_parliament(
+    overrides: dict[str, str], synth: Callable[..., Synthesized]
+) -> None:
+    template = synth(overrides).json
+    policies = identity_policies(template)
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::S3::BucketPolicy":
+            document = resource["Properties"]["PolicyDocument"]
+            policies[logical_id] = resolve(document, template["Resources"])
+    # and the policy the runbook writes on the delivery role
+    policies["VpcFlowLogsDeliveryRole/VpcFlowLogsDelivery"] = script.delivery_policy(
+        PARTITION, ACCOUNT
+    )
+    assert len(policies) >= (6 if overrides else 4)
+
+    findings = {
+        where: [
+            (finding.issue, finding.detail)
+            for finding in analyze_policy_string(
+                json.dumps(policy), ignore_private_auditors=True
+            ).findings
+        ]
+        for where, policy in policies.items()
+    }
+
+    assert findings == {where: [] for where in policies}
+
+
+def test_parliament_catches_a_resource_mismatch() -> None:
+    # Negative control: the linter does judge resources against actions.
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "logs:DescribeLogGroups",
+                "Resource": "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc-flow-logs/*",
+            }
+        ],
+    }
+
+    issues = [f.issue for f in analyze_policy_string(json.dumps(policy)).findings]
+
+    assert issues == ["RESOURCE_MISMATCH"]
+
+
+def test_template_with_every_option_passes_cfn_lint(everything: Synthesized) -> None:
+    # `make test` lints cdk.out (the defaults); this lints the optional resources too.
+    matches = lint(json.dumps(everything.json), regions=["us-east-1"])
+
+    assert [str(match) for match in matches] == []
+
+
+def nag_report(overrides: dict[str, Any], change: Callable[[cdk.Stack], None] | None = None) -> Any:
+    """Synthesize with cdk-nag as app.py registers it; return the validation report."""
+    context = {**cdk_json_context(), **overrides, "aws:cdk:bundling-stacks": []}
+    app = cdk.App(context=context)
+    settings = Settings.from_context(app.node.try_get_context, app.node.get_all_context())
+    stack = VpcFlowLogsStack(app, "VpcFlowLogsGuard", settings=settings)
+    if change is not None:
+        change(stack)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    assembly = app.synth()
+    return json.loads((Path(assembly.directory) / "validation-report.json").read_text())
+
+
+ACKNOWLEDGED = {
+    "AwsSolutions-L1",
+    "AwsSolutions-IAM5[Resource::*]",
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>"
+    ":log-group:<RuleLogGroupC9F0201F>:log-stream:*]",
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>"
+    ":log-group:/aws/vpc-flow-logs/*]",
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:vpc/*]",
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>"
+    ":vpc-flow-log/*]",
+}
+ACKNOWLEDGED_RECORDER = {
+    "AwsSolutions-S1",
+    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWS_ConfigRole]",
+    "AwsSolutions-IAM5[Resource::<ConfigRecorderDeliveryBucket70BAD22D.Arn>/AWSLogs/"
+    "<AWS::AccountId>/Config/*]",
+}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "acknowledged"),
+    [({}, ACKNOWLEDGED), (EVERYTHING, ACKNOWLEDGED | ACKNOWLEDGED_RECORDER)],
+    ids=["default", "everything"],
+)
+def test_cdk_nag_has_no_unacknowledged_finding(
+    overrides: dict[str, str], acknowledged: set[str]
+) -> None:
+    report = nag_report(overrides)
+
+    (nag,) = [
+        plugin for plugin in report["pluginReports"] if plugin["pluginName"] == "AwsSolutions"
+    ]
+    assert nag["conclusion"] == "success"
+    assert nag["violations"] == []
+    # every acknowledgement still matches a finding (none is stale), each with a reason
+    assert {finding["ruleName"] for finding in nag["suppressedViolations"]} == acknowledged
+    assert all(len(finding["reason"]) > 80 for finding in nag["suppressedViolations"])
+
+
+def test_cdk_nag_fails_the_synth_on_a_new_finding() -> None:
+    # Negative control: an unreviewed wildcard on another role stops the synth.
+    def add_wildcard(stack: cdk.Stack) -> None:
+        role = iam.Role(stack, "Extra", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        role.add_to_policy(iam.PolicyStatement(actions=["ec2:DescribeVpcs"], resources=["*"]))
+
+    with pytest.raises(RuntimeError, match=r"AwsSolutions-IAM5\[Resource::\*\]") as caught:
+        nag_report({}, add_wildcard)
+
+    assert "VpcFlowLogsGuard/Extra" in str(caught.value)

@@ -1,0 +1,155 @@
+"""Bundle a Python Lambda package without Docker: copy the package, pip-install its requirements.
+
+The asset is laid out as Lambda runs it: ``<asset>/<package>/`` plus the package's pinned
+requirements installed at ``<asset>/`` for the Lambda's architecture and Python version
+(wheels only, so nothing is compiled for the build machine). ``boto3`` is not bundled: the
+Lambda runtime provides it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_lambda as lambda_
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+IGNORED = ("__pycache__", "*.pyc", "requirements.txt")
+"""Not copied into the asset: byte code of the build machine, and the pin list pip reads."""
+
+
+class BundlingError(RuntimeError):
+    """pip could not install the Lambda's requirements."""
+
+
+@dataclass(frozen=True)
+class PythonPackage:
+    """A Lambda package folder and how its dependencies must be fetched."""
+
+    source: Path
+    """The package folder, e.g. ``lambdas/vpc_flow_logs_rule``; copied as ``<asset>/<name>/``."""
+    runtime: lambda_.Runtime
+    architecture: lambda_.Architecture
+
+    @property
+    def requirements(self) -> Path:
+        return self.source / "requirements.txt"
+
+    @property
+    def python_version(self) -> str:
+        """``3.13`` for ``python3.13``."""
+        return self.runtime.name.removeprefix("python")
+
+    @property
+    def pip_platform(self) -> str:
+        arm = self.architecture.name == lambda_.Architecture.ARM_64.name
+        return "manylinux2014_aarch64" if arm else "manylinux2014_x86_64"
+
+    def pip_arguments(self, target: str) -> list[str]:
+        """``pip install`` arguments that fetch wheels for the Lambda, not for this machine."""
+        return [
+            "install",
+            "--requirement",
+            str(self.requirements),
+            "--target",
+            target,
+            "--platform",
+            self.pip_platform,
+            "--implementation",
+            "cp",
+            "--python-version",
+            self.python_version,
+            "--only-binary=:all:",
+            "--no-compile",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-input",
+        ]
+
+
+@jsii.implements(cdk.ILocalBundling)
+class LocalPipBundling:
+    """``ILocalBundling`` that builds the asset with this interpreter's pip (no Docker)."""
+
+    def __init__(self, package: PythonPackage) -> None:
+        self._package = package
+
+    def try_bundle(
+        self,
+        output_dir: str,
+        *,
+        image: cdk.DockerImage,
+        bundling_file_access: cdk.BundlingFileAccess | None = None,
+        command: Sequence[str] | None = None,
+        entrypoint: Sequence[str] | None = None,
+        environment: Mapping[str, str] | None = None,
+        local: cdk.ILocalBundling | None = None,
+        network: str | None = None,
+        output_type: cdk.BundlingOutput | None = None,
+        platform: str | None = None,
+        security_opt: str | None = None,
+        user: str | None = None,
+        volumes: Sequence[cdk.DockerVolume | dict[str, object]] | None = None,
+        volumes_from: Sequence[str] | None = None,
+        working_directory: str | None = None,
+    ) -> bool:
+        """Build into ``output_dir``; ``False`` (Docker fallback) only when pip is missing."""
+        if importlib.util.find_spec("pip") is None:
+            return False
+        bundle(self._package, Path(output_dir))
+        return True
+
+
+def bundle(package: PythonPackage, output: Path) -> None:
+    """Copy the package to ``output/<name>/`` and install its requirements into ``output``."""
+    shutil.copytree(
+        package.source,
+        output / package.source.name,
+        ignore=shutil.ignore_patterns(*IGNORED),
+        dirs_exist_ok=True,
+    )
+    command = [sys.executable, "-m", "pip", *package.pip_arguments(str(output))]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    if result.returncode != 0:
+        raise BundlingError(
+            f"pip could not install {package.requirements} for {package.runtime.name} "
+            f"({package.pip_platform}):\n{result.stderr.strip() or result.stdout.strip()}"
+        )
+    for cache in output.rglob("__pycache__"):
+        shutil.rmtree(cache)
+
+
+def docker_command(package: PythonPackage) -> list[str]:
+    """The same build inside the Lambda build image, used only if local bundling declines."""
+    return [
+        "bash",
+        "-c",
+        f"mkdir -p /asset-output/{package.source.name}"
+        f" && cp -R /asset-input/. /asset-output/{package.source.name}/"
+        f" && rm -rf /asset-output/{package.source.name}/__pycache__"
+        " && pip install --no-compile --requirement /asset-input/requirements.txt"
+        " --target /asset-output",
+    ]
+
+
+def package_code(package: PythonPackage) -> lambda_.Code:
+    """``Code`` for the package, hashed on its source (so the same source gives the same asset)."""
+    return lambda_.Code.from_asset(
+        str(package.source),
+        exclude=list(IGNORED[:2]),
+        asset_hash_type=cdk.AssetHashType.SOURCE,
+        bundling=cdk.BundlingOptions(
+            image=package.runtime.bundling_image,
+            command=docker_command(package),
+            local=LocalPipBundling(package),
+        ),
+    )

@@ -1,0 +1,179 @@
+"""The remediation runbook: the Automation document and the role it runs as."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from stacks.runbook_document import build_document
+
+DOCUMENT_PATH: Final = (
+    Path(__file__).resolve().parent.parent / "ssm_documents" / "enable_vpc_flow_logs.yaml"
+)
+DELIVERY_ROLE_NAME: Final = "VpcFlowLogsDeliveryRole"
+"""The global role VPC Flow Logs assumes; the runbook creates it, this stack does not."""
+LOG_GROUP_PREFIX: Final = "/aws/vpc-flow-logs/"
+MANAGED_BY_KEY: Final = "ManagedBy"
+MANAGED_BY_VALUE: Final = "vpc-flow-logs-guard"
+FLOW_LOGS_SERVICE: Final = "vpc-flow-logs.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class RemediationRunbookProps:
+    """The document and what the automation role must be able to do."""
+
+    kms_key_arn: str = ""
+    """When set, the role may associate this key with the log groups it creates."""
+    content: dict[str, Any] | None = None
+    """The document; default: ``ssm_documents/enable_vpc_flow_logs.yaml`` with its script."""
+
+
+class RemediationRunbook(Construct):
+    """An SSM Automation document and the automation role Config passes to it.
+
+    The role may do exactly what the document's script does, on exactly the resources it
+    touches: the delivery role by name, log groups under ``/aws/vpc-flow-logs/``, flow logs of
+    this account and region (deleting only those the runbook created and tagged).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: RemediationRunbookProps) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.content = props.content if props.content is not None else build_document(DOCUMENT_PATH)
+
+        self.document = ssm.CfnDocument(
+            self,
+            "Document",
+            document_type="Automation",
+            document_format="JSON",
+            content=self.content,
+        )
+
+        self.role = iam.Role(
+            self,
+            "AutomationRole",
+            description="Runs the VPC flow logs runbook for AWS Config remediation: delivery "
+            "role, log group and flow log of one VPC.",
+            assumed_by=iam.ServicePrincipal(
+                "ssm.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="ssm",
+                            resource="automation-execution",
+                            resource_name="*",
+                        )
+                    },
+                },
+            ),
+            inline_policies={
+                "EnableVpcFlowLogs": iam.PolicyDocument(
+                    statements=automation_statements(stack, props.kms_key_arn)
+                )
+            },
+        )
+
+
+def automation_statements(stack: cdk.Stack, kms_key_arn: str) -> list[iam.PolicyStatement]:
+    """The automation role's permissions: what the runbook's script calls, and no more."""
+    delivery_role_arn = stack.format_arn(
+        service="iam", region="", resource="role", resource_name=DELIVERY_ROLE_NAME
+    )
+    log_groups = stack.format_arn(
+        service="logs",
+        resource="log-group",
+        resource_name=f"{LOG_GROUP_PREFIX}*",
+        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+    )
+    vpcs = stack.format_arn(service="ec2", resource="vpc", resource_name="*")
+    flow_logs = stack.format_arn(service="ec2", resource="vpc-flow-log", resource_name="*")
+    statements = [
+        iam.PolicyStatement(
+            sid="ManageDeliveryRole",
+            actions=[
+                "iam:CreateRole",
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:PutRolePolicy",
+                "iam:TagRole",
+                "iam:UpdateAssumeRolePolicy",
+            ],
+            resources=[delivery_role_arn],
+        ),
+        iam.PolicyStatement(
+            sid="PassDeliveryRoleToFlowLogs",
+            actions=["iam:PassRole"],
+            resources=[delivery_role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": FLOW_LOGS_SERVICE}},
+        ),
+        iam.PolicyStatement(
+            sid="ManageFlowLogGroups",
+            actions=[
+                "logs:CreateLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:TagResource",
+                *(["logs:AssociateKmsKey"] if kms_key_arn else []),
+            ],
+            resources=[log_groups],
+        ),
+        iam.PolicyStatement(
+            sid="DescribeWithoutResourceLevelPermissions",
+            actions=["ec2:DescribeFlowLogs", "ec2:DescribeVpcs", "logs:DescribeLogGroups"],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="CreateFlowLogs",
+            actions=["ec2:CreateFlowLogs"],
+            resources=[vpcs, flow_logs],
+        ),
+        iam.PolicyStatement(
+            sid="TagFlowLogsOnCreate",
+            actions=["ec2:CreateTags"],
+            resources=[flow_logs],
+            conditions={"StringEquals": {"ec2:CreateAction": "CreateFlowLogs"}},
+        ),
+        iam.PolicyStatement(
+            sid="DeleteOwnFlowLogs",
+            actions=["ec2:DeleteFlowLogs"],
+            resources=[flow_logs],
+            conditions={"StringEquals": {f"aws:ResourceTag/{MANAGED_BY_KEY}": MANAGED_BY_VALUE}},
+        ),
+    ]
+    if kms_key_arn:
+        statements.extend(kms_statements(stack, kms_key_arn, log_groups))
+    return statements
+
+
+def kms_statements(stack: cdk.Stack, key_arn: str, log_groups: str) -> list[iam.PolicyStatement]:
+    """Use of the key, only through CloudWatch Logs and only for our log groups.
+
+    CloudWatch Logs encrypts with the key as ``logs.<region>.amazonaws.com``, which the key
+    policy must allow. Where the key policy relies on ``kms:ViaService`` instead, CloudWatch
+    Logs calls KMS with the caller's permissions: these statements cover that case, and grant
+    nothing outside CloudWatch Logs.
+    """
+    via_logs = {"kms:ViaService": f"logs.{stack.region}.amazonaws.com"}
+    return [
+        iam.PolicyStatement(
+            sid="DescribeKeyViaLogs",
+            actions=["kms:DescribeKey"],
+            resources=[key_arn],
+            conditions={"StringEquals": via_logs},
+        ),
+        iam.PolicyStatement(
+            sid="UseKeyViaLogsForFlowLogGroups",
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=[key_arn],
+            conditions={
+                "StringEquals": via_logs,
+                "StringLike": {"kms:EncryptionContext:aws:logs:arn": log_groups},
+            },
+        ),
+    ]

@@ -1,0 +1,289 @@
+"""The app's settings: read once from CDK context, validated in one place.
+
+Defaults live in ``cdk.json`` under ``context`` so users see them; ``npx cdk synth -c key=value``
+overrides one (the CLI passes every ``-c`` value as a string, ``cdk.json`` passes JSON types, so
+both are accepted). A wrong setting raises ``SettingsError`` naming the key, the value and what
+is allowed, and the synth fails before anything is built. Nothing here calls AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+TRAFFIC_TYPES: Final = ("ACCEPT", "REJECT", "ALL")
+DESTINATION_TYPES: Final = ("cloud-watch-logs", "s3", "kinesis-data-firehose")
+RUNBOOK_DESTINATION: Final = "cloud-watch-logs"
+"""The destination the runbook creates, so the rule must accept it."""
+
+EVALUATION_FREQUENCIES: Final = (
+    "One_Hour",
+    "Three_Hours",
+    "Six_Hours",
+    "Twelve_Hours",
+    "TwentyFour_Hours",
+)
+LOG_RETENTION_DAYS: Final = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+)  # fmt: skip
+"""The values CloudWatch Logs accepts for a log group's retention (PutRetentionPolicy)."""
+
+RULE_INPUT_PARAMETERS_MAX_CHARS: Final = 1024
+"""AWS Config limit on a rule's InputParameters (a JSON string)."""
+
+VPC_ID: Final = re.compile(r"vpc-[0-9a-f]{8}(?:[0-9a-f]{9})?")
+KMS_KEY_ARN: Final = re.compile(
+    r"arn:aws[a-z-]*:kms:[a-z]{2}(?:-[a-z]+)+-\d{1,2}:\d{12}:key/"
+    r"(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+)
+"""The runbook's ``KmsKeyArn`` allowedPattern (without its empty alternative)."""
+TAG_KEY_MAX: Final = 128
+TAG_VALUE_MAX: Final = 256
+# Setting keys are camelCase; CDK's own context keys contain ':' or '-' and are not ours.
+SETTING_KEY: Final = re.compile(r"[a-z][A-Za-z0-9]*")
+
+
+class SettingsError(ValueError):
+    """One or more settings are invalid; the message names each key, value and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the stack needs to know, typed and validated.
+
+    Attribute names are the snake_case form of the context keys in ``cdk.json``.
+    """
+
+    traffic_type: str
+    min_retention_days: int
+    retention_in_days: int
+    allowed_destination_types: tuple[str, ...]
+    require_delivery_success: bool
+    exempt_vpc_ids: tuple[str, ...]
+    exempt_tag: str
+    kms_key_arn: str
+    evaluation_frequency: str
+    automatic_remediation: bool
+    maximum_automatic_attempts: int
+    retry_attempt_seconds: int
+    concurrent_execution_rate_percentage: int
+    error_percentage: int
+    create_config_recorder: bool
+    rule_log_retention_days: int
+
+    @classmethod
+    def from_context(cls, get: Callable[[str], Any], keys: Mapping[str, Any]) -> Settings:
+        """Build from a context getter (``app.node.try_get_context``) and all context keys.
+
+        ``keys`` (``app.node.get_all_context()``) is only used to reject unknown camelCase keys,
+        so that ``-c trafficTyp=ALL`` fails instead of being ignored.
+        """
+        problems: list[str] = []
+        unknown = sorted(k for k in keys if SETTING_KEY.fullmatch(k) and k not in _PARSERS)
+        problems.extend(
+            f"unknown setting {key!r}; known settings: {', '.join(sorted(_PARSERS))}"
+            for key in unknown
+        )
+        values: dict[str, Any] = {}
+        for key, parse in _PARSERS.items():
+            raw = get(key)
+            if raw is None:
+                problems.append(f"setting {key!r} is missing (its default belongs in cdk.json)")
+                continue
+            try:
+                values[_snake(key)] = parse(key, raw)
+            except SettingsError as error:
+                problems.append(str(error))
+        if not problems:
+            settings = cls(**values)
+            problems = settings._cross_check()
+            if not problems:
+                return settings
+        raise SettingsError("invalid settings:\n  - " + "\n  - ".join(problems))
+
+    @classmethod
+    def from_mapping(cls, context: Mapping[str, Any]) -> Settings:
+        """Build from a plain mapping of context keys to values (tests, tools)."""
+        return cls.from_context(context.get, context)
+
+    def rule_input_parameters(self) -> dict[str, str]:
+        """The Config rule's input parameters (strings, names fixed by the rule).
+
+        Empty values are left out: AWS Config rejects blank parameter values, and the rule
+        treats an absent ``ExemptVpcIds`` / ``ExemptTag`` as empty.
+        """
+        parameters = {
+            "TrafficType": self.traffic_type,
+            "MinRetentionDays": str(self.min_retention_days),
+            "AllowedDestinationTypes": ",".join(self.allowed_destination_types),
+            "RequireDeliverySuccess": _bool_text(self.require_delivery_success),
+            "ExemptVpcIds": ",".join(self.exempt_vpc_ids),
+            "ExemptTag": self.exempt_tag,
+        }
+        return {name: value for name, value in parameters.items() if value}
+
+    def _cross_check(self) -> list[str]:
+        problems = []
+        if self.retention_in_days < self.min_retention_days:
+            problems.append(
+                f"setting 'retentionInDays' = {self.retention_in_days} is below "
+                f"'minRetentionDays' = {self.min_retention_days}: the runbook would create log "
+                "groups the rule rejects; allowed: a CloudWatch Logs retention value >= "
+                "minRetentionDays"
+            )
+        size = len(json.dumps(self.rule_input_parameters()))
+        if size > RULE_INPUT_PARAMETERS_MAX_CHARS:
+            problems.append(
+                f"settings 'exemptVpcIds' / 'exemptTag' make the rule's input parameters {size} "
+                f"characters long; AWS Config allows {RULE_INPUT_PARAMETERS_MAX_CHARS} (exempt "
+                "fewer VPCs by id, or tag them and use 'exemptTag')"
+            )
+        return problems
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def _bool_text(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _invalid(key: str, value: object, allowed: str) -> SettingsError:
+    return SettingsError(f"setting {key!r} = {value!r} is invalid; allowed: {allowed}")
+
+
+def _parse_bool(key: str, raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+        return raw.strip().lower() == "true"
+    raise _invalid(key, raw, "true or false")
+
+
+def _parse_int(key: str, raw: object, low: int, high: int) -> int:
+    value: int | None = None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        value = raw
+    elif isinstance(raw, str) and re.fullmatch(r"\s*\d+\s*", raw):
+        value = int(raw)
+    if value is None or not low <= value <= high:
+        raise _invalid(key, raw, f"a whole number from {low} to {high}")
+    return value
+
+
+def _parse_list(key: str, raw: object) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        items = [item.strip() for item in raw.split(",")]
+    elif isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+        items = [item.strip() for item in raw]
+    else:
+        raise _invalid(key, raw, "a list of strings or a comma-separated string")
+    return tuple(item for item in items if item)
+
+
+def _one_of(key: str, raw: object, allowed: tuple[str, ...], *, fold: bool = False) -> str:
+    if isinstance(raw, str):
+        text = raw.strip()
+        for candidate in allowed:
+            if text == candidate or (fold and text.upper() == candidate.upper()):
+                return candidate
+    raise _invalid(key, raw, " | ".join(allowed))
+
+
+def _traffic_type(key: str, raw: object) -> str:
+    return _one_of(key, raw, TRAFFIC_TYPES, fold=True)
+
+
+def _retention_min(key: str, raw: object) -> int:
+    return _parse_int(key, raw, 0, LOG_RETENTION_DAYS[-1])
+
+
+def _retention_value(key: str, raw: object) -> int:
+    value = _parse_int(key, raw, LOG_RETENTION_DAYS[0], LOG_RETENTION_DAYS[-1])
+    if value not in LOG_RETENTION_DAYS:
+        raise _invalid(key, raw, "one of " + ", ".join(map(str, LOG_RETENTION_DAYS)))
+    return value
+
+
+def _destinations(key: str, raw: object) -> tuple[str, ...]:
+    items = _parse_list(key, raw)
+    allowed = f"a non-empty subset of {', '.join(DESTINATION_TYPES)} that includes "
+    allowed += f"{RUNBOOK_DESTINATION} (the runbook delivers there)"
+    if not items or any(item not in DESTINATION_TYPES for item in items):
+        raise _invalid(key, raw, allowed)
+    if RUNBOOK_DESTINATION not in items:
+        raise _invalid(key, raw, allowed)
+    return tuple(dict.fromkeys(items))
+
+
+def _vpc_ids(key: str, raw: object) -> tuple[str, ...]:
+    items = _parse_list(key, raw)
+    wrong = [item for item in items if not VPC_ID.fullmatch(item)]
+    if wrong:
+        raise _invalid(key, raw, f"VPC ids like vpc-0123456789abcdef0 (not: {', '.join(wrong)})")
+    return tuple(dict.fromkeys(items))
+
+
+def _exempt_tag(key: str, raw: object) -> str:
+    if not isinstance(raw, str):
+        raise _invalid(key, raw, "'' (none), 'key' or 'key=value'")
+    text = raw.strip()
+    if not text:
+        return ""
+    tag_key, _, tag_value = text.partition("=")
+    if (
+        not tag_key.strip()
+        or len(tag_key) > TAG_KEY_MAX
+        or len(tag_value) > TAG_VALUE_MAX
+        or "=" in tag_value
+    ):
+        raise _invalid(
+            key,
+            raw,
+            f"'' (none), 'key' or 'key=value' with a key of 1-{TAG_KEY_MAX} characters "
+            f"and a value of at most {TAG_VALUE_MAX} (no second '=')",
+        )
+    return text
+
+
+def _kms_key_arn(key: str, raw: object) -> str:
+    if isinstance(raw, str) and (not raw.strip() or KMS_KEY_ARN.fullmatch(raw.strip())):
+        return raw.strip()
+    raise _invalid(
+        key,
+        raw,
+        "'' (no KMS key) or a KMS key ARN like "
+        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab "
+        "(a key id or alias is not enough: the automation role is scoped to the key ARN)",
+    )
+
+
+def _frequency(key: str, raw: object) -> str:
+    return _one_of(key, raw, EVALUATION_FREQUENCIES)
+
+
+_PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
+    "trafficType": _traffic_type,
+    "minRetentionDays": _retention_min,
+    "retentionInDays": _retention_value,
+    "allowedDestinationTypes": _destinations,
+    "requireDeliverySuccess": _parse_bool,
+    "exemptVpcIds": _vpc_ids,
+    "exemptTag": _exempt_tag,
+    "kmsKeyArn": _kms_key_arn,
+    "evaluationFrequency": _frequency,
+    "automaticRemediation": _parse_bool,
+    "maximumAutomaticAttempts": lambda key, raw: _parse_int(key, raw, 1, 25),
+    "retryAttemptSeconds": lambda key, raw: _parse_int(key, raw, 1, 2_678_000),
+    "concurrentExecutionRatePercentage": lambda key, raw: _parse_int(key, raw, 1, 100),
+    "errorPercentage": lambda key, raw: _parse_int(key, raw, 1, 100),
+    "createConfigRecorder": _parse_bool,
+    "ruleLogRetentionDays": _retention_value,
+}

@@ -1,0 +1,94 @@
+"""Every IAM policy document in a template, with CloudFormation intrinsics resolved.
+
+Pseudo parameters become a fixed account and region; ``Ref`` and ``Fn::GetAtt .Arn`` of the
+template's own resources become names and ARNs of the right shape for their type, so a
+policy linter sees ARNs like the ones IAM will see.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PARTITION = "aws"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+PSEUDO = {
+    "AWS::Partition": PARTITION,
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT,
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+
+def _arn(resource_type: str, logical_id: str) -> str:
+    name = logical_id.lower()
+    arns = {
+        "AWS::IAM::Role": f"arn:{PARTITION}:iam::{ACCOUNT}:role/{name}",
+        "AWS::Config::ConfigRule": f"arn:{PARTITION}:config:{REGION}:{ACCOUNT}"
+        ":config-rule/config-rule-a1b2c3",
+        "AWS::S3::Bucket": f"arn:{PARTITION}:s3:::{name}",
+        "AWS::Lambda::Function": f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{name}",
+        "AWS::Logs::LogGroup": f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:{name}:*",
+    }
+    if resource_type not in arns:
+        raise ValueError(f"no ARN shape for {resource_type} ({logical_id})")
+    return arns[resource_type]
+
+
+def _ref(target: str, resources: dict[str, Any]) -> str:
+    if target in PSEUDO:
+        return PSEUDO[target]
+    if target not in resources:
+        raise ValueError(f"Ref to unknown {target}")
+    return target.lower()
+
+
+def _get_att(logical_id: str, attribute: str, resources: dict[str, Any]) -> str:
+    if attribute != "Arn":
+        raise ValueError(f"unexpected attribute {attribute} of {logical_id}")
+    return _arn(resources[logical_id]["Type"], logical_id)
+
+
+def resolve(value: Any, resources: dict[str, Any]) -> Any:
+    """``value`` with every intrinsic function replaced by a plausible literal."""
+    if isinstance(value, list):
+        return [resolve(item, resources) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"}:
+        return _ref(value["Ref"], resources)
+    if set(value) == {"Fn::GetAtt"}:
+        logical_id, attribute = value["Fn::GetAtt"]
+        return _get_att(logical_id, attribute, resources)
+    if set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        return separator.join(str(resolve(part, resources)) for part in parts)
+    if any(key.startswith("Fn::") for key in value):
+        raise ValueError(f"unsupported intrinsic {value}")
+    return {key: resolve(item, resources) for key, item in value.items()}
+
+
+def identity_policies(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Where -> resolved policy document, for every identity policy in the template."""
+    resources = template["Resources"]
+    found: dict[str, dict[str, Any]] = {}
+    for logical_id, resource in resources.items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Role":
+            for policy in properties.get("Policies", []):
+                found[f"{logical_id}/{policy['PolicyName']}"] = resolve(
+                    policy["PolicyDocument"], resources
+                )
+        elif resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            found[logical_id] = resolve(properties["PolicyDocument"], resources)
+    return found
+
+
+def trust_policies(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Role -> resolved trust policy."""
+    resources = template["Resources"]
+    return {
+        logical_id: resolve(resource["Properties"]["AssumeRolePolicyDocument"], resources)
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::IAM::Role"
+    }

@@ -1,0 +1,72 @@
+"""Synthesize the stack for tests: from cdk.json's context plus overrides, as the CLI does.
+
+Synthesizing costs seconds (jsii, and pip for the Lambda asset), so the default template is
+built once per session, with bundling, and tests that vary a setting synthesize without
+bundling the Lambda (CDK's ``aws:cdk:bundling-stacks`` context, as ``cdk deploy OtherStack``
+does), which leaves the template the same apart from the asset hash.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk.assertions import Template
+
+from stacks.settings import Settings
+from stacks.vpc_flow_logs_stack import VpcFlowLogsStack
+
+ROOT = Path(__file__).resolve().parents[3]
+CDK_JSON = ROOT / "cdk.json"
+KMS_KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The context ``cdk.json`` gives the app: the settings' defaults and feature flags."""
+    context: dict[str, Any] = json.loads(CDK_JSON.read_text(encoding="utf-8"))["context"]
+    return context
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    """A synthesized stack: its template (as assertions and as JSON) and where it was written."""
+
+    template: Template
+    json: dict[str, Any]
+    stack: VpcFlowLogsStack
+    assembly_dir: Path
+
+    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {
+            logical_id: dict(resource)
+            for logical_id, resource in self.template.find_resources(resource_type).items()
+        }
+
+    def only(self, resource_type: str) -> tuple[str, dict[str, Any]]:
+        """The one resource of that type: (logical id, resource)."""
+        found = self.resources(resource_type)
+        assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
+        return next(iter(found.items()))
+
+
+def synthesize(
+    overrides: dict[str, Any] | None = None, *, bundle: bool = False, outdir: Path | None = None
+) -> Synthesized:
+    """Synthesize the stack from ``cdk.json``'s context plus ``overrides`` (as ``-c`` gives)."""
+    context = {**cdk_json_context(), **(overrides or {})}
+    if not bundle:
+        context["aws:cdk:bundling-stacks"] = []
+    app = cdk.App(context=context, outdir=str(outdir) if outdir else None)
+    settings = Settings.from_context(app.node.try_get_context, app.node.get_all_context())
+    stack = VpcFlowLogsStack(app, "VpcFlowLogsGuard", settings=settings)
+    assembly = app.synth()
+    template_json: dict[str, Any] = assembly.get_stack_artifact(stack.artifact_id).template
+    return Synthesized(
+        template=Template.from_json(template_json),
+        json=template_json,
+        stack=stack,
+        assembly_dir=Path(assembly.directory),
+    )

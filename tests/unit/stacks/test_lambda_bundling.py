@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from aws_cdk import aws_lambda as lambda_
+
+from stacks.config_rule import HANDLER, RULE_PACKAGE
+from stacks.lambda_bundling import BundlingError, PythonPackage, bundle, docker_command
+
+if TYPE_CHECKING:
+    from tests.unit.stacks.synthesis import Synthesized
+
+
+def rule_asset(default: Synthesized) -> Path:
+    """The Lambda's asset folder in the cloud assembly, found through the template."""
+    _, function = default.only("AWS::Lambda::Function")
+    asset_hash = function["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+    folder = default.assembly_dir / f"asset.{asset_hash}"
+    assert folder.is_dir(), f"no asset folder {folder}"
+    return folder
+
+
+def test_asset_holds_the_package_and_its_requirements(default: Synthesized) -> None:
+    asset = rule_asset(default)
+
+    assert (asset / "vpc_flow_logs_rule" / "handler.py").is_file()
+    assert (asset / "aws_lambda_powertools" / "__init__.py").is_file()
+    assert (asset / "aws_lambda_powertools-3.37.0.dist-info").is_dir()
+
+
+def test_asset_leaves_out_what_the_runtime_provides_and_build_leftovers(
+    default: Synthesized,
+) -> None:
+    asset = rule_asset(default)
+
+    assert not (asset / "boto3").exists()
+    assert not (asset / "botocore").exists()
+    assert not list(asset.rglob("__pycache__"))
+    assert not (asset / "vpc_flow_logs_rule" / "requirements.txt").exists()
+
+
+def test_asset_package_is_the_source_package(default: Synthesized) -> None:
+    packaged = rule_asset(default) / "vpc_flow_logs_rule"
+
+    source = {path.name for path in RULE_PACKAGE.glob("*.py")}
+
+    assert {path.name for path in packaged.glob("*.py")} == source
+
+
+# What the Lambda Python runtime ships besides the standard library: the SDK and its deps.
+RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+
+
+def runtime_sdk(folder: Path) -> Path:
+    """A folder holding only the runtime's SDK packages (links into this venv)."""
+    folder.mkdir()
+    for name in RUNTIME_SDK:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None, name
+        assert spec.origin is not None, name
+        origin = Path(spec.origin)
+        target = origin.parent if origin.name == "__init__.py" else origin
+        (folder / target.name).symlink_to(target)
+    return folder
+
+
+def test_handler_imports_from_the_asset_as_lambda_runs_it(
+    default: Synthesized, tmp_path: Path
+) -> None:
+    # Given only what the Lambda runtime provides: the asset, and the SDK
+    asset = rule_asset(default)
+    sdk = runtime_sdk(tmp_path / "runtime")
+    module, function = HANDLER.rsplit(".", 1)
+    code = (
+        "import importlib, json, sys\n"
+        f"handler = getattr(importlib.import_module({module!r}), {function!r})\n"
+        "import aws_lambda_powertools\n"
+        "print(json.dumps({'callable': callable(handler),"
+        " 'powertools': aws_lambda_powertools.__file__}))\n"
+    )
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": os.pathsep.join([str(asset), str(sdk)]),
+        "PYTHONNOUSERSITE": "1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "vpc-flow-logs-rule",
+    }
+
+    # When the handler is imported without site-packages (-S), as Lambda imports it
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-S", "-c", code],
+        env=environment,
+        cwd=asset,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    # Then it imports, with the Powertools from the asset
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert loaded["callable"] is True
+    assert loaded["powertools"].startswith(str(asset))
+
+
+def test_pip_fetches_wheels_for_the_lambda_platform() -> None:
+    package = PythonPackage(RULE_PACKAGE, lambda_.Runtime.PYTHON_3_13, lambda_.Architecture.ARM_64)
+
+    arguments = package.pip_arguments("/out")
+
+    assert arguments[:5] == [
+        "install",
+        "--requirement",
+        str(RULE_PACKAGE / "requirements.txt"),
+        "--target",
+        "/out",
+    ]
+    for pair in (
+        ("--platform", "manylinux2014_aarch64"),
+        ("--implementation", "cp"),
+        ("--python-version", "3.13"),
+    ):
+        index = arguments.index(pair[0])
+        assert arguments[index + 1] == pair[1]
+    assert "--only-binary=:all:" in arguments
+
+
+def test_x86_64_gets_x86_64_wheels() -> None:
+    package = PythonPackage(RULE_PACKAGE, lambda_.Runtime.PYTHON_3_12, lambda_.Architecture.X86_64)
+
+    assert package.pip_platform == "manylinux2014_x86_64"
+    assert package.python_version == "3.12"
+
+
+def test_a_pip_failure_names_the_requirements_file(tmp_path: Path) -> None:
+    source = tmp_path / "broken_package"
+    source.mkdir()
+    (source / "__init__.py").write_text("")
+    (source / "requirements.txt").write_text("this is not a requirement !!!\n")
+    package = PythonPackage(source, lambda_.Runtime.PYTHON_3_13, lambda_.Architecture.ARM_64)
+
+    with pytest.raises(BundlingError, match=r"pip could not install .*broken_package/requirements"):
+        bundle(package, tmp_path / "out")
+
+
+def test_docker_fallback_builds_the_same_layout() -> None:
+    package = PythonPackage(RULE_PACKAGE, lambda_.Runtime.PYTHON_3_13, lambda_.Architecture.ARM_64)
+
+    command = docker_command(package)[-1]
+
+    assert "/asset-output/vpc_flow_logs_rule" in command
+    assert "--requirement /asset-input/requirements.txt --target /asset-output" in command

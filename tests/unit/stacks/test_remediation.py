@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_config as config
+
+from stacks.remediation import AutoRemediation, AutoRemediationProps
+from stacks.remediation_runbook import DOCUMENT_PATH
+from stacks.runbook_document import build_document
+from tests.unit.stacks.synthesis import KMS_KEY_ARN
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tests.unit.stacks.synthesis import Synthesized
+
+
+def remediation(synthesized: Synthesized) -> dict[str, Any]:
+    _, found = synthesized.only("AWS::Config::RemediationConfiguration")
+    return found
+
+
+def static(parameters: dict[str, Any]) -> dict[str, str]:
+    """Parameter name -> its one static value (the resource value is left out)."""
+    values: dict[str, str] = {}
+    for name, value in parameters.items():
+        if "StaticValue" in value:
+            (values[name],) = value["StaticValue"]["Values"]
+    return values
+
+
+def test_remediation_runs_the_document_on_the_noncompliant_vpc(default: Synthesized) -> None:
+    rule_id, _ = default.only("AWS::Config::ConfigRule")
+    document_id, _ = default.only("AWS::SSM::Document")
+    automation_role_id = next(
+        logical_id
+        for logical_id, role in default.resources("AWS::IAM::Role").items()
+        if "AutomationRole" in logical_id
+    )
+
+    found = remediation(default)
+
+    assert found["Properties"] == {
+        "ConfigRuleName": {"Ref": rule_id},
+        "TargetType": "SSM_DOCUMENT",
+        "TargetId": {"Ref": document_id},
+        "ResourceType": "AWS::EC2::VPC",
+        "Automatic": True,
+        "MaximumAutomaticAttempts": 5,
+        "RetryAttemptSeconds": 3600,
+        "ExecutionControls": {
+            "SsmControls": {"ConcurrentExecutionRatePercentage": 10, "ErrorPercentage": 20}
+        },
+        "Parameters": {
+            "VpcId": {"ResourceValue": {"Value": "RESOURCE_ID"}},
+            "AutomationAssumeRole": {
+                "StaticValue": {"Values": [{"Fn::GetAtt": [automation_role_id, "Arn"]}]}
+            },
+            "DeliveryRoleName": {"StaticValue": {"Values": ["VpcFlowLogsDeliveryRole"]}},
+            "MaxAggregationInterval": {"StaticValue": {"Values": ["600"]}},
+            "RetentionInDays": {"StaticValue": {"Values": ["365"]}},
+            "TrafficType": {"StaticValue": {"Values": ["REJECT"]}},
+        },
+    }
+    assert "TargetVersion" not in found["Properties"]  # the document's default version
+
+
+def test_remediation_is_created_after_the_rule(default: Synthesized) -> None:
+    # A Ref is a dependency to CloudFormation: the rule exists before its remediation.
+    rule_id, _ = default.only("AWS::Config::ConfigRule")
+
+    assert remediation(default)["Properties"]["ConfigRuleName"] == {"Ref": rule_id}
+
+
+def test_remediation_parameters_are_document_parameters(everything: Synthesized) -> None:
+    declared = build_document(DOCUMENT_PATH)["parameters"]
+    given = remediation(everything)["Properties"]["Parameters"]
+
+    assert set(given) <= set(declared)
+    required = {name for name, spec in declared.items() if "default" not in spec}
+    assert required <= set(given)
+
+
+def test_parameters_left_out_are_the_document_defaults_we_want(default: Synthesized) -> None:
+    # Config refuses empty static values, so "no KMS key", "one log group per VPC" and "AWS
+    # default format" are left to the document's defaults: they must be empty there.
+    declared = build_document(DOCUMENT_PATH)["parameters"]
+    given = remediation(default)["Properties"]["Parameters"]
+
+    left_out = set(declared) - set(given)
+
+    assert left_out == {"KmsKeyArn", "LogGroupName", "LogFormat"}
+    assert {name: declared[name]["default"] for name in left_out} == dict.fromkeys(left_out, "")
+
+
+def test_static_values_satisfy_the_document_constraints(everything: Synthesized) -> None:
+    declared = build_document(DOCUMENT_PATH)["parameters"]
+    values = static(remediation(everything)["Properties"]["Parameters"])
+    values.pop("AutomationAssumeRole")  # a token here; its pattern is checked on the ARN form
+
+    assert values
+    for name, value in values.items():
+        spec = declared[name]
+        if "allowedValues" in spec:
+            assert value in [str(allowed) for allowed in spec["allowedValues"]], name
+        if "allowedPattern" in spec:
+            assert re.search(spec["allowedPattern"], value), name
+
+
+def test_remediation_creates_what_the_rule_accepts(synth: Callable[..., Synthesized]) -> None:
+    # -c values arrive as strings; rule and remediation must move together
+    synthesized = synth({"trafficType": "ALL", "minRetentionDays": "400", "retentionInDays": "731"})
+
+    _, rule = synthesized.only("AWS::Config::ConfigRule")
+    values = static(remediation(synthesized)["Properties"]["Parameters"])
+
+    assert rule["Properties"]["InputParameters"]["TrafficType"] == "ALL"
+    assert values["TrafficType"] == "ALL"
+    assert rule["Properties"]["InputParameters"]["MinRetentionDays"] == "400"
+    assert values["RetentionInDays"] == "731"
+    assert "cloud-watch-logs" in rule["Properties"]["InputParameters"]["AllowedDestinationTypes"]
+
+
+def test_kms_key_is_passed_to_the_runbook(everything: Synthesized) -> None:
+    assert static(remediation(everything)["Properties"]["Parameters"])["KmsKeyArn"] == KMS_KEY_ARN
+
+
+def test_execution_controls_follow_the_settings(synth: Callable[..., Synthesized]) -> None:
+    synthesized = synth(
+        {
+            "automaticRemediation": "false",
+            "maximumAutomaticAttempts": "2",
+            "retryAttemptSeconds": "900",
+            "concurrentExecutionRatePercentage": "50",
+            "errorPercentage": "1",
+        }
+    )
+
+    properties = remediation(synthesized)["Properties"]
+
+    assert properties["Automatic"] is False
+    assert properties["MaximumAutomaticAttempts"] == 2
+    assert properties["RetryAttemptSeconds"] == 900
+    assert properties["ExecutionControls"] == {
+        "SsmControls": {"ConcurrentExecutionRatePercentage": 50, "ErrorPercentage": 1}
+    }
+
+
+def test_construct_refuses_to_have_its_own_parameters_overridden() -> None:
+    stack = cdk.Stack(cdk.App(), "Test")
+    rule = config.ManagedRule(
+        stack, "Rule", identifier=config.ManagedRuleIdentifiers.VPC_FLOW_LOGS_ENABLED
+    )
+    props = AutoRemediationProps(
+        rule=rule,
+        document_name="Doc",
+        automation_role_arn="arn:aws:iam::111122223333:role/Automation",
+        static_parameters={"VpcId": "vpc-12345678"},
+        automatic=True,
+        maximum_automatic_attempts=5,
+        retry_attempt_seconds=60,
+        concurrent_execution_rate_percentage=10,
+        error_percentage=10,
+    )
+
+    with pytest.raises(ValueError, match="'VpcId' is set by the construct"):
+        AutoRemediation(stack, "Remediation", props)

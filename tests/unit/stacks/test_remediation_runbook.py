@@ -1,0 +1,249 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import enable_vpc_flow_logs as script
+from stacks.remediation_runbook import (
+    DELIVERY_ROLE_NAME,
+    DOCUMENT_PATH,
+    FLOW_LOGS_SERVICE,
+    LOG_GROUP_PREFIX,
+    MANAGED_BY_KEY,
+    MANAGED_BY_VALUE,
+)
+from stacks.runbook_document import build_document
+from tests.unit.stacks.aws_calls import aws_actions
+from tests.unit.stacks.synthesis import KMS_KEY_ARN, ROOT
+
+if TYPE_CHECKING:
+    from tests.unit.stacks.synthesis import Synthesized
+
+PARTITION = {"Ref": "AWS::Partition"}
+REGION = {"Ref": "AWS::Region"}
+ACCOUNT = {"Ref": "AWS::AccountId"}
+SCRIPT = ROOT / "ssm_documents" / "scripts" / "enable_vpc_flow_logs.py"
+
+DELIVERY_ROLE_ARN = {
+    "Fn::Join": ["", ["arn:", PARTITION, ":iam::", ACCOUNT, ":role/VpcFlowLogsDeliveryRole"]]
+}
+FLOW_LOG_GROUPS = {
+    "Fn::Join": [
+        "",
+        ["arn:", PARTITION, ":logs:", REGION, ":", ACCOUNT, ":log-group:/aws/vpc-flow-logs/*"],
+    ]
+}
+VPCS = {"Fn::Join": ["", ["arn:", PARTITION, ":ec2:", REGION, ":", ACCOUNT, ":vpc/*"]]}
+FLOW_LOGS = {
+    "Fn::Join": ["", ["arn:", PARTITION, ":ec2:", REGION, ":", ACCOUNT, ":vpc-flow-log/*"]]
+}
+
+
+def automation_role(synthesized: Synthesized) -> dict[str, Any]:
+    roles = [
+        role
+        for role in synthesized.resources("AWS::IAM::Role").values()
+        if role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+        == {"Service": "ssm.amazonaws.com"}
+    ]
+    assert len(roles) == 1
+    return roles[0]
+
+
+def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    policies = role["Properties"]["Policies"]
+    assert [policy["PolicyName"] for policy in policies] == ["EnableVpcFlowLogs"]
+    found: list[dict[str, Any]] = policies[0]["PolicyDocument"]["Statement"]
+    return found
+
+
+def actions_of(role: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    for statement in statements(role):
+        action = statement["Action"]
+        found.update([action] if isinstance(action, str) else action)
+    return found
+
+
+BASE_STATEMENTS: list[dict[str, Any]] = [
+    {
+        "Sid": "ManageDeliveryRole",
+        "Effect": "Allow",
+        "Action": [
+            "iam:CreateRole",
+            "iam:GetRole",
+            "iam:GetRolePolicy",
+            "iam:PutRolePolicy",
+            "iam:TagRole",
+            "iam:UpdateAssumeRolePolicy",
+        ],
+        "Resource": DELIVERY_ROLE_ARN,
+    },
+    {
+        "Sid": "PassDeliveryRoleToFlowLogs",
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
+        "Resource": DELIVERY_ROLE_ARN,
+        "Condition": {"StringEquals": {"iam:PassedToService": "vpc-flow-logs.amazonaws.com"}},
+    },
+    {
+        "Sid": "ManageFlowLogGroups",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:TagResource"],
+        "Resource": FLOW_LOG_GROUPS,
+    },
+    {
+        "Sid": "DescribeWithoutResourceLevelPermissions",
+        "Effect": "Allow",
+        "Action": ["ec2:DescribeFlowLogs", "ec2:DescribeVpcs", "logs:DescribeLogGroups"],
+        "Resource": "*",
+    },
+    {
+        "Sid": "CreateFlowLogs",
+        "Effect": "Allow",
+        "Action": "ec2:CreateFlowLogs",
+        "Resource": [VPCS, FLOW_LOGS],
+    },
+    {
+        "Sid": "TagFlowLogsOnCreate",
+        "Effect": "Allow",
+        "Action": "ec2:CreateTags",
+        "Resource": FLOW_LOGS,
+        "Condition": {"StringEquals": {"ec2:CreateAction": "CreateFlowLogs"}},
+    },
+    {
+        "Sid": "DeleteOwnFlowLogs",
+        "Effect": "Allow",
+        "Action": "ec2:DeleteFlowLogs",
+        "Resource": FLOW_LOGS,
+        "Condition": {"StringEquals": {"aws:ResourceTag/ManagedBy": "vpc-flow-logs-guard"}},
+    },
+]
+
+
+def test_document_is_the_built_runbook(default: Synthesized) -> None:
+    _, document = default.only("AWS::SSM::Document")
+
+    assert document["Properties"] == {
+        "Content": build_document(DOCUMENT_PATH),
+        "DocumentFormat": "JSON",
+        "DocumentType": "Automation",
+    }
+    assert "Name" not in document["Properties"]  # CloudFormation names it; see the output
+
+
+def test_document_embeds_the_script(default: Synthesized) -> None:
+    _, document = default.only("AWS::SSM::Document")
+
+    steps = document["Properties"]["Content"]["mainSteps"]
+    scripts = [step["inputs"]["Script"] for step in steps if step["action"] == "aws:executeScript"]
+    assert scripts == [SCRIPT.read_text(encoding="utf-8")]
+
+
+def test_automation_role_is_assumable_by_ssm_automation_of_this_account_only(
+    default: Synthesized,
+) -> None:
+    role = automation_role(default)
+
+    assert role["Properties"]["AssumeRolePolicyDocument"] == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Action": "sts:AssumeRole",
+                "Effect": "Allow",
+                "Principal": {"Service": "ssm.amazonaws.com"},
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": ACCOUNT},
+                    "ArnLike": {
+                        "aws:SourceArn": {
+                            "Fn::Join": [
+                                "",
+                                [
+                                    "arn:",
+                                    PARTITION,
+                                    ":ssm:",
+                                    REGION,
+                                    ":",
+                                    ACCOUNT,
+                                    ":automation-execution/*",
+                                ],
+                            ]
+                        }
+                    },
+                },
+            }
+        ],
+    }
+    assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def test_automation_role_statements_without_kms_key(default: Synthesized) -> None:
+    assert statements(automation_role(default)) == BASE_STATEMENTS
+
+
+def test_automation_role_may_use_the_kms_key_only_through_cloudwatch_logs(
+    everything: Synthesized,
+) -> None:
+    found = statements(automation_role(everything))
+
+    log_groups = dict(BASE_STATEMENTS[2])
+    log_groups["Action"] = [*log_groups["Action"], "logs:AssociateKmsKey"]
+    via_logs = {"kms:ViaService": {"Fn::Join": ["", ["logs.", REGION, ".amazonaws.com"]]}}
+    assert found == [
+        *BASE_STATEMENTS[:2],
+        log_groups,
+        *BASE_STATEMENTS[3:],
+        {
+            "Sid": "DescribeKeyViaLogs",
+            "Effect": "Allow",
+            "Action": "kms:DescribeKey",
+            "Resource": KMS_KEY_ARN,
+            "Condition": {"StringEquals": via_logs},
+        },
+        {
+            "Sid": "UseKeyViaLogsForFlowLogGroups",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": KMS_KEY_ARN,
+            "Condition": {
+                "StringEquals": via_logs,
+                "StringLike": {"kms:EncryptionContext:aws:logs:arn": FLOW_LOG_GROUPS},
+            },
+        },
+    ]
+
+
+def test_automation_role_allows_exactly_the_calls_the_script_makes(
+    everything: Synthesized,
+) -> None:
+    # Given the AWS operations the runbook's script calls (read from its source) ...
+    called = aws_actions(SCRIPT, ["ec2", "iam", "logs"])
+    # ... and the permissions those calls need besides their own action:
+    source = SCRIPT.read_text(encoding="utf-8")
+    assert "Tags=[" in source  # CreateRole with tags needs iam:TagRole
+    assert '"tags":' in source  # CreateLogGroup with tags needs logs:TagResource
+    assert '"TagSpecifications":' in source  # CreateFlowLogs with tags needs ec2:CreateTags
+    assert '"DeliverLogsPermissionArn":' in source  # CreateFlowLogs passes the role
+    implied = {"iam:TagRole", "logs:TagResource", "ec2:CreateTags", "iam:PassRole"}
+    kms_via_logs = {"kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"}
+
+    assert actions_of(automation_role(everything)) == called | implied | kms_via_logs
+
+
+def test_without_kms_key_the_role_cannot_associate_one(default: Synthesized) -> None:
+    actions = actions_of(automation_role(default))
+
+    assert "logs:AssociateKmsKey" not in actions
+    assert not {action for action in actions if action.startswith("kms:")}
+
+
+def test_names_agree_with_the_runbook_script_and_document() -> None:
+    parameters = build_document(DOCUMENT_PATH)["parameters"]
+
+    assert parameters["DeliveryRoleName"]["default"] == DELIVERY_ROLE_NAME
+    assert script.LOG_GROUP_PREFIX == LOG_GROUP_PREFIX
+    assert script.MANAGED_BY_KEY == MANAGED_BY_KEY
+    assert script.MANAGED_BY_VALUE == MANAGED_BY_VALUE
+    assert script.FLOW_LOGS_SERVICE == FLOW_LOGS_SERVICE
+    assert parameters["LogGroupName"]["allowedPattern"] == (
+        "^$|^/aws/vpc-flow-logs/[A-Za-z0-9._/#-]{1,493}$"
+    ), "every log group the runbook may touch must stay under the prefix the role is scoped to"

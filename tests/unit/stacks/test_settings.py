@@ -1,0 +1,206 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from stacks.settings import LOG_RETENTION_DAYS, Settings, SettingsError
+from tests.unit.stacks.synthesis import KMS_KEY_ARN, cdk_json_context
+
+
+def settings_with(**overrides: Any) -> Settings:
+    return Settings.from_mapping({**cdk_json_context(), **overrides})
+
+
+def error_for(**overrides: Any) -> str:
+    with pytest.raises(SettingsError) as caught:
+        settings_with(**overrides)
+    return str(caught.value)
+
+
+def test_defaults_come_from_cdk_json() -> None:
+    settings = settings_with()
+
+    assert settings == Settings(
+        traffic_type="REJECT",
+        min_retention_days=365,
+        retention_in_days=365,
+        allowed_destination_types=("cloud-watch-logs", "s3", "kinesis-data-firehose"),
+        require_delivery_success=True,
+        exempt_vpc_ids=(),
+        exempt_tag="",
+        kms_key_arn="",
+        evaluation_frequency="TwentyFour_Hours",
+        automatic_remediation=True,
+        maximum_automatic_attempts=5,
+        retry_attempt_seconds=3600,
+        concurrent_execution_rate_percentage=10,
+        error_percentage=20,
+        create_config_recorder=False,
+        rule_log_retention_days=365,
+    )
+
+
+def test_cli_strings_are_parsed_like_json_values() -> None:
+    # Given what `cdk synth -c key=value` passes: every value a string
+    settings = settings_with(
+        trafficType="all",
+        minRetentionDays="90",
+        retentionInDays="400",
+        allowedDestinationTypes="cloud-watch-logs, s3",
+        requireDeliverySuccess="FALSE",
+        exemptVpcIds="vpc-0123456789abcdef0,vpc-12345678",
+        exemptTag="flow-logs=exempt",
+        kmsKeyArn=KMS_KEY_ARN,
+        evaluationFrequency="One_Hour",
+        automaticRemediation="false",
+        maximumAutomaticAttempts="3",
+        retryAttemptSeconds="600",
+        concurrentExecutionRatePercentage="25",
+        errorPercentage="5",
+        createConfigRecorder="true",
+        ruleLogRetentionDays="30",
+    )
+
+    assert settings == Settings(
+        traffic_type="ALL",
+        min_retention_days=90,
+        retention_in_days=400,
+        allowed_destination_types=("cloud-watch-logs", "s3"),
+        require_delivery_success=False,
+        exempt_vpc_ids=("vpc-0123456789abcdef0", "vpc-12345678"),
+        exempt_tag="flow-logs=exempt",
+        kms_key_arn=KMS_KEY_ARN,
+        evaluation_frequency="One_Hour",
+        automatic_remediation=False,
+        maximum_automatic_attempts=3,
+        retry_attempt_seconds=600,
+        concurrent_execution_rate_percentage=25,
+        error_percentage=5,
+        create_config_recorder=True,
+        rule_log_retention_days=30,
+    )
+
+
+def test_rule_input_parameters_are_strings_named_as_the_rule_expects() -> None:
+    settings = settings_with(
+        exemptVpcIds=["vpc-0123456789abcdef0", "vpc-12345678"], exemptTag="Team"
+    )
+
+    assert settings.rule_input_parameters() == {
+        "TrafficType": "REJECT",
+        "MinRetentionDays": "365",
+        "AllowedDestinationTypes": "cloud-watch-logs,s3,kinesis-data-firehose",
+        "RequireDeliverySuccess": "true",
+        "ExemptVpcIds": "vpc-0123456789abcdef0,vpc-12345678",
+        "ExemptTag": "Team",
+    }
+
+
+def test_empty_rule_parameters_are_left_out() -> None:
+    parameters = settings_with().rule_input_parameters()
+
+    assert "ExemptVpcIds" not in parameters
+    assert "ExemptTag" not in parameters
+
+
+def test_zero_minimum_retention_turns_the_check_off_and_is_passed_on() -> None:
+    assert settings_with(minRetentionDays=0).rule_input_parameters()["MinRetentionDays"] == "0"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "allowed"),
+    [
+        ("trafficType", "SOME", "ACCEPT | REJECT | ALL"),
+        ("minRetentionDays", "-1", "a whole number from 0 to 3653"),
+        ("minRetentionDays", "a year", "a whole number from 0 to 3653"),
+        ("retentionInDays", 366, "one of 1, 3, 5"),
+        ("allowedDestinationTypes", "s3", "that includes cloud-watch-logs"),
+        ("allowedDestinationTypes", "cloud-watch-logs,ftp", "a non-empty subset of"),
+        ("allowedDestinationTypes", "", "a non-empty subset of"),
+        ("requireDeliverySuccess", "yes", "true or false"),
+        ("exemptVpcIds", "vpc-1,subnet-12345678", "VPC ids like"),
+        ("exemptTag", "=value", "'key=value'"),
+        ("exemptTag", "a=b=c", "no second '='"),
+        ("kmsKeyArn", "alias/aws/logs", "a KMS key ARN"),
+        ("evaluationFrequency", "Daily", "One_Hour | Three_Hours"),
+        ("automaticRemediation", 1, "true or false"),
+        ("maximumAutomaticAttempts", "26", "from 1 to 25"),
+        ("retryAttemptSeconds", "0", "from 1 to 2678000"),
+        ("concurrentExecutionRatePercentage", "101", "from 1 to 100"),
+        ("errorPercentage", True, "from 1 to 100"),
+        ("createConfigRecorder", "maybe", "true or false"),
+        ("ruleLogRetentionDays", "2", "one of 1, 3, 5"),
+    ],
+)
+def test_an_invalid_value_names_the_key_the_value_and_what_is_allowed(
+    key: str, value: object, allowed: str
+) -> None:
+    message = error_for(**{key: value})
+
+    assert f"setting {key!r} = {value!r} is invalid" in message
+    assert allowed in message
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    message = error_for(trafficType="x", errorPercentage="0")
+
+    assert "'trafficType'" in message
+    assert "'errorPercentage'" in message
+
+
+def test_runbook_retention_below_the_rule_minimum_is_refused() -> None:
+    message = error_for(minRetentionDays="400", retentionInDays="365")
+
+    assert "'retentionInDays' = 365 is below 'minRetentionDays' = 400" in message
+
+
+def test_runbook_retention_equal_to_the_minimum_is_fine() -> None:
+    assert settings_with(minRetentionDays=400, retentionInDays=400).retention_in_days == 400
+
+
+def test_a_misspelled_setting_fails_instead_of_being_ignored() -> None:
+    message = error_for(trafficTyp="ALL")
+
+    assert "unknown setting 'trafficTyp'" in message
+    assert "trafficType" in message
+
+
+def test_cdk_context_keys_are_not_taken_for_settings() -> None:
+    settings = settings_with(
+        **{
+            "@aws-cdk/core:validateAgainstDefaultRules": True,
+            "aws:cdk:bundling-stacks": [],
+            "acknowledged-issue-numbers": [1],
+        }
+    )
+
+    assert settings.traffic_type == "REJECT"
+
+
+def test_a_missing_default_is_reported() -> None:
+    context = cdk_json_context()
+    del context["errorPercentage"]
+
+    with pytest.raises(SettingsError, match="setting 'errorPercentage' is missing"):
+        Settings.from_mapping(context)
+
+
+def test_too_many_exempt_vpcs_for_aws_config_are_refused() -> None:
+    vpc_ids = [f"vpc-{index:017x}" for index in range(50)]
+
+    message = error_for(exemptVpcIds=",".join(vpc_ids))
+
+    assert "AWS Config allows 1024" in message
+    assert len(json.dumps(settings_with(exemptVpcIds=vpc_ids[:30]).rule_input_parameters())) <= (
+        1024
+    )
+
+
+def test_retention_values_are_cloudwatch_logs_values() -> None:
+    # The list CloudWatch Logs documents for PutRetentionPolicy (3653 = ten years).
+    assert LOG_RETENTION_DAYS[0] == 1
+    assert LOG_RETENTION_DAYS[-1] == 3653
+    assert 365 in LOG_RETENTION_DAYS
+    assert 366 not in LOG_RETENTION_DAYS
