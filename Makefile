@@ -41,7 +41,8 @@ lint: $(PY_STAMP)
 typecheck: $(PY_STAMP)
 	$(BIN)/mypy .
 
-unit: $(PY_STAMP)
+# The end-to-end tests (tests/e2e) synthesize with the pinned CDK CLI, hence node_modules.
+unit: $(PY_STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
 
 # cdk-nag runs inside the synth (app.py registers it); a finding fails the synth.

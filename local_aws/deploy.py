@@ -1,0 +1,161 @@
+"""Deploy the stack's resources into the embedded AWS, as CloudFormation would create them.
+
+IAM roles get the template's own policies, with one deliberate change: every ``Resource`` is
+widened to ``"*"``. moto authorizes every non-S3 call against the resource ``"*"``, so a
+statement scoped to an ARN would never match there and would fail calls AWS allows. What moto
+can check, and what this run proves, is that each role is granted every *action* its code calls;
+resource scoping and conditions are checked on the template itself by the stack's tests.
+(moto evaluates only ``StringEquals`` on ``sts:ExternalId``, so conditions are kept as written
+and have no effect here.)
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+import zipfile
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from local_aws.app_model import GuardStack, RoleSpec
+    from local_aws.clients import Aws
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What the deployment created, with the names and ARNs the embedded AWS gave it."""
+
+    rule_name: str
+    rule_arn: str
+    rule_id: str
+    function_arn: str
+    document_names: tuple[str, ...]
+    role_arns: tuple[str, ...]
+
+
+def widen_resources(policy: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``policy`` whose statements apply to ``"*"`` (see the module docstring)."""
+    widened = copy.deepcopy(policy)
+    statements = widened.get("Statement", [])
+    for statement in [statements] if isinstance(statements, dict) else statements:
+        if "Resource" in statement:
+            statement["Resource"] = "*"
+    return widened
+
+
+def deploy(stack: GuardStack, admin: Aws) -> Deployment:
+    """Create the roles, log groups, the function, the rule and the documents."""
+    for role in stack.roles.values():
+        _create_role(admin, role)
+    logs = admin.logs()
+    for name, retention in stack.log_groups.items():
+        logs.create_log_group(logGroupName=name)
+        if retention is not None:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=int(retention))
+
+    function = stack.function
+    admin.client("lambda").create_function(
+        FunctionName=function.name,
+        Runtime=function.runtime,
+        Role=function.role_arn,
+        Handler=function.handler,
+        Code={"ZipFile": _zip_folder(function.code_dir)},
+        Timeout=function.timeout_seconds,
+        MemorySize=function.memory_mb,
+        Architectures=list(function.architectures),
+        Environment={"Variables": function.environment},
+    )
+
+    rule = stack.rule
+    source_details: list[dict[str, str]] = [
+        {"EventSource": "aws.config", "MessageType": message_type}
+        for message_type in sorted(rule.message_types)
+    ]
+    for detail in source_details:
+        if detail["MessageType"] == "ScheduledNotification" and rule.maximum_execution_frequency:
+            detail["MaximumExecutionFrequency"] = rule.maximum_execution_frequency
+    scope: dict[str, Any] = {"ComplianceResourceTypes": list(rule.resource_types)}
+    if rule.tag_key:
+        scope["TagKey"] = rule.tag_key
+        if rule.tag_value:
+            scope["TagValue"] = rule.tag_value
+    config_rule: Any = {
+        "ConfigRuleName": rule.name,
+        "Source": {
+            "Owner": "CUSTOM_LAMBDA",
+            "SourceIdentifier": function.arn,
+            "SourceDetails": source_details,
+        },
+        "Scope": scope,
+        "InputParameters": json.dumps(rule.input_parameters),
+    }
+    config = admin.config()
+    config.put_config_rule(ConfigRule=config_rule)
+    described = config.describe_config_rules(ConfigRuleNames=[rule.name])["ConfigRules"][0]
+
+    ssm = admin.ssm()
+    for document in stack.documents.values():
+        ssm.create_document(
+            Name=document.name,
+            Content=json.dumps(document.content),
+            DocumentType=document.document_type,  # type: ignore[arg-type]
+            DocumentFormat="JSON",
+        )
+    return Deployment(
+        rule_name=rule.name,
+        rule_arn=described["ConfigRuleArn"],
+        rule_id=described["ConfigRuleId"],
+        function_arn=function.arn,
+        document_names=tuple(stack.documents),
+        role_arns=tuple(stack.roles),
+    )
+
+
+def _create_role(admin: Aws, role: RoleSpec) -> None:
+    iam = admin.iam()
+    iam.create_role(
+        RoleName=role.name,
+        Path=role.path,
+        AssumeRolePolicyDocument=json.dumps(role.trust_policy),
+    )
+    for policy_name, document in role.inline_policies.items():
+        iam.put_role_policy(
+            RoleName=role.name,
+            PolicyName=policy_name,
+            PolicyDocument=json.dumps(widen_resources(document)),
+        )
+    for arn in role.managed_policy_arns:
+        if arn in role.customer_managed_policies:
+            _create_customer_managed_policy(admin, arn, role.customer_managed_policies[arn])
+        iam.attach_role_policy(RoleName=role.name, PolicyArn=arn)
+
+
+def _create_customer_managed_policy(admin: Aws, arn: str, document: dict[str, Any]) -> None:
+    iam = admin.iam()
+    path_and_name = arn.split(":policy", 1)[1]
+    path, _, name = path_and_name.rpartition("/")
+    try:
+        iam.get_policy(PolicyArn=arn)
+    except iam.exceptions.NoSuchEntityException:
+        iam.create_policy(
+            PolicyName=name,
+            Path=f"{path}/",
+            PolicyDocument=json.dumps(widen_resources(document)),
+        )
+
+
+def _zip_folder(folder: Path) -> bytes:
+    """The asset folder zipped, as ``cdk deploy`` uploads it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for root, directories, files in os.walk(folder):
+            directories[:] = sorted(d for d in directories if d != "__pycache__")
+            for file in sorted(files):
+                path = os.path.join(root, file)
+                archive.write(path, os.path.relpath(path, folder))
+    return buffer.getvalue()

@@ -1,0 +1,197 @@
+"""The synthesized stack, deployed into an embedded AWS, with AWS Config and SSM Automation played.
+
+``with LocalStack(assembly_dir) as local:`` reads the cloud assembly, starts moto (with the moto
+behaviour fixes), deploys the stack's roles, log groups, function, rule and documents, obtains
+each service role's credentials, turns IAM enforcement on, and hands out:
+
+* ``local.admin``: clients as an administrator (to build an account, read results);
+* ``local.config``: AWS Config for the stack's rule (notifications, evaluations, remediation);
+* ``local.automation``: SSM Automation for the stack's documents.
+
+Everything lives on ``127.0.0.1`` and in a temporary folder removed on exit.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from contextlib import AbstractContextManager, ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from local_aws.app_model import read_guard_stack
+from local_aws.assembly import CloudAssembly, StackTemplate
+from local_aws.automation import AutomationError, AutomationService
+from local_aws.config_service import ConfigService
+from local_aws.deploy import deploy
+from local_aws.intrinsics import TemplateError
+from local_aws.lambda_runner import LambdaRunner
+from local_aws.moto_fixes import issue_result_token, patch_moto
+from local_aws.sandbox import Sandbox
+from local_aws.server import ACCOUNT_ID, EmbeddedAws
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from local_aws.app_model import GuardStack
+    from local_aws.clients import Aws, Credentials
+    from local_aws.deploy import Deployment
+
+_T = TypeVar("_T")
+
+LAMBDA_SERVICE = "lambda.amazonaws.com"
+SSM_SERVICE = "ssm.amazonaws.com"
+
+
+def read_stack(
+    assembly_dir: Path, *, stack_name: str | None = None, region: str = "us-east-1"
+) -> GuardStack:
+    """The stack as it will be deployed; fails fast (before any server starts) on a bad one."""
+    artifact = CloudAssembly.load(assembly_dir).stack(stack_name)
+    stack = read_guard_stack(StackTemplate(artifact, account_id=ACCOUNT_ID, region=region))
+    function_role = stack.role_by_arn(stack.function.role_arn)
+    if not function_role.trusts_service(LAMBDA_SERVICE):
+        raise TemplateError(
+            f"Lambda cannot assume the function's role {function_role.name}: its trust "
+            f"policy does not allow {LAMBDA_SERVICE}"
+        )
+    return stack
+
+
+class LocalStack(AbstractContextManager["LocalStack"]):
+    """One deployment of the synthesized stack into a fresh embedded AWS."""
+
+    def __init__(
+        self, assembly_dir: Path, *, stack_name: str | None = None, region: str = "us-east-1"
+    ) -> None:
+        self._assembly_dir = assembly_dir
+        self._stack_name = stack_name
+        self._region = region
+        self._exit = ExitStack()
+        self.timings: dict[str, float] = {}
+        self._stack: GuardStack | None = None
+        self._deployment: Deployment | None = None
+        self._config: ConfigService | None = None
+        self._automation: AutomationService | None = None
+        self._runner: LambdaRunner | None = None
+        self._embedded: EmbeddedAws | None = None
+        self._work_dir: Path | None = None
+
+    def __enter__(self) -> LocalStack:
+        try:
+            self._start()
+        except BaseException:
+            self._exit.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._exit.close()
+
+    def _start(self) -> None:
+        started = time.monotonic()
+        stack = read_stack(self._assembly_dir, stack_name=self._stack_name, region=self._region)
+        template = stack.template
+        self._stack = stack
+        embedded = self._exit.enter_context(EmbeddedAws(self._region, fixes=patch_moto()))
+        self._embedded = embedded
+        self._deployment = deploy(stack, embedded.admin)
+        service_credentials = self._assume_service_roles(stack, embedded)
+        embedded.enforce_iam()
+
+        work = Path(self._exit.enter_context(tempfile.TemporaryDirectory(prefix="local-aws-")))
+        self._work_dir = work
+        sandbox = Sandbox.create(work)
+        function = stack.function
+        self._runner = LambdaRunner(
+            function,
+            credentials=service_credentials[LAMBDA_SERVICE][function.role_arn],
+            endpoint_url=embedded.endpoint_url,
+            region=self._region,
+            sandbox=sandbox,
+        )
+        automation_credentials = service_credentials[SSM_SERVICE]
+
+        def credentials_for(role_arn: str) -> Credentials:
+            if role_arn not in automation_credentials:
+                raise AutomationError(
+                    f"The defined assume role {role_arn} is unable to be assumed: it is not a "
+                    f"role of the stack that trusts {SSM_SERVICE}"
+                )
+            return automation_credentials[role_arn]
+
+        self._automation = AutomationService(
+            stack.documents,
+            credentials_for=credentials_for,
+            endpoint_url=embedded.endpoint_url,
+            region=self._region,
+            account_id=embedded.account_id,
+            partition=template.pseudo.partition,
+            sandbox=sandbox,
+        )
+        self._config = ConfigService(
+            stack,
+            self._deployment,
+            runner=self._runner,
+            automation=self._automation,
+            admin=embedded.admin,
+            account_id=embedded.account_id,
+            partition=template.pseudo.partition,
+            issue_result_token=issue_result_token,
+        )
+        self.timings["deploy"] = time.monotonic() - started
+
+    @staticmethod
+    def _assume_service_roles(
+        stack: GuardStack, embedded: EmbeddedAws
+    ) -> dict[str, dict[str, Credentials]]:
+        """Credentials of every role Lambda or SSM may assume, by service then role ARN."""
+        credentials: dict[str, dict[str, Credentials]] = {LAMBDA_SERVICE: {}, SSM_SERVICE: {}}
+        for role in stack.roles.values():
+            for service, by_role in credentials.items():
+                if role.trusts_service(service):
+                    session = service.split(".")[0] + "-local"
+                    by_role[role.arn] = embedded.assume_role(role.arn, session)
+        return credentials
+
+    # -- accessors ----------------------------------------------------------------------------
+
+    @property
+    def stack(self) -> GuardStack:
+        return _started(self._stack)
+
+    @property
+    def deployment(self) -> Deployment:
+        return _started(self._deployment)
+
+    @property
+    def config(self) -> ConfigService:
+        return _started(self._config)
+
+    @property
+    def automation(self) -> AutomationService:
+        return _started(self._automation)
+
+    @property
+    def runner(self) -> LambdaRunner:
+        return _started(self._runner)
+
+    @property
+    def work_dir(self) -> Path:
+        """The temporary folder of the run (sandboxes, scripts); removed on exit."""
+        return _started(self._work_dir)
+
+    @property
+    def admin(self) -> Aws:
+        return _started(self._embedded).admin
+
+
+def _started(value: _T | None) -> _T:
+    if value is None:
+        raise RuntimeError("the local stack is not started (use it in a with block)")
+    return value

@@ -1,0 +1,189 @@
+"""The demo account, end to end: the synthesized app evaluates, remediates and re-evaluates.
+
+Everything the run uses comes from the synthesized template (rule scope, triggers and parameters,
+the function's handler, environment, asset and role, the remediation's parameter mapping, the
+document, the roles' policies), and runs against moto with IAM enforced.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from local_aws.dashboard import render
+from local_aws.scenario import COMPLIANT, EXEMPT_TAG, NON_COMPLIANT, NOT_APPLICABLE
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2.type_defs import FilterTypeDef
+
+    from local_aws.run import LocalStack
+    from local_aws.scenario import ScenarioResult, VpcResult
+
+pytestmark = pytest.mark.e2e
+
+DemoRun = tuple["LocalStack", "ScenarioResult"]
+MANAGED_BY = {"Key": "ManagedBy", "Value": "vpc-flow-logs-guard"}
+FIXED_BY_THE_RUNBOOK = ("default", "payments", "partner-link")
+
+
+def row(result: ScenarioResult, name: str) -> VpcResult:
+    return next(row for row in result.rows if row.case.name == name)
+
+
+def test_every_vpc_ends_as_expected(demo_run: DemoRun) -> None:
+    local, result = demo_run
+    dashboard = render(result, rule_name=local.deployment.rule_name, region="us-east-1")
+    assert result.unexpected == [], dashboard
+    assert result.not_compliant_but_should_be == []
+
+
+def test_counts_per_compliance_type_before_and_after(demo_run: DemoRun) -> None:
+    _, result = demo_run
+    assert result.counts("before") == {COMPLIANT: 1, NON_COMPLIANT: 5, NOT_APPLICABLE: 1}
+    assert result.counts("after") == {COMPLIANT: 5, NOT_APPLICABLE: 2}
+
+
+def test_annotations_name_what_is_wrong(demo_run: DemoRun) -> None:
+    _, result = demo_run
+    annotation = {item.case.name: item.before.annotation for item in result.rows if item.before}
+    assert "REJECT" in annotation["payments"]
+    assert "retention is 7 days" in annotation["analytics"]
+    assert "365" in annotation["analytics"]
+    assert "ACCEPT" in annotation["partner-link"]
+    assert EXEMPT_TAG in annotation["sandbox"]
+
+
+def test_the_runbook_gave_each_vpc_a_flow_log_the_rule_accepts(demo_run: DemoRun) -> None:
+    local, result = demo_run
+    ec2, logs = local.admin.ec2(), local.admin.logs()
+    for name in FIXED_BY_THE_RUNBOOK:
+        item = row(result, name)
+        assert item.remediation is not None
+        assert item.remediation.succeeded
+        assert len(item.remediation.executions) == 1
+        outputs = item.remediation.executions[0].outputs
+        flow_log_id = outputs["EnableFlowLog.FlowLogId"]
+        log_group = outputs["EnableFlowLog.LogGroupName"]
+
+        (flow_log,) = ec2.describe_flow_logs(FlowLogIds=[flow_log_id])["FlowLogs"]
+        assert flow_log["ResourceId"] == item.vpc_id
+        assert flow_log["TrafficType"] in {"REJECT", "ALL"}
+        assert flow_log["FlowLogStatus"] == "ACTIVE"
+        assert flow_log["LogGroupName"] == log_group == f"/aws/vpc-flow-logs/{item.vpc_id}"
+        assert MANAGED_BY in flow_log.get("Tags", [])
+        (group,) = logs.describe_log_groups(logGroupNamePrefix=log_group)["logGroups"]
+        assert group.get("retentionInDays") == 365
+        assert logs.list_tags_for_resource(resourceArn=group["arn"].removesuffix(":*"))["tags"].get(
+            "ManagedBy"
+        ) == ("vpc-flow-logs-guard")
+
+
+def test_a_too_short_retention_is_raised_and_the_flow_log_kept(demo_run: DemoRun) -> None:
+    local, result = demo_run
+    item = row(result, "analytics")
+    before = item.before.annotation if item.before else ""
+
+    assert item.remediation is not None
+    assert item.remediation.succeeded
+    outputs = item.remediation.executions[0].outputs
+    assert outputs["EnableFlowLog.FlowLogId"] in before  # the flow log the rule complained about
+    flow_logs = local.admin.ec2().describe_flow_logs(
+        Filters=[{"Name": "resource-id", "Values": [item.vpc_id]}]
+    )["FlowLogs"]
+    assert len(flow_logs) == 1
+    assert item.retention_after == {f"/aws/vpc-flow-logs/{item.vpc_id}": 365}
+
+
+def test_the_delivery_role_trusts_only_vpc_flow_logs(demo_run: DemoRun) -> None:
+    local, _ = demo_run
+    iam = local.admin.iam()
+    role = iam.get_role(RoleName="VpcFlowLogsDeliveryRole")["Role"]
+    trust: Any = role["AssumeRolePolicyDocument"]
+    trust = trust if isinstance(trust, dict) else json.loads(trust)
+    (statement,) = trust["Statement"]
+    assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+    assert iam.list_role_policies(RoleName="VpcFlowLogsDeliveryRole")["PolicyNames"] == [
+        "VpcFlowLogsDelivery"
+    ]
+
+
+def test_the_vpc_deleted_after_evaluation_is_cleared_by_the_scheduled_run(
+    demo_run: DemoRun,
+) -> None:
+    local, result = demo_run
+    item = row(result, "load-test")
+    spec = local.stack.remediation
+    assert spec is not None
+
+    assert item.before_type == NON_COMPLIANT
+    assert item.remediation is not None
+    assert not item.remediation.succeeded
+    assert len(item.remediation.executions) == spec.maximum_automatic_attempts
+    assert "does not exist" in (item.remediation.failure_message or "")
+    assert item.after_type == NOT_APPLICABLE
+
+
+def test_the_compliant_and_the_exempt_vpcs_are_left_alone(demo_run: DemoRun) -> None:
+    local, result = demo_run
+    for name in ("core-network", "sandbox"):
+        item = row(result, name)
+        assert item.remediation is None
+        assert item.before_type == item.after_type
+    flow_logs = local.admin.ec2().describe_flow_logs(
+        Filters=[{"Name": "resource-id", "Values": [row(result, "sandbox").vpc_id]}]
+    )["FlowLogs"]
+    assert flow_logs == []
+
+
+def test_a_second_remediation_changes_nothing(demo_run: DemoRun) -> None:
+    # Given a VPC the runbook already fixed
+    local, result = demo_run
+    item = row(result, "payments")
+    assert item.remediation is not None
+    first = item.remediation.executions[0].outputs
+    ec2 = local.admin.ec2()
+    by_vpc: list[FilterTypeDef] = [{"Name": "resource-id", "Values": [item.vpc_id]}]
+    count = len(ec2.describe_flow_logs(Filters=by_vpc)["FlowLogs"])
+
+    # When Config remediates it again
+    (again,) = local.config.remediate([item.vpc_id])
+
+    # Then the same flow log is reported and nothing was added
+    assert again.succeeded, again.failure_message
+    assert again.executions[0].outputs == first
+    assert len(ec2.describe_flow_logs(Filters=by_vpc)["FlowLogs"]) == count
+
+
+def test_the_function_got_configs_events_with_the_templates_parameters(demo_run: DemoRun) -> None:
+    local, _ = demo_run
+    template = local.stack.template
+    (rule,) = template.resources("AWS::Config::ConfigRule")
+    declared = template.properties(rule.logical_id)["InputParameters"]
+
+    events = [invocation.event for invocation in local.runner.invocations]
+    message_types = [json.loads(event["invokingEvent"])["messageType"] for event in events]
+
+    assert message_types.count("ConfigurationItemChangeNotification") == 7
+    assert "ScheduledNotification" in message_types
+    assert all(json.loads(event["ruleParameters"]) == declared for event in events)
+    assert declared["ExemptTag"] == EXEMPT_TAG
+    assert {event["configRuleName"] for event in events} == {"vpc-flow-logs-enabled"}
+
+
+def test_the_function_ran_on_its_runtimes_python(demo_run: DemoRun) -> None:
+    local, _ = demo_run
+    interpreter = local.runner.interpreter
+    if not interpreter.exact:
+        pytest.skip(f"no {interpreter.runtime} interpreter on this machine")
+    assert f"python{interpreter.version}" == local.stack.function.runtime
+
+
+def test_the_dashboard_shows_every_vpc_before_and_after(demo_run: DemoRun) -> None:
+    local, result = demo_run
+    dashboard = render(result, rule_name=local.deployment.rule_name, region="us-east-1")
+    for item in result.rows:
+        assert item.vpc_id in dashboard
+    assert "RESULT: every VPC ended as expected (5 COMPLIANT, 2 NOT_APPLICABLE)." in dashboard
