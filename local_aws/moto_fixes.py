@@ -7,6 +7,9 @@ works for in-process ``mock_aws`` tests and for an in-process ``ThreadedMotoServ
   filter may be combined with it). moto ignores the parameter and lists every group.
 - ``ec2:DescribeVpcs`` and ``ec2:DescribeFlowLogs`` honour ``MaxResults`` / ``NextToken``
   (moto returns everything in one page, which hides how many calls a caller makes).
+- ``ec2:CreateFlowLogs`` to S3 accepts a bucket ARN with a key prefix
+  (``arn:aws:s3:::bucket/prefix``, as the VPC user guide documents): moto looks the whole
+  ``bucket/prefix`` up as a bucket name and reports it missing.
 - ``config:PutEvaluations`` records evaluations without ``TestMode`` (moto raises
   NotImplementedError), accepts an empty list, and rejects what AWS rejects: more than 100
   evaluations, annotations over 256 characters, an unknown result token. With ``TestMode`` it
@@ -40,10 +43,12 @@ from moto.config.exceptions import (
 )
 from moto.config.responses import ConfigResponse
 from moto.ec2.exceptions import EC2ClientError
+from moto.ec2.models.flow_logs import FlowLogsBackend
 from moto.ec2.responses.flow_logs import FlowLogs
 from moto.ec2.responses.vpcs import VPCs
 from moto.logs.exceptions import InvalidParameterException
 from moto.logs.responses import LogsResponse
+from moto.s3.models import S3Backend
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -282,6 +287,20 @@ def _paginated(original: Any, key: str, *, min_results: int, max_results: int, c
     return paginated
 
 
+def _create_flow_logs(original: Any) -> Any:
+    """Look an S3 destination's bucket up by the bucket name, without the key prefix."""
+    get_bucket = S3Backend.get_bucket
+
+    def bucket_without_prefix(self: Any, bucket_name: str) -> Any:
+        return get_bucket(self, bucket_name.split("/", 1)[0])
+
+    def create_flow_logs(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with mock.patch.object(S3Backend, "get_bucket", bucket_without_prefix):
+            return original(self, *args, **kwargs)
+
+    return create_flow_logs
+
+
 @contextmanager
 def patch_moto() -> Iterator[None]:
     """Patch moto (in this process) to behave as AWS documents; undo on exit."""
@@ -324,6 +343,13 @@ def patch_moto() -> Iterator[None]:
                     max_results=1000,
                     clamp=True,
                 ),
+            )
+        )
+        stack.enter_context(
+            mock.patch.object(
+                FlowLogsBackend,
+                "create_flow_logs",
+                _create_flow_logs(FlowLogsBackend.create_flow_logs),
             )
         )
         try:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import aws_cdk as cdk
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from constructs import IConstruct
 
     from stacks.config_recorder import VpcConfigRecorder
@@ -58,7 +60,9 @@ def acknowledge_findings(
         f"AwsSolutions-IAM5[{NO_RESOURCE_LEVEL}]",
         "ec2:DescribeVpcs, ec2:DescribeFlowLogs and logs:DescribeLogGroups are read-only and "
         "have no resource-level permissions (Service Authorization Reference), so IAM only "
-        "accepts Resource '*'. Every write action of this role is scoped to ARNs.",
+        "accepts Resource '*'; so have logs:CreateLogDelivery and logs:DeleteLogDelivery, which "
+        "CreateFlowLogs and DeleteFlowLogs need with the S3 destination only (VPC user guide). "
+        "Every other write action of this role is scoped to ARNs.",
     )
     _acknowledge(
         runbook.role,
@@ -110,6 +114,58 @@ def _acknowledge_recorder(recorder: VpcConfigRecorder) -> None:
         "access logs; S3 data events in CloudTrail record access to it where the account "
         "requires that.",
     )
+
+
+def acknowledge_asset_copy(stack: cdk.Stack, asset_bucket_names: Iterable[str]) -> None:
+    """The organization stack's accepted findings: cdk-stacksets' copy of the Lambda code.
+
+    ``cdk-stacksets`` copies the rule's Lambda asset to the per-region asset buckets with
+    aws-cdk-lib's ``BucketDeployment``, whose singleton Lambda, role and policy CDK writes.
+    """
+    (function,) = [
+        child
+        for child in stack.node.children
+        if child.node.id.startswith("Custom::CDKBucketDeployment")
+    ]
+    role = function.node.find_child("ServiceRole")
+    policy = role.node.find_child("DefaultPolicy")
+    _acknowledge(
+        function,
+        "AwsSolutions-L1",
+        "aws-cdk-lib's BucketDeployment handler (runs only while this stack deploys, to copy "
+        "the rule's code to the asset buckets); its runtime is chosen and updated by "
+        "aws-cdk-lib, not by this app.",
+    )
+    _acknowledge(
+        role,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AWSLambdaBasicExecutionRole]",
+        "BucketDeployment's handler role, written by aws-cdk-lib: the AWS-managed basic "
+        "execution policy only lets it write its own CloudWatch Logs.",
+    )
+    copy_actions = "s3:GetObject*, s3:GetBucket*, s3:List*, s3:DeleteObject*, s3:Abort*"
+    for action in ("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*", "s3:Abort*"):
+        _acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Action::{action}]",
+            f"aws-cdk-lib's BucketDeployment grants ({copy_actions}) to read the CDK asset "
+            "bucket and write the asset buckets; limited to those buckets, with prune off so "
+            "it deletes nothing it did not write.",
+        )
+    _acknowledge(
+        policy,
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::"
+        "cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]",
+        "Objects of this account's CDK bootstrap asset bucket, where cdk deploy uploads the "
+        "rule's code; the object key (a content hash) is only known at publish time.",
+    )
+    for name in asset_bucket_names:
+        _acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{name}/*]",
+            f"Objects of the StackSet asset bucket {name}, which exists only to hold the "
+            "rule's code for the StackSet instances of its region.",
+        )
 
 
 def _cfn(construct: IConstruct) -> cdk.CfnElement:

@@ -22,6 +22,14 @@ LOG_GROUP_PREFIX: Final = "/aws/vpc-flow-logs/"
 MANAGED_BY_KEY: Final = "ManagedBy"
 MANAGED_BY_VALUE: Final = "vpc-flow-logs-guard"
 FLOW_LOGS_SERVICE: Final = "vpc-flow-logs.amazonaws.com"
+CLOUD_WATCH_LOGS: Final = "cloud-watch-logs"
+S3: Final = "s3"
+S3_DELIVERY_ACTIONS: Final = ("logs:CreateLogDelivery", "logs:DeleteLogDelivery")
+"""What the caller of CreateFlowLogs / DeleteFlowLogs needs for an S3 destination (VPC user
+guide, "Create a flow log that publishes to Amazon S3"); neither has resource-level permissions.
+s3:GetBucketPolicy / s3:PutBucketPolicy would only let VPC Flow Logs write a bucket policy on a
+bucket of this account: the central bucket is in the log-archive account, whose stack owns its
+policy, so they are not granted."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,9 @@ class RemediationRunbookProps:
 
     kms_key_arn: str = ""
     """When set, the role may associate this key with the log groups it creates."""
+    destination: str = CLOUD_WATCH_LOGS
+    """Where remediation delivers: ``cloud-watch-logs`` (delivery role and log groups) or
+    ``s3`` (a bucket, perhaps in another account): the role may do what that path needs only."""
     content: dict[str, Any] | None = None
     """The document; default: ``ssm_documents/enable_vpc_flow_logs.yaml`` with its script."""
 
@@ -37,9 +48,11 @@ class RemediationRunbookProps:
 class RemediationRunbook(Construct):
     """An SSM Automation document and the automation role Config passes to it.
 
-    The role may do exactly what the document's script does, on exactly the resources it
-    touches: the delivery role by name, log groups under ``/aws/vpc-flow-logs/``, flow logs of
-    this account and region (deleting only those the runbook created and tagged).
+    The role may do exactly what the document's script does for the configured destination,
+    on exactly the resources it touches: for CloudWatch Logs the delivery role by name and log
+    groups under ``/aws/vpc-flow-logs/``; for S3 the log delivery CreateFlowLogs sets up (no
+    role, no log group, no bucket policy); in both, flow logs of this account and region
+    (deleting only those the runbook created and tagged).
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: RemediationRunbookProps) -> None:
@@ -75,14 +88,34 @@ class RemediationRunbook(Construct):
             ),
             inline_policies={
                 "EnableVpcFlowLogs": iam.PolicyDocument(
-                    statements=automation_statements(stack, props.kms_key_arn)
+                    statements=automation_statements(stack, props.kms_key_arn, props.destination)
                 )
             },
         )
 
 
-def automation_statements(stack: cdk.Stack, kms_key_arn: str) -> list[iam.PolicyStatement]:
+def automation_statements(
+    stack: cdk.Stack, kms_key_arn: str, destination: str = CLOUD_WATCH_LOGS
+) -> list[iam.PolicyStatement]:
     """The automation role's permissions: what the runbook's script calls, and no more."""
+    if destination == S3:
+        if kms_key_arn:
+            raise ValueError("a KMS key encrypts log groups; the S3 destination creates none")
+        return [
+            iam.PolicyStatement(
+                sid="DescribeWithoutResourceLevelPermissions",
+                actions=["ec2:DescribeFlowLogs", "ec2:DescribeVpcs"],
+                resources=["*"],
+            ),
+            *flow_log_statements(stack),
+            iam.PolicyStatement(
+                sid="DeliverFlowLogsToS3",
+                actions=list(S3_DELIVERY_ACTIONS),
+                resources=["*"],
+            ),
+        ]
+    if destination != CLOUD_WATCH_LOGS:
+        raise ValueError(f"unknown destination {destination!r}: {CLOUD_WATCH_LOGS} or {S3}")
     delivery_role_arn = stack.format_arn(
         service="iam", region="", resource="role", resource_name=DELIVERY_ROLE_NAME
     )
@@ -92,8 +125,6 @@ def automation_statements(stack: cdk.Stack, kms_key_arn: str) -> list[iam.Policy
         resource_name=f"{LOG_GROUP_PREFIX}*",
         arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
     )
-    vpcs = stack.format_arn(service="ec2", resource="vpc", resource_name="*")
-    flow_logs = stack.format_arn(service="ec2", resource="vpc-flow-log", resource_name="*")
     statements = [
         iam.PolicyStatement(
             sid="ManageDeliveryRole",
@@ -117,6 +148,7 @@ def automation_statements(stack: cdk.Stack, kms_key_arn: str) -> list[iam.Policy
             sid="ManageFlowLogGroups",
             actions=[
                 "logs:CreateLogGroup",
+                "logs:ListTagsForResource",
                 "logs:PutRetentionPolicy",
                 "logs:TagResource",
                 *(["logs:AssociateKmsKey"] if kms_key_arn else []),
@@ -128,6 +160,18 @@ def automation_statements(stack: cdk.Stack, kms_key_arn: str) -> list[iam.Policy
             actions=["ec2:DescribeFlowLogs", "ec2:DescribeVpcs", "logs:DescribeLogGroups"],
             resources=["*"],
         ),
+        *flow_log_statements(stack),
+    ]
+    if kms_key_arn:
+        statements.extend(kms_statements(stack, kms_key_arn, log_groups))
+    return statements
+
+
+def flow_log_statements(stack: cdk.Stack) -> list[iam.PolicyStatement]:
+    """Create, tag on create, and delete our own flow logs: the same for every destination."""
+    vpcs = stack.format_arn(service="ec2", resource="vpc", resource_name="*")
+    flow_logs = stack.format_arn(service="ec2", resource="vpc-flow-log", resource_name="*")
+    return [
         iam.PolicyStatement(
             sid="CreateFlowLogs",
             actions=["ec2:CreateFlowLogs"],
@@ -146,9 +190,6 @@ def automation_statements(stack: cdk.Stack, kms_key_arn: str) -> list[iam.Policy
             conditions={"StringEquals": {f"aws:ResourceTag/{MANAGED_BY_KEY}": MANAGED_BY_VALUE}},
         ),
     ]
-    if kms_key_arn:
-        statements.extend(kms_statements(stack, kms_key_arn, log_groups))
-    return statements
 
 
 def kms_statements(stack: cdk.Stack, key_arn: str, log_groups: str) -> list[iam.PolicyStatement]:

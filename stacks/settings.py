@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 
 TRAFFIC_TYPES: Final = ("ACCEPT", "REJECT", "ALL")
 DESTINATION_TYPES: Final = ("cloud-watch-logs", "s3", "kinesis-data-firehose")
-RUNBOOK_DESTINATION: Final = "cloud-watch-logs"
-"""The destination the runbook creates, so the rule must accept it."""
+CLOUD_WATCH_LOGS: Final = "cloud-watch-logs"
+S3: Final = "s3"
+RUNBOOK_DESTINATIONS: Final = (CLOUD_WATCH_LOGS, S3)
+"""Where the runbook can deliver (``destination``); the rule must accept the chosen one."""
 
 EVALUATION_FREQUENCIES: Final = (
     "One_Hour",
@@ -43,6 +45,9 @@ KMS_KEY_ARN: Final = re.compile(
     r"(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
 )
 """The runbook's ``KmsKeyArn`` allowedPattern (without its empty alternative)."""
+S3_BUCKET_ARN: Final = re.compile(r"arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+"""A bucket ARN without a key prefix: VPC Flow Logs then writes under ``AWSLogs/``, the only
+prefix the log-archive bucket's policy lets the delivery service write to."""
 TAG_KEY_MAX: Final = 128
 TAG_VALUE_MAX: Final = 256
 # Setting keys are camelCase; CDK's own context keys contain ':' or '-' and are not ours.
@@ -76,6 +81,15 @@ class Settings:
     error_percentage: int
     create_config_recorder: bool
     rule_log_retention_days: int
+    destination: str
+    """``cloud-watch-logs``: a log group per VPC in this account; ``s3``: the central bucket."""
+    central_bucket_arn: str
+    """The log-archive bucket's ARN; required with ``destination`` ``s3``, empty otherwise."""
+
+    @property
+    def to_s3(self) -> bool:
+        """Whether remediation delivers flow logs to the central bucket."""
+        return self.destination == S3
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any], keys: Mapping[str, Any]) -> Settings:
@@ -125,12 +139,37 @@ class Settings:
             "RequireDeliverySuccess": _bool_text(self.require_delivery_success),
             "ExemptVpcIds": ",".join(self.exempt_vpc_ids),
             "ExemptTag": self.exempt_tag,
+            "S3BucketArn": self.central_bucket_arn,
         }
         return {name: value for name, value in parameters.items() if value}
 
     def _cross_check(self) -> list[str]:
         problems = []
-        if self.retention_in_days < self.min_retention_days:
+        if self.destination not in self.allowed_destination_types:
+            problems.append(
+                f"setting 'allowedDestinationTypes' = "
+                f"{','.join(self.allowed_destination_types)!r} does not include "
+                f"'destination' = {self.destination!r}: the rule would reject the flow logs the "
+                "runbook creates; allowed: a list that includes the destination"
+            )
+        if self.to_s3 and not self.central_bucket_arn:
+            problems.append(
+                "setting 'centralBucketArn' is empty but 'destination' is 's3'; allowed: the "
+                "log-archive bucket's ARN, e.g. arn:aws:s3:::org-vpc-flow-logs"
+            )
+        if not self.to_s3 and self.central_bucket_arn:
+            problems.append(
+                f"setting 'centralBucketArn' = {self.central_bucket_arn!r} is set but "
+                f"'destination' is {self.destination!r}; allowed: '' with cloud-watch-logs, or "
+                "set 'destination' to 's3'"
+            )
+        if self.to_s3 and self.kms_key_arn:
+            problems.append(
+                f"setting 'kmsKeyArn' = {self.kms_key_arn!r} encrypts CloudWatch Logs log "
+                "groups, which 'destination' 's3' does not create; allowed: '' (the central "
+                "bucket's own encryption applies)"
+            )
+        if not self.to_s3 and self.retention_in_days < self.min_retention_days:
             problems.append(
                 f"setting 'retentionInDays' = {self.retention_in_days} is below "
                 f"'minRetentionDays' = {self.min_retention_days}: the runbook would create log "
@@ -214,13 +253,24 @@ def _retention_value(key: str, raw: object) -> int:
 
 def _destinations(key: str, raw: object) -> tuple[str, ...]:
     items = _parse_list(key, raw)
-    allowed = f"a non-empty subset of {', '.join(DESTINATION_TYPES)} that includes "
-    allowed += f"{RUNBOOK_DESTINATION} (the runbook delivers there)"
     if not items or any(item not in DESTINATION_TYPES for item in items):
-        raise _invalid(key, raw, allowed)
-    if RUNBOOK_DESTINATION not in items:
-        raise _invalid(key, raw, allowed)
+        raise _invalid(key, raw, f"a non-empty subset of {', '.join(DESTINATION_TYPES)}")
     return tuple(dict.fromkeys(items))
+
+
+def _runbook_destination(key: str, raw: object) -> str:
+    return _one_of(key, raw, RUNBOOK_DESTINATIONS)
+
+
+def _bucket_arn(key: str, raw: object) -> str:
+    if isinstance(raw, str) and (not raw.strip() or S3_BUCKET_ARN.fullmatch(raw.strip())):
+        return raw.strip()
+    raise _invalid(
+        key,
+        raw,
+        "'' or an S3 bucket ARN without a key prefix, like arn:aws:s3:::org-vpc-flow-logs "
+        "(the log-archive stack's bucket)",
+    )
 
 
 def _vpc_ids(key: str, raw: object) -> tuple[str, ...]:
@@ -286,4 +336,6 @@ _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "errorPercentage": lambda key, raw: _parse_int(key, raw, 1, 100),
     "createConfigRecorder": _parse_bool,
     "ruleLogRetentionDays": _retention_value,
+    "destination": _runbook_destination,
+    "centralBucketArn": _bucket_arn,
 }

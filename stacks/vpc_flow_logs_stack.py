@@ -1,21 +1,12 @@
-"""The per-account, per-region stack: rule, runbook, automatic remediation, optional recorder."""
+"""The per-account, per-region stack: one ``VpcFlowLogsGuard`` and nothing else."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_config as config
 
-from stacks.config_recorder import VpcConfigRecorder
-from stacks.config_rule import VpcFlowLogsRule, VpcFlowLogsRuleProps
-from stacks.nag_acknowledgements import acknowledge_findings
-from stacks.remediation import AutoRemediation, AutoRemediationProps
-from stacks.remediation_runbook import (
-    DELIVERY_ROLE_NAME,
-    RemediationRunbook,
-    RemediationRunbookProps,
-)
+from stacks.vpc_flow_logs_guard import VpcFlowLogsGuard, VpcFlowLogsGuardProps
 
 if TYPE_CHECKING:
     from aws_cdk import aws_lambda as lambda_
@@ -23,17 +14,13 @@ if TYPE_CHECKING:
 
     from stacks.settings import Settings
 
-MAX_AGGREGATION_INTERVAL = "600"
-"""Seconds; the runbook's default, passed explicitly so the remediation does not rely on it."""
+GUARD_ID = "Default"
+"""CDK leaves ``Default`` out of logical ids, so the guard's resources keep the logical ids they
+had when the stack built them itself (changing them would replace deployed resources)."""
 
 
 class VpcFlowLogsStack(cdk.Stack):
-    """Keeps every VPC of the account and region logging its traffic.
-
-    The rule and the remediation read the same settings, so the runbook creates what the
-    rule accepts: the traffic type the rule requires, a CloudWatch Logs destination the rule
-    allows, a retention at or above the rule's minimum.
-    """
+    """Keeps every VPC of the account and region logging its traffic (see ``VpcFlowLogsGuard``)."""
 
     def __init__(
         self,
@@ -46,92 +33,13 @@ class VpcFlowLogsStack(cdk.Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-
-        recorder = (
-            VpcConfigRecorder(self, "ConfigRecorder") if settings.create_config_recorder else None
-        )
-
-        self.rule = VpcFlowLogsRule(
+        self.guard = VpcFlowLogsGuard(
             self,
-            "Rule",
-            VpcFlowLogsRuleProps(
-                input_parameters=settings.rule_input_parameters(),
-                maximum_execution_frequency=_frequency(settings.evaluation_frequency),
-                log_retention_days=settings.rule_log_retention_days,
-                code=rule_code,
+            GUARD_ID,
+            VpcFlowLogsGuardProps(
+                settings=settings, rule_code=rule_code, runbook_content=runbook_content
             ),
         )
-        if recorder is not None:
-            # AWS Config refuses a rule while no recorder exists.
-            self.rule.rule.node.add_dependency(recorder.recorder, recorder.delivery_channel)
-
-        self.runbook = RemediationRunbook(
-            self,
-            "Runbook",
-            RemediationRunbookProps(kms_key_arn=settings.kms_key_arn, content=runbook_content),
-        )
-
-        self.remediation = AutoRemediation(
-            self,
-            "Remediation",
-            AutoRemediationProps(
-                rule=self.rule.rule,
-                document_name=self.runbook.document.ref,
-                automation_role_arn=self.runbook.role.role_arn,
-                static_parameters=remediation_parameters(settings),
-                automatic=settings.automatic_remediation,
-                maximum_automatic_attempts=settings.maximum_automatic_attempts,
-                retry_attempt_seconds=settings.retry_attempt_seconds,
-                concurrent_execution_rate_percentage=settings.concurrent_execution_rate_percentage,
-                error_percentage=settings.error_percentage,
-            ),
-        )
-
-        cdk.CfnOutput(
-            self,
-            "RuleName",
-            value=self.rule.rule.config_rule_name,
-            description="AWS Config rule that judges every VPC",
-        )
-        cdk.CfnOutput(
-            self,
-            "DocumentName",
-            value=self.runbook.document.ref,
-            description="SSM Automation document that remediates one VPC",
-        )
-        cdk.CfnOutput(
-            self,
-            "AutomationRoleArn",
-            value=self.runbook.role.role_arn,
-            description="Role the remediation runs as",
-        )
-
-        acknowledge_findings(self.rule, self.runbook, recorder)
-
-
-def remediation_parameters(settings: Settings) -> dict[str, str]:
-    """The runbook's parameters other than VpcId and AutomationAssumeRole, from the settings.
-
-    ``LogGroupName`` and ``LogFormat`` stay empty (one log group per VPC, AWS default format);
-    an empty ``KmsKeyArn`` means no key.
-    """
-    return {
-        "TrafficType": settings.traffic_type,
-        "RetentionInDays": str(settings.retention_in_days),
-        "KmsKeyArn": settings.kms_key_arn,
-        "DeliveryRoleName": DELIVERY_ROLE_NAME,
-        "MaxAggregationInterval": MAX_AGGREGATION_INTERVAL,
-        "LogGroupName": "",
-        "LogFormat": "",
-    }
-
-
-def _frequency(name: str) -> config.MaximumExecutionFrequency:
-    by_value = {
-        "One_Hour": config.MaximumExecutionFrequency.ONE_HOUR,
-        "Three_Hours": config.MaximumExecutionFrequency.THREE_HOURS,
-        "Six_Hours": config.MaximumExecutionFrequency.SIX_HOURS,
-        "Twelve_Hours": config.MaximumExecutionFrequency.TWELVE_HOURS,
-        "TwentyFour_Hours": config.MaximumExecutionFrequency.TWENTY_FOUR_HOURS,
-    }
-    return by_value[name]
+        self.rule = self.guard.rule
+        self.runbook = self.guard.runbook
+        self.remediation = self.guard.remediation

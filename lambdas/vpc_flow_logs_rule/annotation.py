@@ -54,6 +54,13 @@ def destination_not_allowed(flow_log_id: str, destination_type: str, allowed: It
     )
 
 
+def wrong_bucket(flow_log_id: str, destination: str | None, required: str) -> str:
+    return (
+        f"flow log {flow_log_id} delivers to {destination or 'an unnamed S3 destination'}, "
+        f"not to the required bucket {required}"
+    )
+
+
 def no_log_group(flow_log_id: str) -> str:
     return f"flow log {flow_log_id} names no log group"
 

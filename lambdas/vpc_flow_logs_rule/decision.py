@@ -2,8 +2,9 @@
 
 A flow log counts only if it passes every check (ACTIVE; delivering, unless the rule is told not
 to require it; an allowed destination type; for CloudWatch Logs, a log group in this account and
-region that exists and keeps logs long enough). The VPC is COMPLIANT when the flow logs that count
-cover the required traffic together: ALL covers ACCEPT and REJECT, ACCEPT + REJECT cover ALL.
+region that exists and keeps logs long enough; for S3, when ``S3BucketArn`` is set, that bucket).
+The VPC is COMPLIANT when the flow logs that count cover the required traffic together: ALL
+covers ACCEPT and REJECT, ACCEPT + REJECT cover ALL.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Final
 from vpc_flow_logs_rule import annotation
 from vpc_flow_logs_rule.model import (
     CLOUD_WATCH_LOGS,
+    S3,
     VPC_RESOURCE_TYPE,
     ComplianceType,
     Evaluation,
@@ -128,7 +130,26 @@ def flow_log_problems(
         )
     elif _checks_log_group(flow_log, parameters):
         problems.extend(_log_group_problems(flow_log, log_groups, parameters, account))
+    elif (
+        flow_log.destination_type == S3
+        and parameters.s3_bucket_arn
+        and not delivers_under(flow_log.log_destination, parameters.s3_bucket_arn)
+    ):
+        problems.append(
+            annotation.wrong_bucket(fid, flow_log.log_destination, parameters.s3_bucket_arn)
+        )
     return problems
+
+
+def delivers_under(destination: str | None, required: str) -> bool:
+    """Whether an S3 destination is the required bucket ARN (and prefix) or a folder under it.
+
+    ``arn:aws:s3:::logs/team-a`` is under ``arn:aws:s3:::logs``; ``arn:aws:s3:::logs-2`` is not.
+    """
+    if not destination:
+        return False
+    destination = destination.rstrip("/")
+    return destination == required or destination.startswith(required + "/")
 
 
 def _log_group_problems(

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 VPC_RESOURCE_TYPE = "AWS::EC2::VPC"
 CLOUD_WATCH_LOGS = "cloud-watch-logs"
+S3 = "s3"
 # A result token that asks PutEvaluations for TestMode (not a secret).
 TEST_MODE_TOKEN = "TESTMODE"  # noqa: S105
 

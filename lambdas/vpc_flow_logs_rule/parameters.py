@@ -12,12 +12,18 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from vpc_flow_logs_rule.model import S3
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 TRAFFIC_TYPES: Final = ("ACCEPT", "REJECT", "ALL")
 DESTINATION_TYPES: Final = ("cloud-watch-logs", "s3", "kinesis-data-firehose")
 _VPC_ID = re.compile(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})")
+# A bucket ARN, optionally with a key prefix: what CreateFlowLogs takes as an S3 LogDestination.
+_S3_DESTINATION = re.compile(
+    r"arn:aws(?:-[a-z]+)*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](?:/[A-Za-z0-9_.-]+)*/?"
+)
 _MAX_TAG_KEY_LENGTH = 128
 _MAX_TAG_VALUE_LENGTH = 256
 
@@ -43,6 +49,8 @@ class RuleParameters:
     require_delivery_success: bool = True
     exempt_vpc_ids: frozenset[str] = frozenset()
     exempt_tag: ExemptTag | None = None
+    s3_bucket_arn: str | None = None
+    """When set, an S3 flow log counts only if it delivers to this bucket ARN (or under it)."""
 
 
 def _invalid(name: str, value: str, allowed: str) -> ParameterError:
@@ -100,6 +108,17 @@ def _exempt_tag(value: str) -> ExemptTag:
     return ExemptTag(key=key, value=tag_value.strip() if separator else None)
 
 
+def _s3_bucket_arn(value: str) -> str:
+    if _S3_DESTINATION.fullmatch(value) is None:
+        raise _invalid(
+            "S3BucketArn",
+            value,
+            "an S3 bucket ARN such as arn:aws:s3:::central-flow-logs, optionally followed by a "
+            "key prefix (/team-a)",
+        )
+    return value.rstrip("/")
+
+
 PARAMETER_NAMES: Final = (
     "TrafficType",
     "MinRetentionDays",
@@ -107,6 +126,7 @@ PARAMETER_NAMES: Final = (
     "RequireDeliverySuccess",
     "ExemptVpcIds",
     "ExemptTag",
+    "S3BucketArn",
 )
 
 
@@ -158,7 +178,8 @@ def parse_parameters(raw: str | Mapping[str, object] | None) -> RuleParameters:
     delivery = texts.get("RequireDeliverySuccess")
     vpc_ids = texts.get("ExemptVpcIds")
     tag = texts.get("ExemptTag")
-    return RuleParameters(
+    bucket = texts.get("S3BucketArn")
+    parameters = RuleParameters(
         traffic_type=_traffic_type(traffic) if traffic else default.traffic_type,
         min_retention_days=(
             _min_retention_days(retention) if retention else default.min_retention_days
@@ -171,4 +192,13 @@ def parse_parameters(raw: str | Mapping[str, object] | None) -> RuleParameters:
         ),
         exempt_vpc_ids=_vpc_ids(vpc_ids) if vpc_ids else default.exempt_vpc_ids,
         exempt_tag=_exempt_tag(tag) if tag else default.exempt_tag,
+        s3_bucket_arn=_s3_bucket_arn(bucket) if bucket else default.s3_bucket_arn,
     )
+    if parameters.s3_bucket_arn and S3 not in parameters.allowed_destination_types:
+        raise _invalid(
+            "S3BucketArn",
+            parameters.s3_bucket_arn,
+            f"empty, or AllowedDestinationTypes must include {S3} (it is "
+            f"{','.join(sorted(parameters.allowed_destination_types))})",
+        )
+    return parameters

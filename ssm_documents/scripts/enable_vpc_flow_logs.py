@@ -1,15 +1,22 @@
-"""Give one VPC a working flow log to CloudWatch Logs, safely and repeatably.
+"""Give one VPC a working flow log to CloudWatch Logs or to S3, safely and repeatably.
 
 Runs as the ``aws:executeScript`` step of the ``enable_vpc_flow_logs`` Automation document
 (python3.11, standard library and boto3 only). Every step is idempotent, so a second run after
-any failure finishes the job without duplicates:
+any failure finishes the job without duplicates. For CloudWatch Logs (``DestinationType``
+``cloud-watch-logs``, the default):
 
 1. delivery role: create it, or repair its trust policy and its inline policy;
 2. log group: create it, raise a shorter retention (never lower one, never add an expiry to a
-   group that never expires), associate the KMS key if one is requested;
+   user's group that never expires, but do set one on a group this runbook created, which a run
+   that failed half-way can leave without one), associate the KMS key if one is requested;
 3. flow log: reuse one that already satisfies the request, otherwise create one (replacing a
    flow log of ours to the same log group that does not), retrying while IAM propagates;
 4. verify: read the new flow log back.
+
+For S3 (``DestinationType`` ``s3``) there is no delivery role and no log group: the flow log
+goes to ``S3BucketArn`` (a bucket ARN, optionally with a key prefix), steps 3 and 4 only. The
+bucket, often a central one in another account, is not ours to change: its policy must already
+let ``delivery.logs.amazonaws.com`` write under ``AWSLogs/``.
 
 The module is in three parts: pure decisions (no boto3), the AWS access (clients made in one
 place), and the steps that join them.
@@ -22,7 +29,7 @@ import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict
 from urllib.parse import unquote
 
 import boto3
@@ -48,6 +55,11 @@ INLINE_POLICY_NAME = "VpcFlowLogsDelivery"
 MANAGED_BY_KEY = "ManagedBy"
 MANAGED_BY_VALUE = "vpc-flow-logs-guard"
 FLOW_LOGS_SERVICE = "vpc-flow-logs.amazonaws.com"
+CLOUD_WATCH_LOGS: Final = "cloud-watch-logs"
+S3: Final = "s3"
+DESTINATION_TYPES = (CLOUD_WATCH_LOGS, S3)
+RESERVED_S3_FOLDER = "AWSLogs"
+"""VPC Flow Logs writes under ``[prefix/]AWSLogs/``; the prefix itself may not be ``AWSLogs``."""
 
 TRAFFIC_TYPES = ("ACCEPT", "REJECT", "ALL")
 AGGREGATION_INTERVALS = (60, 600)
@@ -72,17 +84,24 @@ class RunbookInput(TypedDict):
     DeliveryRoleName: str
     MaxAggregationInterval: int | str
     LogFormat: str
+    DestinationType: str
+    S3BucketArn: str
     AccountId: str
     Region: str
     Partition: str
 
 
 class RunbookOutput(TypedDict):
-    """The step's Payload; the document's outputs select the first three fields."""
+    """The step's Payload; the document's outputs select all but ``Changes``.
+
+    ``LogGroupName`` and ``DeliveryRoleArn`` are empty for an S3 destination; ``Destination``
+    is the log group's ARN or the S3 bucket ARN (with its prefix, if any).
+    """
 
     FlowLogId: str
     LogGroupName: str
     DeliveryRoleArn: str
+    Destination: str
     Changes: list[str]
 
 
@@ -95,11 +114,16 @@ class InvalidInputError(RemediationError):
 
 
 TrafficType = Literal["ACCEPT", "REJECT", "ALL"]
+DestinationType = Literal["cloud-watch-logs", "s3"]
 
 
 @dataclass(frozen=True)
 class Request:
-    """Validated inputs, with the log group name and ARNs worked out."""
+    """Validated inputs, with the log group name and ARNs worked out.
+
+    For an S3 destination ``log_group_name`` is empty and ``s3_destination`` holds the bucket
+    ARN (and prefix, without a trailing ``/``); for CloudWatch Logs it is the other way round.
+    """
 
     vpc_id: str
     traffic_type: TrafficType
@@ -112,6 +136,23 @@ class Request:
     account_id: str
     region: str
     partition: str
+    destination_type: DestinationType = CLOUD_WATCH_LOGS
+    s3_destination: str = ""
+
+    @property
+    def to_s3(self) -> bool:
+        """Whether the flow log goes to S3 (no delivery role, no log group)."""
+        return self.destination_type == S3
+
+    @property
+    def destination(self) -> str:
+        """The ARN the flow log delivers to: the S3 bucket (and prefix) or the log group."""
+        return self.s3_destination if self.to_s3 else self.log_group_arn
+
+    @property
+    def destination_text(self) -> str:
+        """The destination as a person reads it, e.g. ``log group /aws/vpc-flow-logs/x``."""
+        return f"S3 {self.s3_destination}" if self.to_s3 else f"log group {self.log_group_name}"
 
     @property
     def log_group_arn(self) -> str:
@@ -142,6 +183,11 @@ KMS_KEY_ARN = re.compile(
     r"(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
 )
 LOG_FORMAT = re.compile(r"^\$\{[a-z0-9-]+\}(?: \$\{[a-z0-9-]+\})*$")
+S3_DESTINATION = re.compile(
+    r"^arn:(?P<partition>aws(?:-[a-z]+)*):s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+    r"(?P<prefix>(?:/[A-Za-z0-9_.-]+)*)/?$"
+)
+"""An S3 bucket ARN, optionally followed by a key prefix (the document's allowedPattern)."""
 
 
 def parse_request(events: Mapping[str, object]) -> Request:
@@ -160,13 +206,27 @@ def parse_request(events: Mapping[str, object]) -> Request:
     _require(PARTITION.fullmatch(partition), "Partition", partition, "aws, aws-cn, aws-us-gov")
     traffic_type = _text(events, "TrafficType")
     _require(traffic_type in TRAFFIC_TYPES, "TrafficType", traffic_type, " / ".join(TRAFFIC_TYPES))
-    log_group_name = _text(events, "LogGroupName") or f"{LOG_GROUP_PREFIX}{vpc_id}"
+    destination_type = _text(events, "DestinationType") or CLOUD_WATCH_LOGS
     _require(
-        LOG_GROUP_NAME.fullmatch(log_group_name),
-        "LogGroupName",
-        log_group_name,
-        f"empty, or a log group name under {LOG_GROUP_PREFIX} (letters, digits, . _ / # -)",
+        destination_type in DESTINATION_TYPES,
+        "DestinationType",
+        destination_type,
+        " / ".join(DESTINATION_TYPES),
     )
+    s3_destination = _s3_destination(events, destination_type, partition)
+    log_group_name = _text(events, "LogGroupName")
+    if destination_type == S3:
+        _require(
+            not log_group_name, "LogGroupName", log_group_name, "empty with DestinationType s3"
+        )
+    else:
+        log_group_name = log_group_name or f"{LOG_GROUP_PREFIX}{vpc_id}"
+        _require(
+            LOG_GROUP_NAME.fullmatch(log_group_name),
+            "LogGroupName",
+            log_group_name,
+            f"empty, or a log group name under {LOG_GROUP_PREFIX} (letters, digits, . _ / # -)",
+        )
     retention = _integer(events, "RetentionInDays")
     _require(
         retention in RETENTION_DAYS,
@@ -175,6 +235,14 @@ def parse_request(events: Mapping[str, object]) -> Request:
         "one of " + ", ".join(str(days) for days in RETENTION_DAYS),
     )
     kms_key_arn = _text(events, "KmsKeyArn")
+    if destination_type == S3:
+        _require(
+            not kms_key_arn,
+            "KmsKeyArn",
+            kms_key_arn,
+            "empty with DestinationType s3 (the key encrypts log groups; for S3 the bucket's "
+            "own encryption applies)",
+        )
     if kms_key_arn:
         match = KMS_KEY_ARN.fullmatch(kms_key_arn)
         _require(match, "KmsKeyArn", kms_key_arn, "empty, or a KMS key ARN (not an alias)")
@@ -209,7 +277,41 @@ def parse_request(events: Mapping[str, object]) -> Request:
         account_id=account_id,
         region=region,
         partition=partition,
+        destination_type=destination_type,  # type: ignore[arg-type]  # checked above
+        s3_destination=s3_destination,
     )
+
+
+def _s3_destination(events: Mapping[str, object], destination_type: str, partition: str) -> str:
+    """The S3 bucket ARN (and prefix) without a trailing ``/``; empty unless DestinationType s3."""
+    value = _text(events, "S3BucketArn")
+    if destination_type != S3:
+        _require(not value, "S3BucketArn", value, "empty unless DestinationType is s3")
+        return ""
+    match = S3_DESTINATION.fullmatch(value)
+    _require(
+        match,
+        "S3BucketArn",
+        value,
+        "an S3 bucket ARN such as arn:aws:s3:::flow-logs-bucket, optionally followed by a key "
+        "prefix of letters, digits, . _ - separated by /",
+    )
+    if match:
+        _require(
+            match["partition"] == partition,
+            "S3BucketArn",
+            value,
+            f"a bucket in partition {partition}",
+        )
+        first_folder = match["prefix"].lstrip("/").split("/", 1)[0]
+        _require(
+            first_folder != RESERVED_S3_FOLDER,
+            "S3BucketArn",
+            value,
+            f"a key prefix that does not start with {RESERVED_S3_FOLDER} (VPC Flow Logs "
+            f"reserves it: objects go to <prefix>/{RESERVED_S3_FOLDER}/<account>/...)",
+        )
+    return value.rstrip("/")
 
 
 def _text(events: Mapping[str, object], name: str) -> str:
@@ -325,12 +427,16 @@ def policies_equal(current: object, wanted: object) -> bool:
     return normalize_policy(current) == normalize_policy(wanted)
 
 
-def retention_to_set(current: int | None, requested: int) -> int | None:
+def retention_to_set(current: int | None, requested: int, *, ours: bool = False) -> int | None:
     """The retention to set on an existing log group, or None to leave it as it is.
 
-    A group that never expires (``current`` None) keeps doing so; a longer retention is kept.
+    A longer retention is kept. A group that never expires (``current`` None) keeps doing so,
+    unless this runbook created it (``ours``): then an earlier run created it and failed before
+    its PutRetentionPolicy, and the group gets the requested retention now.
     """
-    if current is None or current >= requested:
+    if current is None:
+        return requested if ours else None
+    if current >= requested:
         return None
     return requested
 
@@ -340,11 +446,19 @@ def covers_traffic(existing: str, requested: str) -> bool:
     return existing in ("ALL", requested)
 
 
-def delivers_to_log_group(flow_log: FlowLogTypeDef, request: Request) -> bool:
-    """Whether the flow log delivers to the requested log group in this account and region."""
-    if flow_log.get("LogDestinationType", "cloud-watch-logs") != "cloud-watch-logs":
+def delivers_to_destination(flow_log: FlowLogTypeDef, request: Request) -> bool:
+    """Whether the flow log delivers to the requested destination.
+
+    For CloudWatch Logs, the requested log group in this account and region; for S3, exactly
+    the requested bucket ARN and prefix (a flow log to another prefix of the same bucket is
+    another destination to AWS, and to us).
+    """
+    destination_type = flow_log.get("LogDestinationType", CLOUD_WATCH_LOGS)
+    if destination_type != request.destination_type:
         return False
     destination = flow_log.get("LogDestination")
+    if request.to_s3:
+        return (destination or "").rstrip("/") == request.s3_destination
     if destination:
         return destination.removesuffix(":*") == request.log_group_arn
     return flow_log.get("LogGroupName") == request.log_group_name
@@ -369,8 +483,8 @@ def unmet_requirements(flow_log: FlowLogTypeDef, request: Request) -> list[str]:
     traffic = flow_log.get("TrafficType", "")
     if not covers_traffic(traffic, request.traffic_type):
         reasons.append(f"traffic type {traffic} does not cover {request.traffic_type}")
-    if not delivers_to_log_group(flow_log, request):
-        reasons.append(f"does not deliver to log group {request.log_group_name}")
+    if not delivers_to_destination(flow_log, request):
+        reasons.append(f"does not deliver to {request.destination_text}")
     interval = flow_log.get("MaxAggregationInterval", 600)
     if interval > request.max_aggregation_interval:
         reasons.append(
@@ -385,26 +499,26 @@ def unmet_requirements(flow_log: FlowLogTypeDef, request: Request) -> list[str]:
 
 @dataclass(frozen=True)
 class FlowLogPlan:
-    """What to do about the VPC's flow logs to the requested log group."""
+    """What to do about the VPC's flow logs to the requested destination."""
 
     satisfying: FlowLogTypeDef | None
     """A flow log that already satisfies the request: nothing needs creating."""
     replaceable: tuple[FlowLogTypeDef, ...] = ()
-    """Our flow logs to the same log group that do not satisfy it: replace or clean them up."""
+    """Our flow logs to the same destination that do not satisfy it: replace or clean them up."""
     conflicts: tuple[str, ...] = ()
-    """Foreign flow logs to the same log group that do not satisfy it (described)."""
+    """Foreign flow logs to the same destination that do not satisfy it (described)."""
 
 
 def plan_flow_log(flow_logs: Sequence[FlowLogTypeDef], request: Request) -> FlowLogPlan:
     """Decide which existing flow log to keep and which to replace.
 
-    Only flow logs to the requested log group matter here: flow logs to other destinations
+    Only flow logs to the requested destination matter here: flow logs to other destinations
     are left alone, whatever their state. One that satisfies the request wins (ours first);
     otherwise our non-satisfying ones get replaced and foreign ones are conflicts, because
     there must never be two flow logs for the same VPC and destination and we do not delete
     what we did not create.
     """
-    same_destination = [fl for fl in flow_logs if delivers_to_log_group(fl, request)]
+    same_destination = [fl for fl in flow_logs if delivers_to_destination(fl, request)]
     satisfying = [fl for fl in same_destination if not unmet_requirements(fl, request)]
     satisfying.sort(key=lambda fl: (not is_ours(fl), fl.get("FlowLogId", "")))
     keep = satisfying[0] if satisfying else None
@@ -624,10 +738,17 @@ def ensure_log_group(run: Run) -> None:
                 )
                 return
         current = group.get("retentionInDays")
-        raise_to = retention_to_set(current, request.retention_in_days)
+        # Only a group that never expires needs its tags: ours gets a retention, a user's not.
+        ours = current is None and _log_group_is_ours(logs, request.log_group_arn)
+        raise_to = retention_to_set(current, request.retention_in_days, ours=ours)
         if raise_to is not None:
             logs.put_retention_policy(logGroupName=name, retentionInDays=raise_to)
-            run.changes.append(f"raised retention of log group {name} from {current} to {raise_to}")
+            run.changes.append(
+                f"set retention of log group {name} to {raise_to} days (an earlier run created "
+                "it and did not set one)"
+                if current is None
+                else f"raised retention of log group {name} from {current} to {raise_to}"
+            )
         if request.kms_key_arn and group.get("kmsKeyId") != request.kms_key_arn:
             try:
                 logs.associate_kms_key(logGroupName=name, kmsKeyId=request.kms_key_arn)
@@ -643,6 +764,11 @@ def _find_log_group(logs: CloudWatchLogsClient, name: str) -> LogGroupTypeDef | 
             if group.get("logGroupName") == name:
                 return group
     return None
+
+
+def _log_group_is_ours(logs: CloudWatchLogsClient, log_group_arn: str) -> bool:
+    tags = logs.list_tags_for_resource(resourceArn=log_group_arn).get("tags", {})
+    return tags.get(MANAGED_BY_KEY) == MANAGED_BY_VALUE
 
 
 def _create_log_group(run: Run) -> LogGroupTypeDef | None:
@@ -690,9 +816,7 @@ def create_flow_log(run: Run, role_arn: str) -> str:
         "ResourceIds": [request.vpc_id],
         "ResourceType": "VPC",
         "TrafficType": request.traffic_type,
-        "LogDestinationType": "cloud-watch-logs",
-        "LogGroupName": request.log_group_name,
-        "DeliverLogsPermissionArn": role_arn,
+        "LogDestinationType": request.destination_type,
         "MaxAggregationInterval": request.max_aggregation_interval,
         "TagSpecifications": [
             {
@@ -701,6 +825,11 @@ def create_flow_log(run: Run, role_arn: str) -> str:
             }
         ],
     }
+    if request.to_s3:
+        arguments["LogDestination"] = request.s3_destination  # no role: S3 delivery needs none
+    else:
+        arguments["LogGroupName"] = request.log_group_name
+        arguments["DeliverLogsPermissionArn"] = role_arn
     if request.log_format:
         arguments["LogFormat"] = request.log_format
     delays = backoff_delays()
@@ -727,8 +856,8 @@ def create_flow_log(run: Run, role_arn: str) -> str:
             raise _DuplicateFlowLogError(message)
         if not is_iam_propagation_error(message):
             raise RemediationError(
-                f"creating a flow log for VPC {request.vpc_id} to log group "
-                f"{request.log_group_name} failed: {code}: {message}"
+                f"creating a flow log for VPC {request.vpc_id} to "
+                f"{request.destination_text} failed: {code}: {message}"
             )
         if attempt > len(delays):
             raise RemediationError(
@@ -740,7 +869,7 @@ def create_flow_log(run: Run, role_arn: str) -> str:
 
 
 def ensure_flow_log(run: Run, plan: FlowLogPlan, role_arn: str) -> tuple[str, bool]:
-    """Make the VPC's flow log to the log group satisfy the request; return (id, created)."""
+    """Make the VPC's flow log to the destination satisfy the request; return (id, created)."""
     request = run.request
     if plan.satisfying is not None:
         _delete_flow_logs(run, plan.replaceable, "superseded by " + _id(plan.satisfying))
@@ -768,8 +897,8 @@ def _adopt_concurrent_flow_log(run: Run, duplicate: _DuplicateFlowLogError) -> s
     fresh = plan_flow_log(describe_vpc_flow_logs(run), run.request)
     if fresh.satisfying is None:
         raise RemediationError(
-            f"creating a flow log for VPC {run.request.vpc_id} to log group "
-            f"{run.request.log_group_name}: {duplicate}, and none there satisfies the request"
+            f"creating a flow log for VPC {run.request.vpc_id} to "
+            f"{run.request.destination_text}: {duplicate}, and none there satisfies the request"
         ) from None
     return _id(fresh.satisfying)
 
@@ -806,7 +935,7 @@ def verify_flow_log(run: Run, flow_log_id: str) -> None:
         )
     if flow_log.get("DeliverLogsStatus") == "FAILED":
         raise RemediationError(
-            f"flow log {flow_log_id} cannot deliver to log group {run.request.log_group_name}: "
+            f"flow log {flow_log_id} cannot deliver to {run.request.destination_text}: "
             f"{flow_log.get('DeliverLogsErrorMessage') or 'no reason given'}"
         )
 
@@ -818,16 +947,21 @@ def remediate(run: Run) -> RunbookOutput:
     plan = plan_flow_log(describe_vpc_flow_logs(run), request)
     if plan.satisfying is None and plan.conflicts:
         raise RemediationError(
-            f"VPC {request.vpc_id} already has a flow log to log group {request.log_group_name} "
+            f"VPC {request.vpc_id} already has a flow log to {request.destination_text} "
             f"that does not satisfy the request and that this runbook did not create: "
-            f"{', '.join(plan.conflicts)}. Delete or fix it, or choose another LogGroupName."
+            f"{', '.join(plan.conflicts)}. Delete or fix it, or choose another "
+            f"{'S3BucketArn prefix' if request.to_s3 else 'LogGroupName'}."
         )
-    existing_role = plan.satisfying.get("DeliverLogsPermissionArn", "") if plan.satisfying else ""
-    if existing_role and existing_role.rsplit("/", 1)[-1] != request.role_name:
-        role_arn = existing_role  # a working flow log with its own role: leave ours alone
-    else:
-        role_arn = ensure_delivery_role(run)
-    ensure_log_group(run)
+    role_arn = ""
+    if not request.to_s3:
+        existing_role = (
+            plan.satisfying.get("DeliverLogsPermissionArn", "") if plan.satisfying else ""
+        )
+        if existing_role and existing_role.rsplit("/", 1)[-1] != request.role_name:
+            role_arn = existing_role  # a working flow log with its own role: leave ours alone
+        else:
+            role_arn = ensure_delivery_role(run)
+        ensure_log_group(run)
     flow_log_id, created = ensure_flow_log(run, plan, role_arn)
     if created:
         verify_flow_log(run, flow_log_id)
@@ -835,6 +969,7 @@ def remediate(run: Run) -> RunbookOutput:
         "FlowLogId": flow_log_id,
         "LogGroupName": request.log_group_name,
         "DeliveryRoleArn": role_arn,
+        "Destination": request.destination,
         "Changes": run.changes,
     }
 

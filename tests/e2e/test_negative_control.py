@@ -49,3 +49,9 @@ def test_a_permission_missing_from_a_role_fails_with_access_denied_naming_it(
     assert first.status == "Failed"
     assert "AccessDenied" in (first.failure_message or "")
     assert "logs:PutRetentionPolicy" in (first.failure_message or "")
+    # and no retry "succeeded" by keeping the log group the first attempt created without a
+    # retention: the runbook knows the group is its own and keeps asking for the retention
+    assert [execution.status for execution in remediation.executions[1:]] == ["Failed"] * (
+        len(remediation.executions) - 1
+    )
+    assert len(remediation.executions) > 1

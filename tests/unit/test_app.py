@@ -58,3 +58,85 @@ def test_a_wrong_setting_fails_the_synth_and_says_which(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "'retentionInDays' = 30 is below 'minRetentionDays' = 365" in result.stderr
     assert not (tmp_path / "VpcFlowLogsGuard.template.json").exists()
+
+
+ORGANIZATION = {
+    "organizationId": "o-a1b2c3d4e5",
+    "organizationalUnitIds": "ou-ab12-cdef3456,ou-ab12-ghij7890",
+    "regions": "eu-west-1,us-east-1",
+    "assetBucketPrefix": "vfl-guard-assets",
+}
+
+
+def stack_templates(outdir: Path) -> list[str]:
+    return sorted(path.name for path in outdir.glob("*.template.json"))
+
+
+def test_without_organization_settings_only_the_per_account_stack_is_built(
+    tmp_path: Path,
+) -> None:
+    result = run_app(tmp_path, {})
+
+    assert result.returncode == 0, result.stderr
+    assert stack_templates(tmp_path) == ["VpcFlowLogsGuard.template.json"]
+
+
+def test_organization_settings_add_the_log_archive_and_organization_stacks(
+    tmp_path: Path,
+) -> None:
+    # Given the organization's settings as -c overrides, and a per-account override
+    result = run_app(tmp_path, {**ORGANIZATION, "trafficType": "ALL"})
+
+    # Then three stacks (and the StackSet's member template) are built, cdk-nag clean
+    assert result.returncode == 0, result.stderr
+    assert stack_templates(tmp_path) == [
+        "VpcFlowLogsGuard.template.json",
+        "VpcFlowLogsGuardLogArchive.template.json",
+        "VpcFlowLogsGuardOrganization.template.json",
+        "VpcFlowLogsGuardOrganizationMemberAccount5C91D980.stackset.template.json",
+    ]
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    nag = [plugin for plugin in report["pluginReports"] if plugin["pluginName"] == "AwsSolutions"]
+    assert [plugin["conclusion"] for plugin in nag] == ["success"]
+    assert nag[0]["violations"] == []
+    # the per-account settings reach the member template too
+    member = json.loads(
+        (
+            tmp_path / "VpcFlowLogsGuardOrganizationMemberAccount5C91D980.stackset.template.json"
+        ).read_text()
+    )
+    (rule,) = [r for r in member["Resources"].values() if r["Type"] == "AWS::Config::ConfigRule"]
+    assert rule["Properties"]["InputParameters"]["TrafficType"] == "ALL"
+    # and the organization settings do not change the per-account stack
+    alone = tmp_path / "alone"
+    assert run_app(alone, {"trafficType": "ALL"}).returncode == 0
+    assert (alone / "VpcFlowLogsGuard.template.json").read_text() == (
+        tmp_path / "VpcFlowLogsGuard.template.json"
+    ).read_text()
+
+
+def test_organization_templates_pass_cfn_lint(tmp_path: Path) -> None:
+    # `make test` lints cdk.out, which holds only the per-account stack by default.
+    from cfnlint.api import lint
+
+    assert run_app(tmp_path, ORGANIZATION).returncode == 0
+    for path in tmp_path.glob("VpcFlowLogsGuardOrganization*.template.json"):
+        matches = [
+            str(match)
+            for match in lint(path.read_text(), regions=["eu-west-1", "us-east-1"])
+            # aws-cdk-lib's BucketDeployment handler both GetAtts and DependsOn its role
+            if not (match.rule.id == "W3005" and "CustomCDKBucketDeployment" in str(match))
+        ]
+        assert matches == [], path.name
+    log_archive = (tmp_path / "VpcFlowLogsGuardLogArchive.template.json").read_text()
+    assert [str(match) for match in lint(log_archive, regions=["eu-west-1"])] == []
+
+
+def test_partial_organization_settings_fail_the_synth_and_say_what_is_missing(
+    tmp_path: Path,
+) -> None:
+    result = run_app(tmp_path, {"organizationalUnitIds": "ou-ab12-cdef3456"})
+
+    assert result.returncode != 0
+    assert "missing: regions, assetBucketPrefix" in result.stderr
+    assert not (tmp_path / "VpcFlowLogsGuard.template.json").exists()

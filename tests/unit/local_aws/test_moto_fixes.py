@@ -177,3 +177,39 @@ def test_the_patches_are_undone_on_exit() -> None:
             boto3.client("config").put_evaluations(
                 Evaluations=[evaluation("vpc-1")], ResultToken=issue_result_token(RULE)
             )
+
+
+@pytest.mark.parametrize("prefix", ["", "/team-a", "/team-a/vpcs"])
+def test_create_flow_logs_to_s3_accepts_a_key_prefix(aws: None, prefix: str) -> None:
+    boto3.client("s3").create_bucket(Bucket="flow-logs")
+    ec2 = boto3.client("ec2")
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+
+    created = ec2.create_flow_logs(
+        ResourceIds=[vpc_id],
+        ResourceType="VPC",
+        TrafficType="ALL",
+        LogDestinationType="s3",
+        LogDestination=f"arn:aws:s3:::flow-logs{prefix}",
+    )
+
+    assert created["Unsuccessful"] == []
+    (flow_log,) = ec2.describe_flow_logs(FlowLogIds=created["FlowLogIds"])["FlowLogs"]
+    assert flow_log["LogDestination"] == f"arn:aws:s3:::flow-logs{prefix}"
+
+
+def test_create_flow_logs_to_a_missing_bucket_still_fails(aws: None) -> None:
+    boto3.client("s3").create_bucket(Bucket="flow-logs")
+    ec2 = boto3.client("ec2")
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+
+    created = ec2.create_flow_logs(
+        ResourceIds=[vpc_id],
+        ResourceType="VPC",
+        TrafficType="ALL",
+        LogDestinationType="s3",
+        LogDestination="arn:aws:s3:::other-bucket/flow-logs",
+    )
+
+    assert created["FlowLogIds"] == []
+    assert "does not exist" in created["Unsuccessful"][0]["Error"]["Message"]

@@ -246,6 +246,8 @@ def test_flow_logs_parameters_are_the_public_interface(
         "DeliveryRoleName",
         "MaxAggregationInterval",
         "LogFormat",
+        "DestinationType",
+        "S3BucketArn",
     ]
     assert {name: parameters[name].get("default") for name in parameters} == {
         "VpcId": None,
@@ -257,11 +259,14 @@ def test_flow_logs_parameters_are_the_public_interface(
         "DeliveryRoleName": "VpcFlowLogsDeliveryRole",
         "MaxAggregationInterval": 600,
         "LogFormat": "",
+        "DestinationType": "cloud-watch-logs",
+        "S3BucketArn": "",
     }
     assert flow_logs_document["outputs"] == [
         "EnableFlowLog.FlowLogId",
         "EnableFlowLog.LogGroupName",
         "EnableFlowLog.DeliveryRoleArn",
+        "EnableFlowLog.Destination",
     ]
     payload = flow_logs_document["mainSteps"][0]["inputs"]["InputPayload"]
     assert payload["AccountId"] == "{{ global:ACCOUNT_ID }}"
@@ -276,6 +281,7 @@ def test_flow_logs_allowed_values_match_the_script(flow_logs_document: dict[str,
         script.AGGREGATION_INTERVALS
     )
     assert tuple(parameters["TrafficType"]["allowedValues"]) == script.TRAFFIC_TYPES
+    assert tuple(parameters["DestinationType"]["allowedValues"]) == script.DESTINATION_TYPES
 
 
 @pytest.mark.parametrize(
@@ -331,6 +337,36 @@ def test_flow_logs_patterns_agree_with_the_script(
         script.parse_request(events)
     else:
         with pytest.raises(script.InvalidInputError, match=parameter):
+            script.parse_request(events)
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("arn:aws:s3:::flow-logs", True),
+        ("arn:aws:s3:::flow-logs/", True),
+        ("arn:aws:s3:::flow-logs.example-1/team-a/vpc_logs", True),
+        ("arn:aws:s3:::Flow-Logs", False),
+        ("arn:aws:s3:::fl", False),
+        ("arn:aws:s3:::flow-logs//double", False),
+        ("arn:aws:s3:::flow-logs/a b", False),
+        ("arn:aws:s3:::flow-logs/a*", False),
+        ("flow-logs", False),
+        ("arn:aws:s3:eu-west-1:123456789012:flow-logs", False),
+        ("arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc-flow-logs/a", False),
+    ],
+)
+def test_s3_bucket_arn_pattern_agrees_with_the_script(
+    flow_logs_document: dict[str, Any], value: str, accepted: bool
+) -> None:
+    pattern = flow_logs_document["parameters"]["S3BucketArn"]["allowedPattern"]
+    events = default_events(flow_logs_document) | {"DestinationType": "s3", "S3BucketArn": value}
+
+    assert bool(re.search(pattern, value)) is accepted
+    if accepted:
+        assert script.parse_request(events).s3_destination == value.rstrip("/")
+    else:
+        with pytest.raises(script.InvalidInputError, match="S3BucketArn"):
             script.parse_request(events)
 
 

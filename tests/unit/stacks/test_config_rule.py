@@ -315,6 +315,26 @@ def test_the_rule_reads_its_input_parameters_as_the_settings_mean_them(
     )
 
 
+def test_with_the_central_bucket_the_rule_requires_it(synth: Callable[..., Synthesized]) -> None:
+    synthesized = synth(
+        {
+            "destination": "s3",
+            "centralBucketArn": "arn:aws:s3:::org-vpc-flow-logs",
+            "allowedDestinationTypes": "s3",
+        }
+    )
+    _, rule = synthesized.only("AWS::Config::ConfigRule")
+
+    parameters = rule["Properties"]["InputParameters"]
+
+    assert parameters["S3BucketArn"] == "arn:aws:s3:::org-vpc-flow-logs"
+    assert parameters["AllowedDestinationTypes"] == "s3"
+    assert parse_parameters(json.dumps(parameters)) == RuleParameters(
+        allowed_destination_types=frozenset({"s3"}),
+        s3_bucket_arn="arn:aws:s3:::org-vpc-flow-logs",
+    )
+
+
 def test_the_rule_reads_the_default_parameters_as_its_own_defaults(default: Synthesized) -> None:
     _, rule = default.only("AWS::Config::ConfigRule")
 

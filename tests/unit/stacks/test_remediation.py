@@ -60,6 +60,7 @@ def test_remediation_runs_the_document_on_the_noncompliant_vpc(default: Synthesi
                 "StaticValue": {"Values": [{"Fn::GetAtt": [automation_role_id, "Arn"]}]}
             },
             "DeliveryRoleName": {"StaticValue": {"Values": ["VpcFlowLogsDeliveryRole"]}},
+            "DestinationType": {"StaticValue": {"Values": ["cloud-watch-logs"]}},
             "MaxAggregationInterval": {"StaticValue": {"Values": ["600"]}},
             "RetentionInDays": {"StaticValue": {"Values": ["365"]}},
             "TrafficType": {"StaticValue": {"Values": ["REJECT"]}},
@@ -92,8 +93,41 @@ def test_parameters_left_out_are_the_document_defaults_we_want(default: Synthesi
 
     left_out = set(declared) - set(given)
 
-    assert left_out == {"KmsKeyArn", "LogGroupName", "LogFormat"}
+    assert left_out == {"KmsKeyArn", "LogGroupName", "LogFormat", "S3BucketArn"}
     assert {name: declared[name]["default"] for name in left_out} == dict.fromkeys(left_out, "")
+    assert static(given)["DestinationType"] == "cloud-watch-logs"
+
+
+CENTRAL_BUCKET = "arn:aws:s3:::org-vpc-flow-logs"
+TO_CENTRAL_BUCKET = {"destination": "s3", "centralBucketArn": CENTRAL_BUCKET}
+
+
+def test_with_the_central_bucket_the_runbook_delivers_there(
+    synth: Callable[..., Synthesized],
+) -> None:
+    synthesized = synth({**TO_CENTRAL_BUCKET, "trafficType": "ALL"})
+    declared = build_document(DOCUMENT_PATH)["parameters"]
+
+    values = static(remediation(synthesized)["Properties"]["Parameters"])
+    values.pop("AutomationAssumeRole")
+
+    # Only the S3 path's parameters: no delivery role, log group, retention or key
+    assert values == {
+        "DestinationType": "s3",
+        "S3BucketArn": CENTRAL_BUCKET,
+        "TrafficType": "ALL",
+        "MaxAggregationInterval": "600",
+    }
+    for name, value in values.items():
+        spec = declared[name]
+        if "allowedValues" in spec:
+            assert value in [str(allowed) for allowed in spec["allowedValues"]], name
+        if "allowedPattern" in spec:
+            assert re.search(spec["allowedPattern"], value), name
+    # and the rule accepts what the runbook creates there
+    _, rule = synthesized.only("AWS::Config::ConfigRule")
+    assert rule["Properties"]["InputParameters"]["S3BucketArn"] == CENTRAL_BUCKET
+    assert "s3" in rule["Properties"]["InputParameters"]["AllowedDestinationTypes"]
 
 
 def test_static_values_satisfy_the_document_constraints(everything: Synthesized) -> None:

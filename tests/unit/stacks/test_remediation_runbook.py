@@ -1,19 +1,30 @@
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
+
+import aws_cdk as cdk
+import pytest
+from cfnlint.api import lint
+from parliament import analyze_policy_string
 
 import enable_vpc_flow_logs as script
 from stacks.remediation_runbook import (
+    CLOUD_WATCH_LOGS,
     DELIVERY_ROLE_NAME,
     DOCUMENT_PATH,
     FLOW_LOGS_SERVICE,
     LOG_GROUP_PREFIX,
     MANAGED_BY_KEY,
     MANAGED_BY_VALUE,
+    S3,
+    automation_statements,
 )
 from stacks.runbook_document import build_document
 from tests.unit.stacks.aws_calls import aws_actions
-from tests.unit.stacks.synthesis import KMS_KEY_ARN, ROOT
+from tests.unit.stacks.iam_policies import resolve
+from tests.unit.stacks.synthesis import KMS_KEY_ARN, ROOT, synthesize
+from tests.unit.stacks.test_vpc_flow_logs_stack import nag_report
 
 if TYPE_CHECKING:
     from tests.unit.stacks.synthesis import Synthesized
@@ -88,7 +99,12 @@ BASE_STATEMENTS: list[dict[str, Any]] = [
     {
         "Sid": "ManageFlowLogGroups",
         "Effect": "Allow",
-        "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:TagResource"],
+        "Action": [
+            "logs:CreateLogGroup",
+            "logs:ListTagsForResource",
+            "logs:PutRetentionPolicy",
+            "logs:TagResource",
+        ],
         "Resource": FLOW_LOG_GROUPS,
     },
     {
@@ -222,7 +238,7 @@ def test_automation_role_allows_exactly_the_calls_the_script_makes(
     assert "Tags=[" in source  # CreateRole with tags needs iam:TagRole
     assert '"tags":' in source  # CreateLogGroup with tags needs logs:TagResource
     assert '"TagSpecifications":' in source  # CreateFlowLogs with tags needs ec2:CreateTags
-    assert '"DeliverLogsPermissionArn":' in source  # CreateFlowLogs passes the role
+    assert '["DeliverLogsPermissionArn"]' in source  # CreateFlowLogs passes the role
     implied = {"iam:TagRole", "logs:TagResource", "ec2:CreateTags", "iam:PassRole"}
     kms_via_logs = {"kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"}
 
@@ -247,3 +263,106 @@ def test_names_agree_with_the_runbook_script_and_document() -> None:
     assert parameters["LogGroupName"]["allowedPattern"] == (
         "^$|^/aws/vpc-flow-logs/[A-Za-z0-9._/#-]{1,493}$"
     ), "every log group the runbook may touch must stay under the prefix the role is scoped to"
+
+
+# --- the central bucket (destination s3) ----------------------------------------------------
+
+TO_CENTRAL_BUCKET = {"destination": "s3", "centralBucketArn": "arn:aws:s3:::org-vpc-flow-logs"}
+S3_STATEMENTS: list[dict[str, Any]] = [
+    {
+        "Sid": "DescribeWithoutResourceLevelPermissions",
+        "Effect": "Allow",
+        "Action": ["ec2:DescribeFlowLogs", "ec2:DescribeVpcs"],
+        "Resource": "*",
+    },
+    *BASE_STATEMENTS[4:],
+    {
+        "Sid": "DeliverFlowLogsToS3",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogDelivery", "logs:DeleteLogDelivery"],
+        "Resource": "*",
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def to_s3() -> Synthesized:
+    return synthesize(TO_CENTRAL_BUCKET)
+
+
+def test_with_the_central_bucket_the_role_can_only_create_flow_logs_to_s3(
+    to_s3: Synthesized,
+) -> None:
+    # No delivery role to manage or pass, no log group, no bucket policy: the bucket is the
+    # log-archive account's, its stack owns the policy.
+    assert statements(automation_role(to_s3)) == S3_STATEMENTS
+
+
+def test_with_the_central_bucket_the_role_allows_exactly_what_the_s3_path_needs(
+    to_s3: Synthesized,
+) -> None:
+    # The script's calls on the S3 path (the moto tests show it makes no IAM or Logs call),
+    # plus tag-on-create, plus the log delivery that CreateFlowLogs / DeleteFlowLogs set up.
+    s3_path_calls = {
+        "ec2:DescribeVpcs",
+        "ec2:DescribeFlowLogs",
+        "ec2:CreateFlowLogs",
+        "ec2:DeleteFlowLogs",
+    }
+    assert s3_path_calls <= aws_actions(SCRIPT, ["ec2"])
+    implied = {"ec2:CreateTags", "logs:CreateLogDelivery", "logs:DeleteLogDelivery"}
+
+    actions = actions_of(automation_role(to_s3))
+
+    assert actions == s3_path_calls | implied
+    assert not {action for action in actions if action.startswith(("iam:", "s3:", "kms:"))}
+
+
+def test_log_delivery_is_granted_only_with_the_central_bucket(default: Synthesized) -> None:
+    assert not {"logs:CreateLogDelivery", "logs:DeleteLogDelivery"} & actions_of(
+        automation_role(default)
+    )
+
+
+def test_the_s3_role_passes_parliament(to_s3: Synthesized) -> None:
+    role = automation_role(to_s3)
+    document = resolve(role["Properties"]["Policies"][0]["PolicyDocument"], to_s3.json["Resources"])
+
+    findings = analyze_policy_string(json.dumps(document), ignore_private_auditors=True).findings
+
+    assert [(finding.issue, finding.detail) for finding in findings] == []
+
+
+def test_the_s3_role_has_no_unacknowledged_cdk_nag_finding() -> None:
+    report = nag_report(TO_CENTRAL_BUCKET)
+
+    (nag,) = [p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
+    assert nag["conclusion"] == "success"
+    assert nag["violations"] == []
+    on_automation_role = {
+        finding["ruleName"]: finding["reason"]
+        for finding in nag["suppressedViolations"]
+        if "AutomationRole" in finding["acknowledgedAt"]
+    }
+    ec2 = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:"
+    # no log group finding any more: the role has no log group permission
+    assert set(on_automation_role) == {
+        "AwsSolutions-IAM5[Resource::*]",
+        f"{ec2}vpc/*]",
+        f"{ec2}vpc-flow-log/*]",
+    }
+    assert "logs:CreateLogDelivery" in on_automation_role["AwsSolutions-IAM5[Resource::*]"]
+
+
+def test_unknown_destination_or_a_key_with_s3_is_refused() -> None:
+    stack = cdk.Stack(cdk.App(), "Test")
+
+    with pytest.raises(ValueError, match="unknown destination 'kinesis-data-firehose'"):
+        automation_statements(stack, "", "kinesis-data-firehose")
+    with pytest.raises(ValueError, match="the S3 destination creates none"):
+        automation_statements(stack, KMS_KEY_ARN, S3)
+    assert automation_statements(stack, "", CLOUD_WATCH_LOGS)
+
+
+def test_the_s3_template_passes_cfn_lint(to_s3: Synthesized) -> None:
+    assert [str(match) for match in lint(json.dumps(to_s3.json), regions=["us-east-1"])] == []

@@ -8,6 +8,9 @@ import pytest
 from stacks.settings import LOG_RETENTION_DAYS, Settings, SettingsError
 from tests.unit.stacks.synthesis import KMS_KEY_ARN, cdk_json_context
 
+CENTRAL = "arn:aws:s3:::org-vpc-flow-logs"
+TO_CENTRAL_BUCKET = {"destination": "s3", "centralBucketArn": CENTRAL}
+
 
 def settings_with(**overrides: Any) -> Settings:
     return Settings.from_mapping({**cdk_json_context(), **overrides})
@@ -39,6 +42,8 @@ def test_defaults_come_from_cdk_json() -> None:
         error_percentage=20,
         create_config_recorder=False,
         rule_log_retention_days=365,
+        destination="cloud-watch-logs",
+        central_bucket_arn="",
     )
 
 
@@ -61,6 +66,8 @@ def test_cli_strings_are_parsed_like_json_values() -> None:
         errorPercentage="5",
         createConfigRecorder="true",
         ruleLogRetentionDays="30",
+        destination="cloud-watch-logs",
+        centralBucketArn="",
     )
 
     assert settings == Settings(
@@ -80,6 +87,8 @@ def test_cli_strings_are_parsed_like_json_values() -> None:
         error_percentage=5,
         create_config_recorder=True,
         rule_log_retention_days=30,
+        destination="cloud-watch-logs",
+        central_bucket_arn="",
     )
 
 
@@ -116,7 +125,6 @@ def test_zero_minimum_retention_turns_the_check_off_and_is_passed_on() -> None:
         ("minRetentionDays", "-1", "a whole number from 0 to 3653"),
         ("minRetentionDays", "a year", "a whole number from 0 to 3653"),
         ("retentionInDays", 366, "one of 1, 3, 5"),
-        ("allowedDestinationTypes", "s3", "that includes cloud-watch-logs"),
         ("allowedDestinationTypes", "cloud-watch-logs,ftp", "a non-empty subset of"),
         ("allowedDestinationTypes", "", "a non-empty subset of"),
         ("requireDeliverySuccess", "yes", "true or false"),
@@ -132,6 +140,12 @@ def test_zero_minimum_retention_turns_the_check_off_and_is_passed_on() -> None:
         ("errorPercentage", True, "from 1 to 100"),
         ("createConfigRecorder", "maybe", "true or false"),
         ("ruleLogRetentionDays", "2", "one of 1, 3, 5"),
+        ("destination", "kinesis-data-firehose", "cloud-watch-logs | s3"),
+        ("destination", "S3", "cloud-watch-logs | s3"),
+        ("centralBucketArn", "org-vpc-flow-logs", "an S3 bucket ARN without a key prefix"),
+        ("centralBucketArn", f"{CENTRAL}/team-a", "an S3 bucket ARN without a key prefix"),
+        ("centralBucketArn", "arn:aws:s3:::Org", "an S3 bucket ARN without a key prefix"),
+        ("centralBucketArn", ["arn:aws:s3:::org"], "an S3 bucket ARN without a key prefix"),
     ],
 )
 def test_an_invalid_value_names_the_key_the_value_and_what_is_allowed(
@@ -141,6 +155,57 @@ def test_an_invalid_value_names_the_key_the_value_and_what_is_allowed(
 
     assert f"setting {key!r} = {value!r} is invalid" in message
     assert allowed in message
+
+
+def test_the_central_bucket_is_passed_to_the_rule() -> None:
+    settings = settings_with(**TO_CENTRAL_BUCKET)
+
+    assert settings.to_s3
+    assert settings.rule_input_parameters()["S3BucketArn"] == CENTRAL
+    assert "S3BucketArn" not in settings_with().rule_input_parameters()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        pytest.param(
+            {"destination": "s3"},
+            "setting 'centralBucketArn' is empty but 'destination' is 's3'",
+            id="s3 without a bucket",
+        ),
+        pytest.param(
+            {"centralBucketArn": CENTRAL},
+            f"setting 'centralBucketArn' = '{CENTRAL}' is set but 'destination' is "
+            "'cloud-watch-logs'",
+            id="a bucket without s3",
+        ),
+        pytest.param(
+            {**TO_CENTRAL_BUCKET, "allowedDestinationTypes": "cloud-watch-logs"},
+            "setting 'allowedDestinationTypes' = 'cloud-watch-logs' does not include "
+            "'destination' = 's3'",
+            id="rule refuses s3",
+        ),
+        pytest.param(
+            {"allowedDestinationTypes": "s3"},
+            "setting 'allowedDestinationTypes' = 's3' does not include "
+            "'destination' = 'cloud-watch-logs'",
+            id="rule refuses cloud-watch-logs",
+        ),
+        pytest.param(
+            {**TO_CENTRAL_BUCKET, "kmsKeyArn": KMS_KEY_ARN},
+            f"setting 'kmsKeyArn' = '{KMS_KEY_ARN}' encrypts CloudWatch Logs log groups",
+            id="a log group key with s3",
+        ),
+    ],
+)
+def test_destination_settings_must_agree(overrides: dict[str, Any], message: str) -> None:
+    assert message in error_for(**overrides)
+
+
+def test_runbook_retention_does_not_apply_to_the_central_bucket() -> None:
+    settings = settings_with(**TO_CENTRAL_BUCKET, minRetentionDays=400, retentionInDays=365)
+
+    assert settings.min_retention_days == 400  # still the rule's minimum for log groups
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -180,6 +180,11 @@ class World:
             )
         return vpc_id
 
+    def bucket(self, name: str) -> str:
+        """An S3 bucket (moto checks that an S3 flow log's bucket exists); returns its ARN."""
+        boto3.session.Session(region_name=REGION).client("s3").create_bucket(Bucket=name)
+        return f"arn:aws:s3:::{name}"
+
     def log_group(self, name: str, retention_days: int | None = 365) -> str:
         self.logs.create_log_group(logGroupName=name)
         if retention_days is not None:

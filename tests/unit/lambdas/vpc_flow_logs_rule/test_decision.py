@@ -164,6 +164,61 @@ def test_a_destination_type_not_allowed_does_not_count() -> None:
     )
 
 
+CENTRAL = "arn:aws:s3:::central-flow-logs"
+
+
+def s3_flow_log(destination: str | None, flow_log_id: str = "fl-1") -> FlowLog:
+    return flow_log(flow_log_id, destination_type="s3", log_group=None, log_destination=destination)
+
+
+@pytest.mark.parametrize(
+    ("required", "destination", "counts"),
+    [
+        pytest.param(CENTRAL, CENTRAL, True, id="the bucket"),
+        pytest.param(CENTRAL, CENTRAL + "/", True, id="the bucket, trailing slash"),
+        pytest.param(CENTRAL, CENTRAL + "/team-a", True, id="a folder of the bucket"),
+        pytest.param(CENTRAL + "/team-a", CENTRAL + "/team-a/x", True, id="under the prefix"),
+        pytest.param(CENTRAL, "arn:aws:s3:::central-flow-logs-2", False, id="a longer name"),
+        pytest.param(CENTRAL, "arn:aws:s3:::other", False, id="another bucket"),
+        pytest.param(CENTRAL + "/team-a", CENTRAL, False, id="above the prefix"),
+        pytest.param(CENTRAL + "/team-a", CENTRAL + "/team-ab", False, id="another prefix"),
+        pytest.param(CENTRAL, None, False, id="no destination"),
+    ],
+)
+def test_with_s3_bucket_arn_only_that_bucket_counts(
+    required: str, destination: str | None, counts: bool
+) -> None:
+    parameters = RuleParameters(s3_bucket_arn=required)
+
+    verdict = judge([s3_flow_log(destination)], parameters=parameters)
+
+    assert (verdict.compliance_type is ComplianceType.COMPLIANT) is counts
+    assert decision.delivers_under(destination, required) is counts
+
+
+def test_a_flow_log_to_another_bucket_names_both_buckets() -> None:
+    parameters = RuleParameters(s3_bucket_arn=CENTRAL)
+
+    verdict = judge([s3_flow_log("arn:aws:s3:::team-bucket/logs")], parameters=parameters)
+
+    assert verdict.annotation == (
+        "no flow log covers REJECT traffic; flow log fl-1 delivers to "
+        "arn:aws:s3:::team-bucket/logs, not to the required bucket arn:aws:s3:::central-flow-logs"
+    )
+
+
+def test_without_s3_bucket_arn_any_bucket_counts() -> None:
+    verdict = judge([s3_flow_log("arn:aws:s3:::team-bucket")])
+
+    assert verdict.compliance_type is ComplianceType.COMPLIANT
+
+
+def test_s3_bucket_arn_does_not_change_what_cloudwatch_logs_flow_logs_need() -> None:
+    parameters = RuleParameters(s3_bucket_arn=CENTRAL)
+
+    assert judge([flow_log()], parameters=parameters).compliance_type is ComplianceType.COMPLIANT
+
+
 def test_a_deleted_log_group_does_not_count() -> None:
     verdict = judge([flow_log(log_group="/aws/vpc-flow-logs/gone")])
 

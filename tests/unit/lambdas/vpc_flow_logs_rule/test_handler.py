@@ -13,6 +13,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.exceptions import ClientError
 
+import enable_vpc_flow_logs as runbook
 from tests.unit.lambdas.vpc_flow_logs_rule.builders import (
     ACCOUNT_ID,
     CallCounter,
@@ -233,6 +234,40 @@ def test_a_log_group_in_another_account_does_not_count(world: World, counter: Ca
         "/central/flow-logs in account 111122223333 region us-east-1, not this account and region",
     )
     assert "DescribeLogGroups" not in counter.calls
+
+
+def test_an_s3_flow_log_to_another_bucket_does_not_count(
+    world: World, counter: CallCounter
+) -> None:
+    vpc_id = world.vpc()
+    world.bucket("team-bucket")
+    flow_log_id = world.flow_log(
+        vpc_id, destination_type="s3", destination="arn:aws:s3:::team-bucket"
+    )
+
+    invoke(change_event(vpc_id, parameters={"S3BucketArn": "arn:aws:s3:::central-flow-logs"}))
+
+    assert world.recorded()[vpc_id] == (
+        "NON_COMPLIANT",
+        f"no flow log covers REJECT traffic; flow log {flow_log_id} delivers to "
+        "arn:aws:s3:::team-bucket, not to the required bucket arn:aws:s3:::central-flow-logs",
+    )
+    assert dict(counter.calls) == {"DescribeFlowLogs": 1, "PutEvaluations": 1}
+
+
+def test_an_s3_flow_log_to_the_required_bucket_counts(world: World, counter: CallCounter) -> None:
+    vpc_id = world.vpc()
+    world.bucket("central-flow-logs")
+    flow_log_id = world.flow_log(
+        vpc_id, destination_type="s3", destination="arn:aws:s3:::central-flow-logs/team-a"
+    )
+
+    invoke(change_event(vpc_id, parameters={"S3BucketArn": "arn:aws:s3:::central-flow-logs"}))
+
+    assert world.recorded()[vpc_id] == (
+        "COMPLIANT",
+        f"REJECT traffic is covered by flow log {flow_log_id}",
+    )
 
 
 # --- oversized notifications ----------------------------------------------------------------
@@ -505,3 +540,69 @@ def test_one_log_line_per_invocation_counts_what_was_reported(
     assert {k: lines[0][k] for k in summary} == summary
     assert lines[0]["aws_calls"] == dict(counter.calls)
     assert lines[0]["function_request_id"] == FakeLambdaContext.aws_request_id
+
+
+# --- the runbook's S3 path, judged by the rule --------------------------------------------------
+
+CENTRAL_BUCKET = "arn:aws:s3:::central-flow-logs"
+CENTRAL_ONLY = {"S3BucketArn": CENTRAL_BUCKET, "AllowedDestinationTypes": "s3"}
+LATER = "2026-11-22T07:30:00.000Z"  # after NOTIFICATION_TIME
+
+
+def run_runbook_to_s3(vpc_id: str, destination: str = CENTRAL_BUCKET) -> runbook.RunbookOutput:
+    """The remediation, as the stack configures it for the central bucket."""
+    events = {
+        "VpcId": vpc_id,
+        "TrafficType": "REJECT",
+        "LogGroupName": "",
+        "RetentionInDays": "365",
+        "KmsKeyArn": "",
+        "DeliveryRoleName": "VpcFlowLogsDeliveryRole",
+        "MaxAggregationInterval": "600",
+        "LogFormat": "",
+        "DestinationType": "s3",
+        "S3BucketArn": destination,
+        "AccountId": ACCOUNT_ID,
+        "Region": "us-east-1",
+        "Partition": "aws",
+    }
+    return runbook.handler(cast("runbook.RunbookInput", events), context=None)
+
+
+def test_the_runbooks_s3_flow_log_is_compliant_and_another_bucket_is_not(world: World) -> None:
+    # Given the central bucket, a team bucket, a fresh VPC and one logging to the team bucket
+    world.bucket("central-flow-logs")
+    team_bucket = world.bucket("team-bucket")
+    fresh = world.vpc()
+    elsewhere = world.vpc()
+    team_flow_log = world.flow_log(elsewhere, "ALL", destination_type="s3", destination=team_bucket)
+
+    # When the runbook gives the fresh VPC a flow log to the central bucket
+    output = run_runbook_to_s3(fresh)
+    # And the rule, required to see the central bucket, judges every VPC
+    invoke(scheduled_event(notification_time=NOTIFICATION_TIME, parameters=CENTRAL_ONLY))
+
+    # Then the remediated VPC is COMPLIANT, the other bucket does not count
+    recorded = world.recorded()
+    assert recorded[fresh] == (
+        "COMPLIANT",
+        f"REJECT traffic is covered by flow log {output['FlowLogId']}",
+    )
+    assert recorded[elsewhere] == (
+        "NON_COMPLIANT",
+        f"no flow log covers REJECT traffic; flow log {team_flow_log} delivers to {team_bucket}, "
+        f"not to the required bucket {CENTRAL_BUCKET}",
+    )
+
+    # And remediating that VPC adds the central flow log, leaves the team's alone, and complies
+    fixed = run_runbook_to_s3(elsewhere)
+    # (the change Config records after the scheduled run)
+    invoke(change_event(elsewhere, capture_time=LATER, parameters=CENTRAL_ONLY))
+    assert world.recorded()[elsewhere][0] == "COMPLIANT"
+    flow_logs = world.ec2.describe_flow_logs(
+        Filters=[{"Name": "resource-id", "Values": [elsewhere]}]
+    )["FlowLogs"]
+    assert {fl["FlowLogId"]: fl["LogDestination"] for fl in flow_logs} == {
+        team_flow_log: team_bucket,
+        fixed["FlowLogId"]: CENTRAL_BUCKET,
+    }

@@ -27,10 +27,13 @@ def test_absent_or_empty_parameters_take_the_defaults(raw: str | None) -> None:
     assert parameters.require_delivery_success is True
     assert parameters.exempt_vpc_ids == frozenset()
     assert parameters.exempt_tag is None
+    assert parameters.s3_bucket_arn is None
 
 
 def test_empty_values_take_the_defaults() -> None:
-    raw = dict.fromkeys(("TrafficType", "MinRetentionDays", "ExemptVpcIds", "ExemptTag"), "")
+    raw = dict.fromkeys(
+        ("TrafficType", "MinRetentionDays", "ExemptVpcIds", "ExemptTag", "S3BucketArn"), ""
+    )
 
     assert parse_parameters(json.dumps(raw)) == RuleParameters()
 
@@ -44,6 +47,7 @@ def test_every_parameter_is_read_and_case_of_values_is_forgiven() -> None:
             "RequireDeliverySuccess": "False",
             "ExemptVpcIds": "vpc-0123456789ABCDEF0, vpc-1a2b3c4d",
             "ExemptTag": "flow-logs=exempt",
+            "S3BucketArn": " arn:aws:s3:::central-flow-logs/ ",
         }
     )
 
@@ -54,7 +58,33 @@ def test_every_parameter_is_read_and_case_of_values_is_forgiven() -> None:
         require_delivery_success=False,
         exempt_vpc_ids=frozenset({"vpc-0123456789abcdef0", "vpc-1a2b3c4d"}),
         exempt_tag=ExemptTag("flow-logs", "exempt"),
+        s3_bucket_arn="arn:aws:s3:::central-flow-logs",
     )
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:s3:::central-flow-logs",
+        "arn:aws:s3:::central.flow-logs.1/team-a",
+        "arn:aws:s3:::central-flow-logs/team-a/vpcs",
+        "arn:aws-us-gov:s3:::central-flow-logs",
+    ],
+)
+def test_s3_bucket_arn_is_a_bucket_arn_with_an_optional_prefix(arn: str) -> None:
+    assert parse_parameters(json.dumps({"S3BucketArn": arn})).s3_bucket_arn == arn
+
+
+def test_s3_bucket_arn_needs_s3_among_the_allowed_destination_types() -> None:
+    raw = {"S3BucketArn": "arn:aws:s3:::central-flow-logs"}
+
+    with pytest.raises(ParameterError) as raised:
+        parse_parameters(json.dumps(raw | {"AllowedDestinationTypes": "cloud-watch-logs"}))
+
+    message = str(raised.value)
+    assert "S3BucketArn" in message
+    assert "'arn:aws:s3:::central-flow-logs'" in message
+    assert "AllowedDestinationTypes must include s3 (it is cloud-watch-logs)" in message
 
 
 def test_a_decoded_mapping_and_json_scalars_are_accepted() -> None:
@@ -96,6 +126,15 @@ def test_exempt_tag_is_a_key_or_key_value(tag: str, expected: ExemptTag) -> None
         ("ExemptTag", "=value", "a tag key"),
         ("ExemptTag", "k=" + "v" * 257, "a tag key"),
         ("ExemptTag", "k" * 129, "a tag key"),
+        ("S3BucketArn", "central-flow-logs", "an S3 bucket ARN"),
+        ("S3BucketArn", "arn:aws:s3:::Central", "an S3 bucket ARN"),
+        ("S3BucketArn", "arn:aws:s3:us-east-1:123456789012:central", "an S3 bucket ARN"),
+        ("S3BucketArn", "arn:aws:s3:::central/*", "an S3 bucket ARN"),
+        (
+            "S3BucketArn",
+            "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc-flow-logs/a",
+            "an S3 bucket ARN",
+        ),
     ],
 )
 def test_an_invalid_value_names_the_parameter_the_value_and_what_is_allowed(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 import boto3
 import botocore.loaders
@@ -56,7 +56,8 @@ PROPAGATION = "Unable to assume given IAM role: 'arn:aws:iam::123456789012:role/
 
 READS = ("Describe", "Get", "List")
 
-# The automation role's actions (issue 3's report): exactly what the script may call.
+# The automation role's actions (issue 3's report): exactly what the script may call. With an S3
+# destination it calls no IAM and no CloudWatch Logs API (S3_AUTOMATION_ROLE_ACTIONS).
 AUTOMATION_ROLE_ACTIONS = (
     "ec2:DescribeVpcs",
     "ec2:DescribeFlowLogs",
@@ -74,7 +75,15 @@ AUTOMATION_ROLE_ACTIONS = (
     "logs:CreateLogGroup",
     "logs:TagResource",
     "logs:PutRetentionPolicy",
+    "logs:ListTagsForResource",
     "logs:AssociateKmsKey",
+)
+S3_AUTOMATION_ROLE_ACTIONS = (
+    "ec2:DescribeVpcs",
+    "ec2:DescribeFlowLogs",
+    "ec2:CreateFlowLogs",
+    "ec2:CreateTags",
+    "ec2:DeleteFlowLogs",
 )
 
 
@@ -231,6 +240,8 @@ def events(vpc_id: str, **overrides: object) -> RunbookInput:
         "DeliveryRoleName": ROLE,
         "MaxAggregationInterval": 600,
         "LogFormat": "",
+        "DestinationType": "cloud-watch-logs",
+        "S3BucketArn": "",
         "AccountId": ACCOUNT,
         "Region": REGION,
         "Partition": "aws",
@@ -359,6 +370,7 @@ def test_fresh_vpc_gets_role_log_group_and_flow_log(env: Env) -> None:
         "FlowLogId": flow_log["FlowLogId"],
         "LogGroupName": group_name(vpc_id),
         "DeliveryRoleArn": ROLE_ARN,
+        "Destination": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group_name(vpc_id)}",
         "Changes": [
             f"created IAM role {ROLE}",
             f"wrote inline policy VpcFlowLogsDelivery of IAM role {ROLE}",
@@ -597,6 +609,52 @@ def test_existing_log_group_retention(
         )
 
 
+def test_retention_is_set_on_our_group_left_without_one_by_a_failed_run(env: Env) -> None:
+    session, calls, vpc_id, logs = env.session, env.calls, env.vpc_id, env.logs
+    # Given a run that created the log group and then failed to set its retention
+    inject(session, "cloudwatch-logs.PutRetentionPolicy", [error("AccessDeniedException", "no")])
+    with pytest.raises(RemediationError, match="AccessDeniedException"):
+        remediate(session, vpc_id)
+    assert "retentionInDays" not in log_group(logs, group_name(vpc_id))
+    calls.made.clear()
+
+    # When the runbook runs again
+    output = remediate(session, vpc_id)
+
+    # Then the group it created gets the requested retention (it read the tags to know)
+    assert log_group(logs, group_name(vpc_id))["retentionInDays"] == 365
+    assert calls.params("logs:ListTagsForResource") == [
+        {"resourceArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group_name(vpc_id)}"}
+    ]
+    assert calls.params("logs:PutRetentionPolicy") == [
+        {"logGroupName": group_name(vpc_id), "retentionInDays": 365}
+    ]
+    assert (
+        f"set retention of log group {group_name(vpc_id)} to 365 days (an earlier run created "
+        "it and did not set one)" in output["Changes"]
+    )
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        pytest.param(None, id="untagged"),
+        pytest.param({"ManagedBy": "someone-else"}, id="managed by someone else"),
+    ],
+)
+def test_users_never_expiring_group_is_kept(env: Env, tags: dict[str, str] | None) -> None:
+    session, calls, vpc_id, logs = env.session, env.calls, env.vpc_id, env.logs
+    logs.create_log_group(logGroupName=group_name(vpc_id))
+    if tags:
+        logs.tag_log_group(logGroupName=group_name(vpc_id), tags=tags)
+
+    remediate(session, vpc_id)
+
+    assert "retentionInDays" not in log_group(logs, group_name(vpc_id))
+    assert "logs:ListTagsForResource" in calls.names
+    assert "logs:PutRetentionPolicy" not in calls.names
+
+
 def test_log_group_created_by_a_concurrent_run_is_used(
     session: boto3.session.Session, calls: Calls, vpc_id: str, logs: CloudWatchLogsClient
 ) -> None:
@@ -759,6 +817,7 @@ def test_existing_satisfying_flow_log_means_nothing_is_created(env: Env) -> None
         "FlowLogId": existing,
         "LogGroupName": group_name(vpc_id),
         "DeliveryRoleArn": team_role,
+        "Destination": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group_name(vpc_id)}",
         "Changes": [],
     }
 
@@ -937,6 +996,172 @@ def test_concurrent_flow_log_that_does_not_satisfy_is_a_clear_error(
 
 
 # --------------------------------------------------------------------------------------------
+# S3 destination
+# --------------------------------------------------------------------------------------------
+
+BUCKET = "central-flow-logs"
+BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
+S3_FRESH_VPC_CALLS = [
+    "ec2:DescribeVpcs",
+    "ec2:DescribeFlowLogs",
+    "ec2:CreateFlowLogs",
+    "ec2:DescribeFlowLogs",
+]
+
+
+class S3Destination(TypedDict):
+    DestinationType: str
+    S3BucketArn: str
+
+
+def to_s3(destination: str = BUCKET_ARN) -> S3Destination:
+    return {"DestinationType": "s3", "S3BucketArn": destination}
+
+
+@pytest.fixture
+def bucket(aws: None) -> str:
+    new_session().client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
+    return BUCKET_ARN
+
+
+def test_s3_fresh_vpc_gets_only_a_flow_log_to_the_bucket(env: Env, bucket: str) -> None:
+    session, calls, vpc_id = env.session, env.calls, env.vpc_id
+
+    # When the runbook runs with an S3 destination for a VPC with nothing
+    output = remediate(session, vpc_id, **to_s3())
+
+    # Then it creates the flow log only: no role, no log group
+    assert calls.names == S3_FRESH_VPC_CALLS
+    assert env.iam.list_roles()["Roles"] == []
+    assert env.logs.describe_log_groups()["logGroups"] == []
+    create = calls.params("ec2:CreateFlowLogs")[0]
+    assert create["LogDestinationType"] == "s3"
+    assert create["LogDestination"] == BUCKET_ARN
+    assert "DeliverLogsPermissionArn" not in create
+    assert "LogGroupName" not in create
+    (flow_log,) = vpc_flow_logs(env.ec2, vpc_id)
+    assert flow_log["LogDestinationType"] == "s3"
+    assert flow_log["LogDestination"] == BUCKET_ARN
+    assert flow_log["TrafficType"] == "REJECT"
+    assert flow_log["FlowLogStatus"] == "ACTIVE"
+    assert flow_log.get("Tags") == OURS
+    assert output == {
+        "FlowLogId": flow_log["FlowLogId"],
+        "LogGroupName": "",
+        "DeliveryRoleArn": "",
+        "Destination": BUCKET_ARN,
+        "Changes": [f"created flow log {flow_log['FlowLogId']} for VPC {vpc_id}"],
+    }
+
+
+def test_s3_second_run_writes_nothing(env: Env, bucket: str) -> None:
+    first = remediate(env.session, env.vpc_id, **to_s3())
+    env.calls.made.clear()
+
+    second = remediate(env.session, env.vpc_id, **to_s3())
+
+    assert env.calls.names == ["ec2:DescribeVpcs", "ec2:DescribeFlowLogs"]
+    assert second == first | {"Changes": []}
+    assert len(vpc_flow_logs(env.ec2, env.vpc_id)) == 1
+
+
+def test_s3_key_prefix_reaches_the_flow_log(env: Env, bucket: str) -> None:
+    output = remediate(env.session, env.vpc_id, **to_s3(f"{BUCKET_ARN}/team-a/"))
+
+    (flow_log,) = vpc_flow_logs(env.ec2, env.vpc_id)
+    assert flow_log["LogDestination"] == f"{BUCKET_ARN}/team-a"
+    assert output["Destination"] == f"{BUCKET_ARN}/team-a"
+
+
+def test_existing_flow_log_to_the_bucket_satisfies(env: Env, bucket: str) -> None:
+    # Given someone else's flow log of ALL traffic to the bucket
+    existing = env.ec2.create_flow_logs(
+        ResourceIds=[env.vpc_id],
+        ResourceType="VPC",
+        TrafficType="ALL",
+        LogDestinationType="s3",
+        LogDestination=BUCKET_ARN,
+    )["FlowLogIds"][0]
+
+    output = remediate(env.session, env.vpc_id, **to_s3())
+
+    assert env.calls.writes == []
+    assert output["FlowLogId"] == existing
+    assert output["Changes"] == []
+
+
+@pytest.mark.parametrize(
+    "elsewhere",
+    [
+        pytest.param(
+            {"LogDestinationType": "s3", "LogDestination": "arn:aws:s3:::other"}, id="bucket"
+        ),
+        pytest.param(
+            {"LogDestinationType": "s3", "LogDestination": f"{BUCKET_ARN}/team-b"}, id="prefix"
+        ),
+        pytest.param(
+            {"LogGroupName": "/aws/vpc-flow-logs/x", "DeliverLogsPermissionArn": ROLE_ARN},
+            id="log group",
+        ),
+    ],
+)
+def test_flow_log_to_another_destination_does_not_satisfy_and_is_left_alone(
+    env: Env, bucket: str, elsewhere: dict[str, Any]
+) -> None:
+    s3 = new_session().client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="other")
+    other = env.ec2.create_flow_logs(
+        ResourceIds=[env.vpc_id], ResourceType="VPC", TrafficType="ALL", **elsewhere
+    )["FlowLogIds"][0]
+
+    output = remediate(env.session, env.vpc_id, **to_s3())
+
+    assert output["FlowLogId"] != other
+    flow_logs = {fl["FlowLogId"]: fl for fl in vpc_flow_logs(env.ec2, env.vpc_id)}
+    assert set(flow_logs) == {other, output["FlowLogId"]}
+    assert flow_logs[output["FlowLogId"]]["LogDestination"] == BUCKET_ARN
+
+
+def test_our_s3_flow_log_that_no_longer_satisfies_is_replaced(env: Env, bucket: str) -> None:
+    first = remediate(env.session, env.vpc_id, **to_s3())
+
+    second = remediate(env.session, env.vpc_id, TrafficType="ALL", **to_s3())
+
+    (flow_log,) = vpc_flow_logs(env.ec2, env.vpc_id)
+    assert flow_log["FlowLogId"] == second["FlowLogId"] != first["FlowLogId"]
+    assert flow_log["TrafficType"] == "ALL"
+    assert flow_log["LogDestination"] == BUCKET_ARN
+
+
+def test_foreign_s3_flow_log_that_does_not_satisfy_is_a_clear_error(env: Env, bucket: str) -> None:
+    foreign = env.ec2.create_flow_logs(
+        ResourceIds=[env.vpc_id],
+        ResourceType="VPC",
+        TrafficType="ACCEPT",
+        LogDestinationType="s3",
+        LogDestination=BUCKET_ARN,
+    )["FlowLogIds"][0]
+
+    with pytest.raises(RemediationError) as caught:
+        remediate(env.session, env.vpc_id, **to_s3())
+
+    message = str(caught.value)
+    assert f"already has a flow log to S3 {BUCKET_ARN}" in message
+    assert foreign in message
+    assert "S3BucketArn prefix" in message
+    assert env.calls.writes == []
+
+
+def test_missing_bucket_is_a_clear_error(env: Env) -> None:
+    with pytest.raises(RemediationError) as caught:
+        remediate(env.session, env.vpc_id, **to_s3())
+
+    assert f"to S3 {BUCKET_ARN} failed" in str(caught.value)
+    assert "does not exist" in str(caught.value)
+    assert vpc_flow_logs(env.ec2, env.vpc_id) == []
+
+
+# --------------------------------------------------------------------------------------------
 # IAM propagation and CreateFlowLogs errors
 # --------------------------------------------------------------------------------------------
 
@@ -1085,6 +1310,34 @@ def test_flow_log_that_fails_verification_is_reported(
             "a key in us-east-1",
         ),
         ({"KmsKeyArn": "alias/aws/logs"}, "KmsKeyArn"),
+        ({"DestinationType": "kinesis-data-firehose"}, "DestinationType='kinesis-data-firehose'"),
+        ({"DestinationType": "s3"}, "S3BucketArn='' is not valid"),
+        ({"DestinationType": "s3", "S3BucketArn": "central-flow-logs"}, "an S3 bucket ARN"),
+        (
+            {"DestinationType": "s3", "S3BucketArn": "arn:aws:s3:::central-flow-logs/AWSLogs"},
+            "does not start with AWSLogs",
+        ),
+        (
+            {"DestinationType": "s3", "S3BucketArn": "arn:aws:s3:::b-1/AWSLogs/x"},
+            "does not start with AWSLogs",
+        ),
+        (
+            {"DestinationType": "s3", "S3BucketArn": "arn:aws-cn:s3:::central-flow-logs"},
+            "a bucket in partition aws",
+        ),
+        (
+            {"DestinationType": "s3", "S3BucketArn": "arn:aws:s3:::b-1", "LogGroupName": "/x"},
+            "LogGroupName='/x' is not valid: expected empty with DestinationType s3",
+        ),
+        (
+            {
+                "DestinationType": "s3",
+                "S3BucketArn": "arn:aws:s3:::b-1",
+                "KmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/mrk-" + "0" * 32,
+            },
+            "KmsKeyArn",
+        ),
+        ({"S3BucketArn": "arn:aws:s3:::b-1"}, "empty unless DestinationType is s3"),
     ],
 )
 def test_invalid_input_is_refused_before_any_call(
@@ -1114,10 +1367,13 @@ def test_vpc_that_does_not_exist_is_a_clear_error_before_any_write(
     ("current", "requested", "expected"),
     [(None, 365, None), (30, 365, 365), (365, 365, None), (3653, 365, None), (1, 3, 3)],
 )
+@pytest.mark.parametrize("ours", [False, True])
 def test_retention_is_only_ever_raised(
-    current: int | None, requested: int, expected: int | None
+    current: int | None, requested: int, expected: int | None, ours: bool
 ) -> None:
-    assert script.retention_to_set(current, requested) == expected
+    if current is None and ours:
+        expected = requested  # our group that an interrupted run left without a retention
+    assert script.retention_to_set(current, requested, ours=ours) == expected
 
 
 @pytest.mark.parametrize(
@@ -1365,11 +1621,32 @@ def scenario_wrong_trust(admin: boto3.session.Session, vpc_id: str) -> None:
     create_role(admin.client("iam"), ROLE, {"Version": "2012-10-17", "Statement": []})
 
 
+def scenario_our_group_never_expires(admin: boto3.session.Session, vpc_id: str) -> None:
+    """An interrupted run left our log group without a retention."""
+    admin.client("logs").create_log_group(
+        logGroupName=group_name(vpc_id), tags={"ManagedBy": "vpc-flow-logs-guard"}
+    )
+
+
+def scenario_bucket(admin: boto3.session.Session, vpc_id: str) -> None:
+    """The destination bucket exists (its policy lets the delivery service write)."""
+    admin.client("s3").create_bucket(Bucket=BUCKET)
+
+
+def scenario_s3_compliant(admin: boto3.session.Session, vpc_id: str) -> None:
+    """The runbook already delivered the VPC's REJECT traffic to the bucket."""
+    scenario_bucket(admin, vpc_id)
+    remediate(admin, vpc_id, **to_s3())
+
+
 SCENARIOS: dict[str, tuple[Scenario, dict[str, object]]] = {
     "fresh": (scenario_fresh, {}),
     "compliant": (scenario_compliant, {}),
     "wrong trust": (scenario_wrong_trust, {}),
     "replace": (scenario_compliant, {"TrafficType": "ALL"}),  # our REJECT log gets replaced
+    "our group never expires": (scenario_our_group_never_expires, {}),
+    "s3 fresh": (scenario_bucket, dict(to_s3())),
+    "s3 replace": (scenario_s3_compliant, {"TrafficType": "ALL", **to_s3()}),
 }
 
 
@@ -1426,9 +1703,16 @@ def _user_session(
     )
 
 
-@pytest.mark.parametrize("scenario", list(SCENARIOS))
+@pytest.mark.parametrize("scenario", [name for name in SCENARIOS if not name.startswith("s3")])
 def test_reported_automation_actions_are_enough(scenario: str) -> None:
     assert run_as_automation_role(AUTOMATION_ROLE_ACTIONS, scenario) is None
+
+
+@pytest.mark.parametrize("scenario", [name for name in SCENARIOS if name.startswith("s3")])
+def test_s3_destination_needs_no_iam_or_cloudwatch_logs_actions(scenario: str) -> None:
+    # logs:CreateLogDelivery / logs:DeleteLogDelivery, which CreateFlowLogs and DeleteFlowLogs
+    # need for S3 delivery, are implicit: moto does not check them (the stack tests do).
+    assert run_as_automation_role(S3_AUTOMATION_ROLE_ACTIONS, scenario) is None
 
 
 @pytest.mark.parametrize(
@@ -1446,6 +1730,9 @@ def test_reported_automation_actions_are_enough(scenario: str) -> None:
         ("logs:DescribeLogGroups", "fresh"),
         ("logs:CreateLogGroup", "fresh"),
         ("logs:PutRetentionPolicy", "fresh"),
+        ("logs:ListTagsForResource", "our group never expires"),
+        ("ec2:CreateFlowLogs", "s3 fresh"),
+        ("ec2:DeleteFlowLogs", "s3 replace"),
     ],
 )
 def test_each_enforced_automation_action_is_needed(action: str, scenario: str) -> None:

@@ -1,0 +1,195 @@
+"""The central log-archive stack: one S3 bucket that receives every account's VPC flow logs.
+
+Deployed once, in the organization's log-archive account. The bucket policy follows AWS's
+documented policy for flow logs delivered to S3 (VPC user guide, "Amazon S3 bucket permissions
+for flow logs"), with the confused-deputy condition widened from one account
+(``aws:SourceAccount``) to the organization (``aws:SourceOrgID``), so a new account of the
+organization can deliver without a policy change and no account outside it can.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+
+if TYPE_CHECKING:
+    from constructs import Construct
+
+    from stacks.organization_settings import OrganizationSettings
+
+LOG_DELIVERY_SERVICE: Final = "delivery.logs.amazonaws.com"
+FLOW_LOGS_PREFIX: Final = "AWSLogs/"
+"""Flow logs land under ``[folder/]AWSLogs/<account>/vpcflowlogs/...``; we use no folder."""
+ACCESS_LOGS_PREFIX: Final = "flow-logs-bucket/"
+INCOMPLETE_UPLOAD_DAYS: Final = 7
+SERVER_ACCESS_LOGS_USE_BUCKET_POLICY: Final = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
+
+_STORAGE_CLASSES: Final = {
+    "GLACIER_INSTANT_RETRIEVAL": s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+    "GLACIER": s3.StorageClass.GLACIER,
+    "DEEP_ARCHIVE": s3.StorageClass.DEEP_ARCHIVE,
+}
+
+
+class LogArchiveStack(cdk.Stack):
+    """The flow-logs bucket, its server access log bucket and, optionally, its KMS key."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: OrganizationSettings,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        # Grant the S3 logging service by bucket policy, not by the LogDeliveryWrite ACL that
+        # BUCKET_OWNER_ENFORCED (ACLs disabled) forbids; scoped to this stack.
+        self.node.set_context(SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, True)
+        org_condition = {"StringEquals": {"aws:SourceOrgID": settings.organization_id}}
+
+        self.key: kms.Key | None = None
+        if settings.log_archive_kms_key:
+            self.key = kms.Key(
+                self,
+                "Key",
+                description="Encrypts the VPC flow logs of every account of the organization",
+                enable_key_rotation=True,
+                removal_policy=cdk.RemovalPolicy.RETAIN,
+            )
+            # Flow logs to an SSE-KMS bucket: the delivery service encrypts with the key
+            # (VPC user guide, "Required key policy for use with SSE-KMS").
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowLogDeliveryToEncrypt",
+                    principals=[iam.ServicePrincipal(LOG_DELIVERY_SERVICE)],
+                    actions=[
+                        "kms:Encrypt",
+                        "kms:Decrypt",
+                        "kms:ReEncrypt*",
+                        "kms:GenerateDataKey*",
+                        "kms:DescribeKey",
+                    ],
+                    resources=["*"],
+                    conditions=org_condition,
+                )
+            )
+
+        expiration = cdk.Duration.days(settings.log_archive_expiration_days)
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            # Server access logging delivers only to SSE-S3 buckets.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireWithTheFlowLogs",
+                    expiration=expiration,
+                    noncurrent_version_expiration=expiration,
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(
+                        INCOMPLETE_UPLOAD_DAYS
+                    ),
+                )
+            ],
+        )
+
+        self.bucket = s3.Bucket(
+            self,
+            "FlowLogs",
+            encryption=(
+                s3.BucketEncryption.KMS if self.key is not None else s3.BucketEncryption.S3_MANAGED
+            ),
+            encryption_key=self.key,
+            bucket_key_enabled=True if self.key is not None else None,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix=ACCESS_LOGS_PREFIX,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ArchiveThenExpire",
+                    transitions=[
+                        s3.Transition(
+                            storage_class=_STORAGE_CLASSES[settings.log_archive_storage_class],
+                            transition_after=cdk.Duration.days(
+                                settings.log_archive_transition_days
+                            ),
+                        )
+                    ],
+                    expiration=expiration,
+                    # A deleted or overwritten log stays recoverable for the full retention.
+                    noncurrent_version_expiration=expiration,
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(
+                        INCOMPLETE_UPLOAD_DAYS
+                    ),
+                )
+            ],
+        )
+        for statement in delivery_statements(self.bucket.bucket_arn, settings.organization_id):
+            self.bucket.add_to_resource_policy(statement)
+
+        cdk.CfnOutput(
+            self,
+            "BucketArn",
+            value=self.bucket.bucket_arn,
+            description="Flow-logs bucket: the per-account setting centralBucketArn",
+        )
+        if self.key is not None:
+            cdk.CfnOutput(
+                self,
+                "KeyArn",
+                value=self.key.key_arn,
+                description="KMS key the flow-logs bucket encrypts with",
+            )
+
+
+def delivery_statements(bucket_arn: str, organization_id: str) -> list[iam.PolicyStatement]:
+    """What the log delivery service may do on the bucket, for accounts of the organization.
+
+    Only ``delivery.logs.amazonaws.com`` is granted, only with ``aws:SourceOrgID`` equal to the
+    organization, and writes only under ``AWSLogs/`` with the bucket-owner ACL the service sets.
+    A second statement denies ``s3:PutObject`` to every caller that is not that service, so even
+    principals of the log-archive account with broad IAM permissions cannot add or overwrite logs.
+    """
+    delivery = iam.ServicePrincipal(LOG_DELIVERY_SERVICE)
+    return [
+        iam.PolicyStatement(
+            sid="AWSLogDeliveryWrite",
+            principals=[delivery],
+            actions=["s3:PutObject"],
+            resources=[f"{bucket_arn}/{FLOW_LOGS_PREFIX}*"],
+            conditions={
+                "StringEquals": {
+                    "aws:SourceOrgID": organization_id,
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                }
+            },
+        ),
+        iam.PolicyStatement(
+            sid="AWSLogDeliveryAclCheck",
+            principals=[delivery],
+            actions=["s3:GetBucketAcl", "s3:ListBucket"],
+            resources=[bucket_arn],
+            conditions={"StringEquals": {"aws:SourceOrgID": organization_id}},
+        ),
+        iam.PolicyStatement(
+            sid="DenyWritesByAnyoneButLogDelivery",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=["s3:PutObject"],
+            resources=[f"{bucket_arn}/*"],
+            conditions={"StringNotEquals": {"aws:PrincipalServiceName": LOG_DELIVERY_SERVICE}},
+        ),
+    ]

@@ -1,0 +1,166 @@
+"""Everything one account and region needs: rule, runbook, automatic remediation, optional recorder.
+
+A construct rather than a stack, so the per-account stack (``VpcFlowLogsStack``) and the
+organization's StackSet template (``stacks/organization_stack.py``) build exactly the same product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_config as config
+from constructs import Construct
+
+from stacks.config_recorder import VpcConfigRecorder
+from stacks.config_rule import VpcFlowLogsRule, VpcFlowLogsRuleProps
+from stacks.nag_acknowledgements import acknowledge_findings
+from stacks.remediation import AutoRemediation, AutoRemediationProps
+from stacks.remediation_runbook import (
+    DELIVERY_ROLE_NAME,
+    RemediationRunbook,
+    RemediationRunbookProps,
+)
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_lambda as lambda_
+
+    from stacks.settings import Settings
+
+MAX_AGGREGATION_INTERVAL = "600"
+"""Seconds; the runbook's default, passed explicitly so the remediation does not rely on it."""
+
+
+@dataclass(frozen=True)
+class VpcFlowLogsGuardProps:
+    """What the guard is built from.
+
+    ``rule_code`` and ``runbook_content`` replace the bundled Lambda asset and the document
+    built from ``ssm_documents/`` (tests use them); ``None`` builds the real ones.
+    """
+
+    settings: Settings
+    rule_code: lambda_.Code | None = None
+    runbook_content: dict[str, Any] | None = None
+
+
+class VpcFlowLogsGuard(Construct):
+    """Keeps every VPC of the account and region logging its traffic.
+
+    The rule and the remediation read the same settings, so the runbook creates what the
+    rule accepts: the traffic type the rule requires, a destination the rule allows, a
+    retention at or above the rule's minimum.
+
+    Give it the id ``"Default"`` to keep the logical ids its resources had when they were
+    built directly in the stack (CDK leaves ``Default`` out of logical ids).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: VpcFlowLogsGuardProps) -> None:
+        super().__init__(scope, construct_id)
+        settings = props.settings
+
+        self.recorder = (
+            VpcConfigRecorder(self, "ConfigRecorder") if settings.create_config_recorder else None
+        )
+
+        self.rule = VpcFlowLogsRule(
+            self,
+            "Rule",
+            VpcFlowLogsRuleProps(
+                input_parameters=settings.rule_input_parameters(),
+                maximum_execution_frequency=_frequency(settings.evaluation_frequency),
+                log_retention_days=settings.rule_log_retention_days,
+                code=props.rule_code,
+            ),
+        )
+        if self.recorder is not None:
+            # AWS Config refuses a rule while no recorder exists.
+            self.rule.rule.node.add_dependency(
+                self.recorder.recorder, self.recorder.delivery_channel
+            )
+
+        self.runbook = RemediationRunbook(
+            self,
+            "Runbook",
+            RemediationRunbookProps(
+                kms_key_arn=settings.kms_key_arn,
+                content=props.runbook_content,
+                destination=settings.destination,
+            ),
+        )
+
+        self.remediation = AutoRemediation(
+            self,
+            "Remediation",
+            AutoRemediationProps(
+                rule=self.rule.rule,
+                document_name=self.runbook.document.ref,
+                automation_role_arn=self.runbook.role.role_arn,
+                static_parameters=remediation_parameters(settings),
+                automatic=settings.automatic_remediation,
+                maximum_automatic_attempts=settings.maximum_automatic_attempts,
+                retry_attempt_seconds=settings.retry_attempt_seconds,
+                concurrent_execution_rate_percentage=settings.concurrent_execution_rate_percentage,
+                error_percentage=settings.error_percentage,
+            ),
+        )
+
+        cdk.CfnOutput(
+            self,
+            "RuleName",
+            value=self.rule.rule.config_rule_name,
+            description="AWS Config rule that judges every VPC",
+        )
+        cdk.CfnOutput(
+            self,
+            "DocumentName",
+            value=self.runbook.document.ref,
+            description="SSM Automation document that remediates one VPC",
+        )
+        cdk.CfnOutput(
+            self,
+            "AutomationRoleArn",
+            value=self.runbook.role.role_arn,
+            description="Role the remediation runs as",
+        )
+
+        acknowledge_findings(self.rule, self.runbook, self.recorder)
+
+
+def remediation_parameters(settings: Settings) -> dict[str, str]:
+    """The runbook's parameters other than VpcId and AutomationAssumeRole, from the settings.
+
+    ``LogGroupName`` and ``LogFormat`` stay empty (one log group per VPC, AWS default format);
+    an empty ``KmsKeyArn`` means no key. With the central bucket (``destination`` ``s3``) only
+    the parameters of the S3 path are given: no role, log group, retention or key applies.
+    """
+    if settings.to_s3:
+        return {
+            "TrafficType": settings.traffic_type,
+            "MaxAggregationInterval": MAX_AGGREGATION_INTERVAL,
+            "DestinationType": settings.destination,
+            "S3BucketArn": settings.central_bucket_arn,
+            "LogFormat": "",
+        }
+    return {
+        "DestinationType": settings.destination,
+        "TrafficType": settings.traffic_type,
+        "RetentionInDays": str(settings.retention_in_days),
+        "KmsKeyArn": settings.kms_key_arn,
+        "DeliveryRoleName": DELIVERY_ROLE_NAME,
+        "MaxAggregationInterval": MAX_AGGREGATION_INTERVAL,
+        "LogGroupName": "",
+        "LogFormat": "",
+    }
+
+
+def _frequency(name: str) -> config.MaximumExecutionFrequency:
+    by_value = {
+        "One_Hour": config.MaximumExecutionFrequency.ONE_HOUR,
+        "Three_Hours": config.MaximumExecutionFrequency.THREE_HOURS,
+        "Six_Hours": config.MaximumExecutionFrequency.SIX_HOURS,
+        "Twelve_Hours": config.MaximumExecutionFrequency.TWELVE_HOURS,
+        "TwentyFour_Hours": config.MaximumExecutionFrequency.TWENTY_FOUR_HOURS,
+    }
+    return by_value[name]

@@ -1,0 +1,477 @@
+"""The log-archive stack: bucket, policy (evaluated, not string-matched), lifecycle, KMS key."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Match, Template
+from cdk_nag import AwsSolutionsChecks
+from cfnlint.api import lint
+from parliament import analyze_policy_string
+
+from stacks.log_archive_stack import LogArchiveStack
+from stacks.organization_settings import OrganizationSettings
+from tests.unit.stacks.iam_policies import ACCOUNT, resolve
+from tests.unit.stacks.synthesis import cdk_json_context
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+ROOT = Path(__file__).resolve().parents[3]
+ORG = "o-a1b2c3d4e5"
+OTHER_ORG = "o-zzzzzzzzzz"
+MEMBER_ACCOUNT = "444455556666"
+DELIVERY = "delivery.logs.amazonaws.com"
+
+
+def synth(
+    overrides: dict[str, Any] | None = None,
+    *,
+    nag: bool = False,
+    change: Callable[[cdk.Stack], object] | None = None,
+) -> tuple[Any, Path]:
+    """The log-archive template (JSON) and the assembly directory."""
+    app = cdk.App(context=cdk_json_context())  # cdk.json's feature flags, as app.py has them
+    settings = OrganizationSettings.from_mapping({"organizationId": ORG, **(overrides or {})})
+    stack = LogArchiveStack(app, "VpcFlowLogsGuardLogArchive", settings=settings)
+    if change is not None:
+        change(stack)
+    if nag:
+        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    assembly = app.synth()
+    return assembly.get_stack_artifact(stack.artifact_id).template, Path(assembly.directory)
+
+
+@pytest.fixture(scope="module")
+def default() -> Any:
+    return synth()[0]
+
+
+@pytest.fixture(scope="module")
+def with_key() -> Any:
+    return synth({"logArchiveKmsKey": "true"})[0]
+
+
+def flow_logs_bucket(template: Any) -> tuple[str, dict[str, Any]]:
+    (found,) = [
+        (logical_id, resource)
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::S3::Bucket"
+        and "LoggingConfiguration" in resource["Properties"]
+    ]
+    return found
+
+
+def bucket_policy(template: Any, bucket_id: str) -> dict[str, Any]:
+    (policy,) = [
+        resource["Properties"]["PolicyDocument"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::S3::BucketPolicy"
+        and resource["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    resolved: dict[str, Any] = resolve(policy, template["Resources"])
+    return resolved
+
+
+def test_flow_logs_bucket_is_private_versioned_retained_and_logged(default: Any) -> None:
+    logical_id, bucket = flow_logs_bucket(default)
+
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert bucket["UpdateReplacePolicy"] == "Retain"
+    properties = bucket["Properties"]
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert properties["OwnershipControls"] == {
+        "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    }
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert properties["BucketEncryption"] == {
+        "ServerSideEncryptionConfiguration": [
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+        ]
+    }
+    access_logs = properties["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
+    assert access_logs != logical_id
+    assert properties["LoggingConfiguration"]["LogFilePrefix"] == "flow-logs-bucket/"
+    assert default["Resources"][access_logs]["DeletionPolicy"] == "Retain"
+
+
+def test_lifecycle_archives_then_expires_after_the_retention(default: Any) -> None:
+    _, bucket = flow_logs_bucket(default)
+
+    assert bucket["Properties"]["LifecycleConfiguration"]["Rules"] == [
+        {
+            "Id": "ArchiveThenExpire",
+            "Status": "Enabled",
+            "Transitions": [{"StorageClass": "GLACIER_IR", "TransitionInDays": 90}],
+            "ExpirationInDays": 400,
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 400},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+        }
+    ]
+
+
+def test_lifecycle_follows_the_settings() -> None:
+    template, _ = synth(
+        {
+            "logArchiveStorageClass": "deep_archive",
+            "logArchiveTransitionDays": "30",
+            "logArchiveExpirationDays": "3650",
+        }
+    )
+    _, bucket = flow_logs_bucket(template)
+
+    (rule,) = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["Transitions"] == [{"StorageClass": "DEEP_ARCHIVE", "TransitionInDays": 30}]
+    assert rule["ExpirationInDays"] == 3650
+
+
+def test_bucket_policy_has_exactly_the_delivery_and_tls_statements(default: Any) -> None:
+    logical_id, _ = flow_logs_bucket(default)
+    arn = f"arn:aws:s3:::{logical_id.lower()}"
+
+    statements = bucket_policy(default, logical_id)["Statement"]
+
+    assert statements == [
+        {
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": "s3:*",
+            "Resource": [arn, f"{arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+        {
+            "Sid": "AWSLogDeliveryWrite",
+            "Effect": "Allow",
+            "Principal": {"Service": DELIVERY},
+            "Action": "s3:PutObject",
+            "Resource": f"{arn}/AWSLogs/*",
+            "Condition": {
+                "StringEquals": {
+                    "aws:SourceOrgID": ORG,
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                }
+            },
+        },
+        {
+            "Sid": "AWSLogDeliveryAclCheck",
+            "Effect": "Allow",
+            "Principal": {"Service": DELIVERY},
+            "Action": ["s3:GetBucketAcl", "s3:ListBucket"],
+            "Resource": arn,
+            "Condition": {"StringEquals": {"aws:SourceOrgID": ORG}},
+        },
+        {
+            "Sid": "DenyWritesByAnyoneButLogDelivery",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": "s3:PutObject",
+            "Resource": f"{arn}/*",
+            "Condition": {"StringNotEquals": {"aws:PrincipalServiceName": DELIVERY}},
+        },
+    ]
+
+
+def test_access_log_bucket_admits_only_s3_server_access_logging(default: Any) -> None:
+    logical_id, bucket = flow_logs_bucket(default)
+    access_logs = bucket["Properties"]["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
+
+    statements = bucket_policy(default, access_logs)["Statement"]
+
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert allows == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{access_logs.lower()}/flow-logs-bucket/*",
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{logical_id.lower()}"},
+                "StringEquals": {"aws:SourceAccount": ACCOUNT},
+            },
+        }
+    ]
+    assert "AccessControl" not in default["Resources"][access_logs]["Properties"]
+
+
+def test_no_kms_key_by_default(default: Any) -> None:
+    assert Template.from_json(default).find_resources("AWS::KMS::Key") == {}
+    assert set(default["Outputs"]) == {"BucketArn"}
+
+
+def test_kms_key_lets_log_delivery_encrypt_for_the_organization_only(with_key: Any) -> None:
+    template = Template.from_json(with_key)
+    ((key_id, key),) = template.find_resources("AWS::KMS::Key").items()
+    _, bucket = flow_logs_bucket(with_key)
+
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+    assert bucket["Properties"]["BucketEncryption"] == {
+        "ServerSideEncryptionConfiguration": [
+            {
+                "BucketKeyEnabled": True,
+                "ServerSideEncryptionByDefault": {
+                    "KMSMasterKeyID": {"Fn::GetAtt": [key_id, "Arn"]},
+                    "SSEAlgorithm": "aws:kms",
+                },
+            }
+        ]
+    }
+    delivery = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Principal") == {"Service": DELIVERY}
+    ]
+    assert delivery == [
+        {
+            "Sid": "AllowLogDeliveryToEncrypt",
+            "Effect": "Allow",
+            "Principal": {"Service": DELIVERY},
+            "Action": [
+                "kms:Encrypt",
+                "kms:Decrypt",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:DescribeKey",
+            ],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceOrgID": ORG}},
+        }
+    ]
+    template.has_output("KeyArn", {"Value": {"Fn::GetAtt": [key_id, "Arn"]}})
+
+
+def test_output_is_the_bucket_arn_for_the_per_account_settings(default: Any) -> None:
+    logical_id, _ = flow_logs_bucket(default)
+
+    Template.from_json(default).has_output(
+        "BucketArn",
+        {
+            "Value": {"Fn::GetAtt": [logical_id, "Arn"]},
+            "Description": Match.string_like_regexp("centralBucketArn"),
+        },
+    )
+
+
+@pytest.mark.parametrize("overrides", [{}, {"logArchiveKmsKey": "true"}], ids=["sse-s3", "kms"])
+def test_cdk_nag_finds_nothing_and_nothing_is_acknowledged(overrides: dict[str, str]) -> None:
+    # cdk-nag accepts the access-log bucket without access logs of its own (it is a log target)
+    _, assembly_dir = synth(overrides, nag=True)
+
+    report = json.loads((assembly_dir / "validation-report.json").read_text())
+    assert report["pluginReports"] == []  # cdk-nag writes a report only for stacks with findings
+
+
+def test_cdk_nag_fails_the_synth_on_a_new_finding() -> None:
+    # Negative control: cdk-nag does run on this stack.
+    with pytest.raises(RuntimeError, match=r"AwsSolutions-S1"):
+        synth(nag=True, change=lambda stack: s3.Bucket(stack, "Unlogged", enforce_ssl=True))
+
+
+@pytest.mark.parametrize("overrides", [{}, {"logArchiveKmsKey": "true"}], ids=["sse-s3", "kms"])
+def test_template_passes_cfn_lint(overrides: dict[str, str]) -> None:
+    template, _ = synth(overrides)
+
+    assert [str(match) for match in lint(json.dumps(template), regions=["us-east-1"])] == []
+
+
+def test_bucket_policies_pass_parliament(default: Any) -> None:
+    policies = [
+        resolve(r["Properties"]["PolicyDocument"], default["Resources"])
+        for r in default["Resources"].values()
+        if r["Type"] == "AWS::S3::BucketPolicy"
+    ]
+
+    findings = [
+        (finding.issue, finding.detail)
+        for policy in policies
+        for finding in analyze_policy_string(
+            json.dumps(policy), ignore_private_auditors=True
+        ).findings
+    ]
+
+    assert len(policies) == 2
+    # parliament 1.6.4's catalogue predates the global key aws:SourceOrgID (IAM documents it for
+    # every service-principal request); everything else is clean.
+    assert findings == [
+        ("UNKNOWN_CONDITION_FOR_ACTION", f"Unknown condition aws:SourceOrgID for action {action}")
+        for action in ("s3:PutObject", "s3:GetBucketAcl", "s3:ListBucket")
+    ]
+
+
+# The bucket policy, evaluated by an IAM policy simulator (@cloud-copilot/iam-simulate, pinned in
+# package.json): it matches principals, actions, resources and every condition operator the way
+# IAM documents. It does not fill in request context keys itself, so each request below states
+# what AWS would send: aws:SourceOrgID and aws:PrincipalServiceName for the delivery service,
+# s3:x-amz-acl as the service sets it, aws:SecureTransport true (TLS).
+
+SIMULATE = """
+const { runSimulation } = require('@cloud-copilot/iam-simulate');
+const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+Promise.all(input.map((simulation) => runSimulation(simulation, {}))).then((results) => {
+  process.stdout.write(JSON.stringify(results.map((r) =>
+    r.resultType === 'error' ? 'error: ' + JSON.stringify(r.errors) : r.overallResult)));
+});
+"""
+
+
+def simulate(policy: dict[str, Any], requests: list[dict[str, Any]]) -> list[str]:
+    """The simulator's decision (Allowed / ImplicitlyDenied / ExplicitlyDenied) per request."""
+    simulations = [
+        {
+            "request": {
+                "principal": request["principal"],
+                "action": request["action"],
+                "resource": {"resource": request["resource"], "accountId": ACCOUNT},
+                "contextVariables": request["context"],
+            },
+            "identityPolicies": request.get("identity", []),
+            "serviceControlPolicies": [],
+            "resourceControlPolicies": [],
+            "resourcePolicy": policy,
+        }
+        for request in requests
+    ]
+    node = shutil.which("node")
+    assert node is not None, "node is needed (the CDK CLI needs it too)"
+    result = subprocess.run(  # noqa: S603 - node with our fixed script
+        [node, "-e", SIMULATE],
+        cwd=ROOT,  # resolves node_modules/@cloud-copilot/iam-simulate
+        input=json.dumps(simulations),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    decisions: list[str] = json.loads(result.stdout)
+    return decisions
+
+
+def delivery(org: str, key: str, **context: str) -> dict[str, Any]:
+    return {
+        "principal": DELIVERY,
+        "action": "s3:PutObject",
+        "key": key,
+        "context": {
+            "aws:SourceOrgID": org,
+            "aws:SourceAccount": MEMBER_ACCOUNT,
+            "aws:PrincipalServiceName": DELIVERY,
+            "aws:SecureTransport": "true",
+            "s3:x-amz-acl": "bucket-owner-full-control",
+            **context,
+        },
+    }
+
+
+ADMIN_POLICY = {
+    "name": "admin",
+    "policy": {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    },
+}
+FLOW_LOG_KEY = f"AWSLogs/{MEMBER_ACCOUNT}/vpcflowlogs/eu-west-1/2026/11/23/log.gz"
+
+CASES: dict[str, tuple[dict[str, Any], str]] = {
+    "delivery service for an organization account under AWSLogs/": (
+        delivery(ORG, FLOW_LOG_KEY),
+        "Allowed",
+    ),
+    "delivery service for an account of another organization": (
+        delivery(OTHER_ORG, FLOW_LOG_KEY),
+        "ImplicitlyDenied",
+    ),
+    "delivery service outside AWSLogs/": (delivery(ORG, "elsewhere/log.gz"), "ImplicitlyDenied"),
+    "delivery service without the bucket-owner ACL": (
+        delivery(ORG, FLOW_LOG_KEY, **{"s3:x-amz-acl": "private"}),
+        "ImplicitlyDenied",
+    ),
+    "delivery service over plain HTTP": (
+        delivery(ORG, FLOW_LOG_KEY, **{"aws:SecureTransport": "false"}),
+        "ExplicitlyDenied",
+    ),
+    "another service principal claiming our organization": (
+        {
+            **delivery(ORG, FLOW_LOG_KEY),
+            "principal": "cloudtrail.amazonaws.com",
+            "context": {
+                **delivery(ORG, FLOW_LOG_KEY)["context"],
+                "aws:PrincipalServiceName": "cloudtrail.amazonaws.com",
+            },
+        },
+        "ExplicitlyDenied",
+    ),
+    "a role of a member account": (
+        {
+            "principal": f"arn:aws:iam::{MEMBER_ACCOUNT}:role/Admin",
+            "action": "s3:PutObject",
+            "key": FLOW_LOG_KEY,
+            "context": {"aws:PrincipalOrgID": ORG, "aws:SecureTransport": "true"},
+            "identity": [ADMIN_POLICY],
+        },
+        "ExplicitlyDenied",
+    ),
+    "an administrator of the log-archive account": (
+        {
+            "principal": f"arn:aws:iam::{ACCOUNT}:role/Admin",
+            "action": "s3:PutObject",
+            "key": FLOW_LOG_KEY,
+            "context": {"aws:PrincipalOrgID": ORG, "aws:SecureTransport": "true"},
+            "identity": [ADMIN_POLICY],
+        },
+        "ExplicitlyDenied",
+    ),
+}
+
+
+def test_bucket_policy_admits_only_the_delivery_service_of_the_organization(default: Any) -> None:
+    logical_id, _ = flow_logs_bucket(default)
+    arn = f"arn:aws:s3:::{logical_id.lower()}"
+    policy = bucket_policy(default, logical_id)
+    requests = [{**request, "resource": f"{arn}/{request['key']}"} for request, _ in CASES.values()]
+
+    decisions = simulate(policy, requests)
+
+    assert dict(zip(CASES, decisions, strict=True)) == {
+        case: expected for case, (_, expected) in CASES.items()
+    }
+
+
+@pytest.mark.parametrize(("org", "expected"), [(ORG, "Allowed"), (OTHER_ORG, "ImplicitlyDenied")])
+def test_delivery_service_checks_the_bucket_acl_for_the_organization_only(
+    default: Any, org: str, expected: str
+) -> None:
+    logical_id, _ = flow_logs_bucket(default)
+    request = {**delivery(org, ""), "action": "s3:GetBucketAcl"}
+    request["resource"] = f"arn:aws:s3:::{logical_id.lower()}"
+
+    assert simulate(bucket_policy(default, logical_id), [request]) == [expected]
+
+
+def test_simulator_is_not_a_rubber_stamp() -> None:
+    # Negative control: without our statements the delivery service is not allowed.
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": DELIVERY},
+                "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::other-bucket/*",
+            }
+        ],
+    }
+    request = {**delivery(ORG, FLOW_LOG_KEY), "resource": f"arn:aws:s3:::b/{FLOW_LOG_KEY}"}
+
+    assert simulate(policy, [request]) == ["ImplicitlyDenied"]

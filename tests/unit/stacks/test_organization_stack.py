@@ -1,0 +1,261 @@
+"""The organization stack: a service-managed StackSet of exactly the per-account product."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from cdk_nag import AwsSolutionsChecks
+from cfnlint.api import lint
+
+from stacks.organization_settings import OrganizationSettings
+from stacks.organization_stack import OrganizationStack
+from stacks.settings import Settings
+from stacks.vpc_flow_logs_stack import VpcFlowLogsStack
+from tests.unit.stacks.synthesis import cdk_json_context
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+TWO_OUS_TWO_REGIONS = {
+    "organizationalUnitIds": "ou-ab12-cdef3456,ou-ab12-ghij7890",
+    "regions": "eu-west-1,us-east-1",
+    "assetBucketPrefix": "vfl-guard-assets",
+}
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    parent: dict[str, Any]
+    member: dict[str, Any]
+    per_account: dict[str, Any]
+    assembly_dir: Path
+
+    def stack_set(self) -> dict[str, Any]:
+        found: list[dict[str, Any]] = [
+            r
+            for r in self.parent["Resources"].values()
+            if r["Type"] == "AWS::CloudFormation::StackSet"
+        ]
+        assert len(found) == 1
+        return found[0]
+
+
+def synthesize(
+    overrides: dict[str, Any] | None = None,
+    *,
+    nag: bool = False,
+    change: Callable[[cdk.Stack], object] | None = None,
+) -> Synthesized:
+    """The organization stack and, for comparison, the per-account stack from the same settings."""
+    context = {**cdk_json_context(), "aws:cdk:bundling-stacks": []}
+    app = cdk.App(context=context)
+    settings = Settings.from_context(app.node.try_get_context, context)
+    organization = OrganizationSettings.from_mapping({**TWO_OUS_TWO_REGIONS, **(overrides or {})})
+    stack = OrganizationStack(
+        app, "VpcFlowLogsGuardOrganization", settings=settings, organization=organization
+    )
+    per_account = VpcFlowLogsStack(app, "VpcFlowLogsGuard", settings=settings)
+    if change is not None:
+        change(stack)
+    if nag:
+        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    assembly = app.synth()
+    directory = Path(assembly.directory)
+    (member_file,) = directory.glob("*.stackset.template.json")
+    return Synthesized(
+        parent=assembly.get_stack_artifact(stack.artifact_id).template,
+        member=json.loads(member_file.read_text()),
+        per_account=assembly.get_stack_artifact(per_account.artifact_id).template,
+        assembly_dir=directory,
+    )
+
+
+@pytest.fixture(scope="module")
+def default() -> Synthesized:
+    return synthesize()
+
+
+def test_stack_set_is_service_managed_and_auto_deploys(default: Synthesized) -> None:
+    properties = default.stack_set()["Properties"]
+
+    assert properties["PermissionModel"] == "SERVICE_MANAGED"
+    assert properties["AutoDeployment"] == {"Enabled": True, "RetainStacksOnAccountRemoval": False}
+    assert properties["CallAs"] == "SELF"
+    assert properties["Capabilities"] == ["CAPABILITY_IAM"]
+    assert properties["ManagedExecution"] == {"Active": True}
+    assert properties["StackSetName"] == "vpc-flow-logs-guard"
+
+
+def test_stack_set_targets_the_ous_in_the_regions(default: Synthesized) -> None:
+    assert default.stack_set()["Properties"]["StackInstancesGroup"] == [
+        {
+            "DeploymentTargets": {
+                "AccountFilterType": "NONE",
+                "OrganizationalUnitIds": ["ou-ab12-cdef3456", "ou-ab12-ghij7890"],
+            },
+            "Regions": ["eu-west-1", "us-east-1"],
+        }
+    ]
+
+
+def test_operation_preferences_come_from_the_settings(default: Synthesized) -> None:
+    assert default.stack_set()["Properties"]["OperationPreferences"] == {
+        "FailureTolerancePercentage": 10,
+        "MaxConcurrentPercentage": 25,
+        "RegionConcurrencyType": "PARALLEL",
+    }
+
+
+def test_settings_change_retention_concurrency_and_call_as() -> None:
+    synthesized = synthesize(
+        {
+            "autoDeployRetainStacks": "true",
+            "maxConcurrentPercentage": "100",
+            "failureTolerancePercentage": "0",
+            "regionConcurrency": "sequential",
+            "callAs": "DELEGATED_ADMIN",
+        }
+    )
+
+    properties = synthesized.stack_set()["Properties"]
+    assert properties["AutoDeployment"]["RetainStacksOnAccountRemoval"] is True
+    assert properties["OperationPreferences"] == {
+        "FailureTolerancePercentage": 0,
+        "MaxConcurrentPercentage": 100,
+        "RegionConcurrencyType": "SEQUENTIAL",
+    }
+    assert properties["CallAs"] == "DELEGATED_ADMIN"
+
+
+def without_asset_location(template: dict[str, Any]) -> dict[str, Any]:
+    """The template with the Lambda code location and CDK's own bookkeeping left out."""
+    resources = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::CDK::Metadata":
+            continue
+        copy = json.loads(json.dumps(resource))
+        copy.pop("Metadata", None)
+        if copy["Type"] == "AWS::Lambda::Function":
+            copy["Properties"].pop("Code")
+        resources[logical_id] = copy
+    return {"Resources": resources, "Outputs": template.get("Outputs")}
+
+
+def test_member_template_is_the_per_account_product(default: Synthesized) -> None:
+    # Same resources, logical ids, properties and outputs as the per-account stack, built from
+    # the same settings: rule, document, remediation, roles.
+    member = without_asset_location(default.member)
+
+    assert member == without_asset_location(default.per_account)
+    assert {r["Type"] for r in member["Resources"].values()} >= {
+        "AWS::Config::ConfigRule",
+        "AWS::SSM::Document",
+        "AWS::Config::RemediationConfiguration",
+        "AWS::Lambda::Function",
+    }
+
+
+def test_member_lambda_code_comes_from_the_asset_bucket_of_its_region(
+    default: Synthesized,
+) -> None:
+    (function,) = [
+        r for r in default.member["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
+    ]
+
+    code = function["Properties"]["Code"]
+    assert code["S3Bucket"] == {"Fn::Join": ["-", ["vfl-guard-assets", {"Ref": "AWS::Region"}]]}
+    assert code["S3Key"].endswith(".zip")
+
+
+def test_lambda_code_is_copied_to_one_bucket_per_target_region(default: Synthesized) -> None:
+    copies = [
+        r["Properties"]["DestinationBucketName"]
+        for r in default.parent["Resources"].values()
+        if r["Type"] == "Custom::CDKBucketDeployment"
+    ]
+
+    assert sorted(copies) == ["vfl-guard-assets-eu-west-1", "vfl-guard-assets-us-east-1"]
+
+
+def test_member_template_has_no_named_iam_resource(default: Synthesized) -> None:
+    # CAPABILITY_IAM (not NAMED_IAM) is enough, and two regions of one account do not collide.
+    for resource in default.member["Resources"].values():
+        if resource["Type"].startswith("AWS::IAM::"):
+            assert "RoleName" not in resource["Properties"]
+            assert (
+                "PolicyName" not in resource["Properties"] or resource["Type"] == "AWS::IAM::Policy"
+            )
+
+
+ACKNOWLEDGED_COPY = {
+    "AwsSolutions-L1",
+    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+    "AWSLambdaBasicExecutionRole]",
+    "AwsSolutions-IAM5[Action::s3:GetObject*]",
+    "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+    "AwsSolutions-IAM5[Action::s3:List*]",
+    "AwsSolutions-IAM5[Action::s3:DeleteObject*]",
+    "AwsSolutions-IAM5[Action::s3:Abort*]",
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-"
+    "<AWS::AccountId>-<AWS::Region>/*]",
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::vfl-guard-assets-eu-west-1/*]",
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::vfl-guard-assets-us-east-1/*]",
+}
+
+
+def test_cdk_nag_has_no_unacknowledged_finding() -> None:
+    report = json.loads((synthesize(nag=True).assembly_dir / "validation-report.json").read_text())
+
+    (nag,) = [p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
+    assert nag["conclusion"] == "success"
+    assert nag["violations"] == []
+    prefix = "VpcFlowLogsGuardOrganization/Custom::CDKBucketDeployment"
+    copy = {
+        finding["ruleName"]
+        for finding in nag["suppressedViolations"]
+        for construct in finding["violatingConstructs"]
+        if construct["constructPath"].startswith(prefix)
+    }
+    assert copy == ACKNOWLEDGED_COPY
+    # the member template's findings are the per-account stack's, acknowledged the same way
+    paths = {
+        construct["constructPath"].split("/", 2)[-1]
+        for finding in nag["suppressedViolations"]
+        for construct in finding["violatingConstructs"]
+        if construct["constructPath"].startswith("VpcFlowLogsGuardOrganization/MemberAccount/")
+    }
+    per_account = {
+        construct["constructPath"].split("/", 1)[-1]
+        for finding in nag["suppressedViolations"]
+        for construct in finding["violatingConstructs"]
+        if construct["constructPath"].startswith("VpcFlowLogsGuard/")
+    }
+    assert paths == per_account
+    assert paths
+    assert all(len(finding["reason"]) > 80 for finding in nag["suppressedViolations"])
+
+
+def test_cdk_nag_fails_the_synth_on_a_new_finding() -> None:
+    def add_wildcard(stack: cdk.Stack) -> None:
+        role = iam.Role(stack, "Extra", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"]))
+
+    with pytest.raises(RuntimeError, match=r"VpcFlowLogsGuardOrganization/Extra"):
+        synthesize(nag=True, change=add_wildcard)
+
+
+def test_templates_pass_cfn_lint(default: Synthesized) -> None:
+    for template in (default.parent, default.member):
+        matches = lint(json.dumps(template), regions=["us-east-1"])
+        assert [str(match) for match in matches if not cdk_bucket_deployment_w3005(match)] == []
+
+
+def cdk_bucket_deployment_w3005(match: Any) -> bool:
+    """aws-cdk-lib's BucketDeployment handler both GetAtts and DependsOn its role (a warning)."""
+    return match.rule.id == "W3005" and "CustomCDKBucketDeployment" in str(match)
