@@ -14,13 +14,14 @@ import importlib.metadata
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from stacks.python_runtime import python_for
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -54,30 +55,11 @@ def find_interpreter(runtime: str) -> Interpreter:
     if match is None:
         raise SandboxError(f"runtime {runtime} is not a Python runtime")
     wanted = f"{match.group(1)}.{match.group(2)}"
-    candidates = [shutil.which(f"python{wanted}")]
-    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    candidates += [
-        str(path) for path in sorted(pyenv_root.glob(f"versions/{wanted}*/bin/python{wanted}"))
-    ]
-    for candidate in candidates:
-        if candidate and _python_version(candidate) == wanted:
-            return Interpreter(path=candidate, version=wanted, runtime=runtime)
+    found = python_for(wanted)
+    if found is not None:
+        return Interpreter(path=found, version=wanted, runtime=runtime)
     current = f"{sys.version_info.major}.{sys.version_info.minor}"
     return Interpreter(path=sys.executable, version=current, runtime=runtime)
-
-
-def _python_version(executable: str) -> str | None:
-    try:
-        completed = subprocess.run(  # noqa: S603 - a python found on PATH or in pyenv
-            [executable, "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return completed.stdout.strip() if completed.returncode == 0 else None
 
 
 def runtime_packages(

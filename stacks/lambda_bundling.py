@@ -4,6 +4,11 @@ The asset is laid out as Lambda runs it: ``<asset>/<package>/`` plus the package
 requirements installed at ``<asset>/`` for the Lambda's architecture and Python version
 (wheels only, so nothing is compiled for the build machine). ``boto3`` is not bundled: the
 Lambda runtime provides it.
+
+Lambda's code folder is read-only, so byte code missing from the asset is compiled again on
+every cold start (about 100 ms for Powertools). The asset therefore ships byte code compiled by
+the runtime's own Python version, found on this machine; where it is not installed, the asset
+works without it and the synth says so.
 """
 
 from __future__ import annotations
@@ -20,11 +25,16 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_lambda as lambda_
 
+from stacks.python_runtime import python_for
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 IGNORED = ("__pycache__", "*.pyc", "requirements.txt")
 """Not copied into the asset: byte code of the build machine, and the pin list pip reads."""
+
+LAMBDA_TASK_ROOT = "/var/task"
+"""Where Lambda unpacks the asset: the file names compiled into the byte code point there."""
 
 
 class BundlingError(RuntimeError):
@@ -126,6 +136,38 @@ def bundle(package: PythonPackage, output: Path) -> None:
         )
     for cache in output.rglob("__pycache__"):
         shutil.rmtree(cache)
+    python = python_for(package.python_version)
+    if python is None:
+        print(
+            f"warning: python{package.python_version} not found: the Lambda asset ships without "
+            "byte code, so every cold start compiles it",
+            file=sys.stderr,
+        )
+        return
+    compiled = subprocess.run(  # noqa: S603 - the runtime's interpreter, found by python_for
+        [python, "-m", "compileall", "-q", *compile_arguments(str(output))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if compiled.returncode != 0:
+        raise BundlingError(
+            f"python{package.python_version} could not compile the asset:\n"
+            f"{compiled.stderr.strip() or compiled.stdout.strip()}"
+        )
+
+
+def compile_arguments(output: str) -> list[str]:
+    """``compileall`` arguments: byte code valid whatever dates the zip gives the files."""
+    return [
+        "--invalidation-mode",
+        "unchecked-hash",
+        "-s",
+        output,
+        "-p",
+        LAMBDA_TASK_ROOT,
+        output,
+    ]
 
 
 def docker_command(package: PythonPackage) -> list[str]:
@@ -137,7 +179,8 @@ def docker_command(package: PythonPackage) -> list[str]:
         f" && cp -R /asset-input/. /asset-output/{package.source.name}/"
         f" && rm -rf /asset-output/{package.source.name}/__pycache__"
         " && pip install --no-compile --requirement /asset-input/requirements.txt"
-        " --target /asset-output",
+        " --target /asset-output"
+        f" && python -m compileall -q {' '.join(compile_arguments('/asset-output'))}",
     ]
 
 

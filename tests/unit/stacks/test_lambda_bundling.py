@@ -13,6 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 
 from stacks.config_rule import HANDLER, RULE_PACKAGE
 from stacks.lambda_bundling import BundlingError, PythonPackage, bundle, docker_command
+from stacks.python_runtime import python_for
 
 if TYPE_CHECKING:
     from tests.unit.stacks.synthesis import Synthesized
@@ -42,8 +43,49 @@ def test_asset_leaves_out_what_the_runtime_provides_and_build_leftovers(
 
     assert not (asset / "boto3").exists()
     assert not (asset / "botocore").exists()
-    assert not list(asset.rglob("__pycache__"))
+    assert not list(asset.rglob("*.cpython-311.pyc")), "byte code of the build machine"
     assert not (asset / "vpc_flow_logs_rule" / "requirements.txt").exists()
+
+
+def test_asset_ships_byte_code_of_the_lambda_runtime(default: Synthesized) -> None:
+    if python_for("3.13") is None:
+        pytest.skip("python3.13 is not installed here, so the asset has no byte code")
+    asset = rule_asset(default)
+
+    sources = [*asset.glob("vpc_flow_logs_rule/*.py"), *asset.glob("aws_lambda_powertools/**/*.py")]
+    missing = [
+        path
+        for path in sources
+        if not (path.parent / "__pycache__" / f"{path.stem}.cpython-313.pyc").is_file()
+    ]
+
+    assert sources
+    assert not missing
+    handler = (
+        asset / "vpc_flow_logs_rule" / "__pycache__" / "handler.cpython-313.pyc"
+    ).read_bytes()
+    # PEP 552 flags: hash-based byte code that is not checked against the source's date
+    assert int.from_bytes(handler[4:8], "little") == 0b01
+    # Tracebacks name the file where Lambda unpacks it, not the build folder
+    assert b"/var/task/vpc_flow_logs_rule/handler.py" in handler
+    assert str(asset).encode() not in handler
+
+
+def test_without_the_runtime_python_the_asset_has_no_byte_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "tiny_package"
+    source.mkdir()
+    (source / "__init__.py").write_text("VALUE = 1\n")
+    (source / "requirements.txt").write_text("# nothing to install\n")
+    package = PythonPackage(source, lambda_.Runtime.PYTHON_3_13, lambda_.Architecture.ARM_64)
+    monkeypatch.setattr("stacks.lambda_bundling.python_for", lambda version: None)
+
+    bundle(package, tmp_path / "out")
+
+    assert (tmp_path / "out" / "tiny_package" / "__init__.py").is_file()
+    assert not list((tmp_path / "out").rglob("*.pyc"))
+    assert "python3.13 not found" in capsys.readouterr().err
 
 
 def test_asset_package_is_the_source_package(default: Synthesized) -> None:
@@ -157,3 +199,6 @@ def test_docker_fallback_builds_the_same_layout() -> None:
 
     assert "/asset-output/vpc_flow_logs_rule" in command
     assert "--requirement /asset-input/requirements.txt --target /asset-output" in command
+    assert (
+        "compileall -q --invalidation-mode unchecked-hash -s /asset-output -p /var/task" in command
+    )
