@@ -4,7 +4,7 @@ Kept apart from ``stacks/settings.py`` (the per-account product's settings): a s
 has none of these, and the per-account stack must not change when they are given. Read once from
 CDK context like the per-account settings (``-c key=value`` strings or JSON types); the defaults
 are in ``DEFAULTS`` below and in the README's "Whole organization" section. A wrong value raises
-``OrganizationSettingsError`` naming the key, the value and what is allowed. Nothing here calls AWS.
+``SettingsError`` naming the key, the value and what is allowed. Nothing here calls AWS.
 
 Two stacks are built only when their settings are given (see ``wanted``): the log-archive stack
 needs ``organizationId``; the organization stack needs ``organizationalUnitIds``, ``regions`` and
@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
+
+from stacks.settings import SettingsError, invalid, parse_bool, parse_int, snake_case
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -54,10 +56,6 @@ KEYS: Final = frozenset(DEFAULTS)
 """Context keys these settings own (the per-account settings must not treat them as unknown)."""
 
 
-class OrganizationSettingsError(ValueError):
-    """One or more organization settings are invalid; the message names each key and value."""
-
-
 @dataclass(frozen=True)
 class OrganizationSettings:
     """The organization stacks' settings, typed and validated (snake_case of the context keys)."""
@@ -84,17 +82,15 @@ class OrganizationSettings:
         for key, parse in _PARSERS.items():
             raw = get(key)
             try:
-                values[_snake(key)] = parse(key, DEFAULTS[key] if raw is None else raw)
-            except OrganizationSettingsError as error:
+                values[snake_case(key)] = parse(key, DEFAULTS[key] if raw is None else raw)
+            except SettingsError as error:
                 problems.append(str(error))
         if not problems:
             settings = cls(**values)
             problems = settings._cross_check()
             if not problems:
                 return settings
-        raise OrganizationSettingsError(
-            "invalid organization settings:\n  - " + "\n  - ".join(problems)
-        )
+        raise SettingsError("invalid organization settings:\n  - " + "\n  - ".join(problems))
 
     @classmethod
     def from_mapping(cls, context: Mapping[str, Any]) -> OrganizationSettings:
@@ -156,32 +152,9 @@ class OrganizationSettings:
         return problems
 
 
-def _snake(key: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
-
-
-def _invalid(key: str, value: object, allowed: str) -> OrganizationSettingsError:
-    return OrganizationSettingsError(f"setting {key!r} = {value!r} is invalid; allowed: {allowed}")
-
-
-def _parse_bool(key: str, raw: object) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
-        return raw.strip().lower() == "true"
-    raise _invalid(key, raw, "true or false")
-
-
 def _int_in(low: int, high: int) -> Callable[[str, object], int]:
     def parse(key: str, raw: object) -> int:
-        value: int | None = None
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            value = raw
-        elif isinstance(raw, str) and re.fullmatch(r"\s*\d+\s*", raw):
-            value = int(raw)
-        if value is None or not low <= value <= high:
-            raise _invalid(key, raw, f"a whole number from {low} to {high}")
-        return value
+        return parse_int(key, raw, low, high)
 
     return parse
 
@@ -190,7 +163,7 @@ def _one_of(allowed: tuple[str, ...]) -> Callable[[str, object], str]:
     def parse(key: str, raw: object) -> str:
         if isinstance(raw, str) and raw.strip().upper() in allowed:
             return raw.strip().upper()
-        raise _invalid(key, raw, " | ".join(allowed))
+        raise invalid(key, raw, " | ".join(allowed))
 
     return parse
 
@@ -201,7 +174,7 @@ def _matching(
     def parse(key: str, raw: object) -> str:
         if isinstance(raw, str) and ((empty and not raw.strip()) or pattern.fullmatch(raw.strip())):
             return raw.strip()
-        raise _invalid(key, raw, ("'' (not set) or " if empty else "") + example)
+        raise invalid(key, raw, ("'' (not set) or " if empty else "") + example)
 
     return parse
 
@@ -213,11 +186,11 @@ def _list_of(pattern: re.Pattern[str], example: str) -> Callable[[str, object], 
         elif isinstance(raw, list) and all(isinstance(item, str) for item in raw):
             items = [item.strip() for item in raw]
         else:
-            raise _invalid(key, raw, "a list of strings or a comma-separated string")
+            raise invalid(key, raw, "a list of strings or a comma-separated string")
         items = [item for item in items if item]
         wrong = [item for item in items if not pattern.fullmatch(item)]
         if wrong:
-            raise _invalid(key, raw, f"{example} (not: {', '.join(wrong)})")
+            raise invalid(key, raw, f"{example} (not: {', '.join(wrong)})")
         return tuple(dict.fromkeys(items))
 
     return parse
@@ -225,7 +198,7 @@ def _list_of(pattern: re.Pattern[str], example: str) -> Callable[[str, object], 
 
 _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "organizationId": _matching(ORGANIZATION_ID, "an organization id like o-a1b2c3d4e5"),
-    "logArchiveKmsKey": _parse_bool,
+    "logArchiveKmsKey": parse_bool,
     "logArchiveStorageClass": _one_of(ARCHIVE_STORAGE_CLASSES),
     "logArchiveTransitionDays": _int_in(1, 3650),
     "logArchiveExpirationDays": _int_in(MIN_RETENTION_DAYS, 36500),
@@ -236,7 +209,7 @@ _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "assetBucketPrefix": _matching(
         BUCKET_NAME, "lowercase letters, digits and hyphens (S3 bucket name rules)"
     ),
-    "autoDeployRetainStacks": _parse_bool,
+    "autoDeployRetainStacks": parse_bool,
     "maxConcurrentPercentage": _int_in(1, 100),
     "failureTolerancePercentage": _int_in(0, 100),
     "regionConcurrency": _one_of(REGION_CONCURRENCY),

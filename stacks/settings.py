@@ -111,7 +111,7 @@ class Settings:
                 problems.append(f"setting {key!r} is missing (its default belongs in cdk.json)")
                 continue
             try:
-                values[_snake(key)] = parse(key, raw)
+                values[snake_case(key)] = parse(key, raw)
             except SettingsError as error:
                 problems.append(str(error))
         if not problems:
@@ -186,7 +186,7 @@ class Settings:
         return problems
 
 
-def _snake(key: str) -> str:
+def snake_case(key: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
@@ -194,26 +194,26 @@ def _bool_text(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _invalid(key: str, value: object, allowed: str) -> SettingsError:
+def invalid(key: str, value: object, allowed: str) -> SettingsError:
     return SettingsError(f"setting {key!r} = {value!r} is invalid; allowed: {allowed}")
 
 
-def _parse_bool(key: str, raw: object) -> bool:
+def parse_bool(key: str, raw: object) -> bool:
     if isinstance(raw, bool):
         return raw
     if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
         return raw.strip().lower() == "true"
-    raise _invalid(key, raw, "true or false")
+    raise invalid(key, raw, "true or false")
 
 
-def _parse_int(key: str, raw: object, low: int, high: int) -> int:
+def parse_int(key: str, raw: object, low: int, high: int) -> int:
     value: int | None = None
     if isinstance(raw, int) and not isinstance(raw, bool):
         value = raw
     elif isinstance(raw, str) and re.fullmatch(r"\s*\d+\s*", raw):
         value = int(raw)
     if value is None or not low <= value <= high:
-        raise _invalid(key, raw, f"a whole number from {low} to {high}")
+        raise invalid(key, raw, f"a whole number from {low} to {high}")
     return value
 
 
@@ -223,7 +223,7 @@ def _parse_list(key: str, raw: object) -> tuple[str, ...]:
     elif isinstance(raw, list) and all(isinstance(item, str) for item in raw):
         items = [item.strip() for item in raw]
     else:
-        raise _invalid(key, raw, "a list of strings or a comma-separated string")
+        raise invalid(key, raw, "a list of strings or a comma-separated string")
     return tuple(item for item in items if item)
 
 
@@ -233,7 +233,7 @@ def _one_of(key: str, raw: object, allowed: tuple[str, ...], *, fold: bool = Fal
         for candidate in allowed:
             if text == candidate or (fold and text.upper() == candidate.upper()):
                 return candidate
-    raise _invalid(key, raw, " | ".join(allowed))
+    raise invalid(key, raw, " | ".join(allowed))
 
 
 def _traffic_type(key: str, raw: object) -> str:
@@ -241,20 +241,20 @@ def _traffic_type(key: str, raw: object) -> str:
 
 
 def _retention_min(key: str, raw: object) -> int:
-    return _parse_int(key, raw, 0, LOG_RETENTION_DAYS[-1])
+    return parse_int(key, raw, 0, LOG_RETENTION_DAYS[-1])
 
 
 def _retention_value(key: str, raw: object) -> int:
-    value = _parse_int(key, raw, LOG_RETENTION_DAYS[0], LOG_RETENTION_DAYS[-1])
+    value = parse_int(key, raw, LOG_RETENTION_DAYS[0], LOG_RETENTION_DAYS[-1])
     if value not in LOG_RETENTION_DAYS:
-        raise _invalid(key, raw, "one of " + ", ".join(map(str, LOG_RETENTION_DAYS)))
+        raise invalid(key, raw, "one of " + ", ".join(map(str, LOG_RETENTION_DAYS)))
     return value
 
 
 def _destinations(key: str, raw: object) -> tuple[str, ...]:
     items = _parse_list(key, raw)
     if not items or any(item not in DESTINATION_TYPES for item in items):
-        raise _invalid(key, raw, f"a non-empty subset of {', '.join(DESTINATION_TYPES)}")
+        raise invalid(key, raw, f"a non-empty subset of {', '.join(DESTINATION_TYPES)}")
     return tuple(dict.fromkeys(items))
 
 
@@ -265,7 +265,7 @@ def _runbook_destination(key: str, raw: object) -> str:
 def _bucket_arn(key: str, raw: object) -> str:
     if isinstance(raw, str) and (not raw.strip() or S3_BUCKET_ARN.fullmatch(raw.strip())):
         return raw.strip()
-    raise _invalid(
+    raise invalid(
         key,
         raw,
         "'' or an S3 bucket ARN without a key prefix, like arn:aws:s3:::org-vpc-flow-logs "
@@ -277,13 +277,13 @@ def _vpc_ids(key: str, raw: object) -> tuple[str, ...]:
     items = _parse_list(key, raw)
     wrong = [item for item in items if not VPC_ID.fullmatch(item)]
     if wrong:
-        raise _invalid(key, raw, f"VPC ids like vpc-0123456789abcdef0 (not: {', '.join(wrong)})")
+        raise invalid(key, raw, f"VPC ids like vpc-0123456789abcdef0 (not: {', '.join(wrong)})")
     return tuple(dict.fromkeys(items))
 
 
 def _exempt_tag(key: str, raw: object) -> str:
     if not isinstance(raw, str):
-        raise _invalid(key, raw, "'' (none), 'key' or 'key=value'")
+        raise invalid(key, raw, "'' (none), 'key' or 'key=value'")
     text = raw.strip()
     if not text:
         return ""
@@ -294,7 +294,7 @@ def _exempt_tag(key: str, raw: object) -> str:
         or len(tag_value) > TAG_VALUE_MAX
         or "=" in tag_value
     ):
-        raise _invalid(
+        raise invalid(
             key,
             raw,
             f"'' (none), 'key' or 'key=value' with a key of 1-{TAG_KEY_MAX} characters "
@@ -306,7 +306,7 @@ def _exempt_tag(key: str, raw: object) -> str:
 def _kms_key_arn(key: str, raw: object) -> str:
     if isinstance(raw, str) and (not raw.strip() or KMS_KEY_ARN.fullmatch(raw.strip())):
         return raw.strip()
-    raise _invalid(
+    raise invalid(
         key,
         raw,
         "'' (no KMS key) or a KMS key ARN like "
@@ -324,17 +324,17 @@ _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "minRetentionDays": _retention_min,
     "retentionInDays": _retention_value,
     "allowedDestinationTypes": _destinations,
-    "requireDeliverySuccess": _parse_bool,
+    "requireDeliverySuccess": parse_bool,
     "exemptVpcIds": _vpc_ids,
     "exemptTag": _exempt_tag,
     "kmsKeyArn": _kms_key_arn,
     "evaluationFrequency": _frequency,
-    "automaticRemediation": _parse_bool,
-    "maximumAutomaticAttempts": lambda key, raw: _parse_int(key, raw, 1, 25),
-    "retryAttemptSeconds": lambda key, raw: _parse_int(key, raw, 1, 2_678_000),
-    "concurrentExecutionRatePercentage": lambda key, raw: _parse_int(key, raw, 1, 100),
-    "errorPercentage": lambda key, raw: _parse_int(key, raw, 1, 100),
-    "createConfigRecorder": _parse_bool,
+    "automaticRemediation": parse_bool,
+    "maximumAutomaticAttempts": lambda key, raw: parse_int(key, raw, 1, 25),
+    "retryAttemptSeconds": lambda key, raw: parse_int(key, raw, 1, 2_678_000),
+    "concurrentExecutionRatePercentage": lambda key, raw: parse_int(key, raw, 1, 100),
+    "errorPercentage": lambda key, raw: parse_int(key, raw, 1, 100),
+    "createConfigRecorder": parse_bool,
     "ruleLogRetentionDays": _retention_value,
     "destination": _runbook_destination,
     "centralBucketArn": _bucket_arn,

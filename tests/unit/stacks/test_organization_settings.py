@@ -11,8 +11,8 @@ from stacks.organization_settings import (
     DEFAULTS,
     KEYS,
     OrganizationSettings,
-    OrganizationSettingsError,
 )
+from stacks.settings import SettingsError
 
 TARGETS = {
     "organizationalUnitIds": ["ou-ab12-cdef3456", "r-ab12"],
@@ -103,14 +103,14 @@ def test_command_line_strings_are_parsed() -> None:
     ],
 )
 def test_a_wrong_setting_is_named(overrides: dict[str, Any], message: str) -> None:
-    with pytest.raises(OrganizationSettingsError, match="invalid organization settings") as error:
+    with pytest.raises(SettingsError, match="invalid organization settings") as error:
         build(**overrides)
 
     assert message in str(error.value)
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    with pytest.raises(OrganizationSettingsError) as error:
+    with pytest.raises(SettingsError) as error:
         build(organizationId="x", callAs="x", regions="x")
 
     assert str(error.value).count("\n  - ") == 3
