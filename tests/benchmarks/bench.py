@@ -1,0 +1,177 @@
+"""``make bench``: what a scheduled evaluation and a remediation cost as an account grows.
+
+One moto account (in process, patched by ``local_aws.moto_fixes`` to answer as AWS documents)
+grows through the sizes; at each size the rule's scheduled run (twice: the second, steady-state
+run is measured), the naive baseline, change notifications and the runbook are measured. Then the
+Lambda's cold start and asset. Prints the tables and PASS/FAIL per target; exits 1 if one fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from moto import mock_aws
+
+from local_aws.moto_fixes import patch_moto
+from tests.benchmarks import report
+from tests.benchmarks.account import PROFILES, GrowingAccount
+from tests.benchmarks.cold_start import (
+    HANDLER_MODULE,
+    Asset,
+    ImportTimes,
+    Runtime,
+    import_times,
+    lambda_asset,
+    lambda_runtime,
+    with_bytecode,
+)
+from tests.benchmarks.evaluation import Rule, measured_naive
+from tests.benchmarks.measure import settle
+from tests.benchmarks.remediation import (
+    ALREADY_COMPLIANT,
+    FRESH,
+    FRESH_WITHOUT_ROLE,
+    Remediation,
+    delivery_role_name,
+    forget_delivery_role,
+    remediate,
+    warm_up,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from tests.benchmarks.measure import Measurement
+
+SIZES: Final = (10, 100, 1000, 5000)
+SEED: Final = 20261122
+IMPORT_RUNS: Final = 7
+NAIVE_MEMORY_MAX_SIZE: Final = 100
+"""tracemalloc slows moto's work on the naive baseline's ~3 calls per VPC several times over."""
+CDK_OUT: Final = Path("/tmp/bench-cdk.out")  # noqa: S108 - the brief's fixed output folder
+BUNDLE_OUT: Final = Path("/tmp/bench-asset")  # noqa: S108 - only if the synth fails
+BYTECODE_OUT: Final = Path("/tmp/bench-asset-bytecode")  # noqa: S108
+RUNTIME_CACHE: Final = Path("/tmp/bench-runtime")  # noqa: S108 - boto3 for the runtime's python
+BARE_BOTO3: Final = "import boto3 (bare)"
+AS_SYNTHESIZED: Final = "import handler, asset as synthesized"
+WITH_BYTECODE: Final = "import handler, asset + byte code compiled"
+_START: Final = time.perf_counter()
+
+
+def progress(message: str) -> None:
+    print(f"[{time.perf_counter() - _START:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def measure_size(account: GrowingAccount, rule: Rule, size: int) -> report.SizeResult:
+    account.grow_to(size)
+    settle()
+    progress(f"N={size:,}: account built")
+    facts = account.facts()
+    rule.scheduled()  # the first run records results, as the previous day's run would have
+    recorded = account.world.recorded()
+    non_compliant = sum(1 for compliance, _ in recorded.values() if compliance == "NON_COMPLIANT")
+    scheduled = rule.measured_scheduled(account.expected())
+    peak = rule.scheduled_peak_memory()
+    progress(f"N={size:,}: scheduled run {scheduled.total} calls, {scheduled.seconds:.2f}s")
+    naive = measured_naive(rule, recorded, with_memory=size <= NAIVE_MEMORY_MAX_SIZE)
+    progress(f"N={size:,}: naive baseline {naive.measurement.total} calls")
+    return report.SizeResult(
+        size=size,
+        mix=dict(account.mix()),
+        facts=facts,
+        non_compliant_before=non_compliant,
+        scheduled=scheduled,
+        scheduled_peak_bytes=peak,
+        naive=naive,
+        changes=_changes(account, rule),
+        remediations=_remediations(account, rule),
+    )
+
+
+def _changes(account: GrowingAccount, rule: Rule) -> dict[str, Measurement]:
+    """A ConfigurationItemChangeNotification for one VPC of each profile in the account."""
+    vpcs = {profile.name: account.one_of(profile) for profile in PROFILES}
+    return {name: rule.change(vpc_id) for name, vpc_id in vpcs.items() if vpc_id}
+
+
+def _remediations(account: GrowingAccount, rule: Rule) -> dict[str, Remediation]:
+    """Two new VPCs remediated (the first in an account without the delivery role), then the
+    first again. They stay in the account, compliant, as remediated VPCs do."""
+    warm_up(rule.session)
+    forget_delivery_role(rule.session, delivery_role_name())
+    first, second = account.add_vpc_for_remediation(), account.add_vpc_for_remediation()
+    return {
+        FRESH_WITHOUT_ROLE: remediate(rule.session, first),
+        FRESH: remediate(rule.session, second),
+        ALREADY_COMPLIANT: remediate(rule.session, first),
+    }
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    asset: Asset
+    compiled: Asset
+    runtime: Runtime
+    times: dict[str, ImportTimes]
+
+    @property
+    def import_ratio(self) -> float:
+        """Handler (asset as synthesized) over bare boto3, best runs (the least disturbed)."""
+        return self.times[AS_SYNTHESIZED].best / self.times[BARE_BOTO3].best
+
+
+def measure_cold_start(runs: int) -> ColdStart:
+    asset = lambda_asset(CDK_OUT, BUNDLE_OUT)
+    runtime = lambda_runtime(asset.runtime, RUNTIME_CACHE)
+    progress(f"Lambda asset {asset.path}; runtime {runtime.how}")
+    compiled = with_bytecode(asset, runtime, BYTECODE_OUT)
+    cases: dict[str, tuple[str, Path | None]] = {
+        BARE_BOTO3: ("boto3", None),
+        AS_SYNTHESIZED: (HANDLER_MODULE, asset.path),
+        WITH_BYTECODE: (HANDLER_MODULE, compiled.path),
+    }
+    return ColdStart(asset, compiled, runtime, import_times(runtime, cases, runs))
+
+
+def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--sizes",
+        type=lambda text: tuple(int(size) for size in text.split(",")),
+        default=SIZES,
+        help="comma-separated VPC counts, ascending (default: 10,100,1000,5000)",
+    )
+    parser.add_argument("--seed", type=int, default=SEED, help="seed of the account's mix")
+    parser.add_argument("--import-runs", type=int, default=IMPORT_RUNS)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str]) -> int:
+    arguments = parse_arguments(argv)
+    if list(arguments.sizes) != sorted(arguments.sizes):
+        raise SystemExit("--sizes must be ascending: the account only grows")
+    with mock_aws(), patch_moto():
+        account = GrowingAccount(arguments.seed)
+        rule = Rule()
+        results = [measure_size(account, rule, size) for size in arguments.sizes]
+    cold = measure_cold_start(arguments.import_runs)
+    progress("done")
+    checks = report.targets(results, cold.import_ratio)
+    sections = [
+        report.mix_table(results),
+        report.scheduled_table(results),
+        report.naive_table(results),
+        report.change_table(results),
+        report.remediation_table(results),
+        report.remediation_operations_table(results[-1]),
+        report.cold_start_table(cold.times, BARE_BOTO3, cold.runtime.how),
+        report.asset_lines(cold.asset, cold.compiled),
+        "Targets\n" + "\n".join(check.line() for check in checks),
+    ]
+    print("\n\n".join(sections))
+    return 1 if any(check.passed is False for check in checks) else 0

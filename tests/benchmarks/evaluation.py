@@ -1,0 +1,163 @@
+"""The rule's evaluations, measured: scheduled runs, the naive baseline, change notifications.
+
+The rule runs through its real entry point, ``vpc_flow_logs_rule.handler.lambda_handler``, with
+events shaped as AWS Config sends them (``tests/events`` via the rule tests' builders) and a
+real result token, so PutEvaluations records (no TestMode) and the stale clean-up finds the
+previous run's results, as in production.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final, cast
+
+import boto3
+
+from local_aws.moto_fixes import issue_result_token
+from tests.benchmarks.measure import Measurement, measure, peak_memory
+from tests.unit.lambdas.vpc_flow_logs_rule.builders import (
+    ACCOUNT_ID,
+    REGION,
+    FakeLambdaContext,
+    change_event,
+    scheduled_event,
+)
+from vpc_flow_logs_rule import handler, rule
+from vpc_flow_logs_rule.aws_api import AwsApi
+from vpc_flow_logs_rule.model import VPC_RESOURCE_TYPE, Evaluation
+from vpc_flow_logs_rule.notifications import ChangedResource
+from vpc_flow_logs_rule.parameters import parse_parameters
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+NAIVE_RULE_NAME: Final = "naive-vpc-flow-logs-baseline"
+_FIRST_NOTIFICATION: Final = datetime(2026, 11, 22, 6, 0, 0, 512000, tzinfo=UTC)
+
+
+class BenchmarkError(RuntimeError):
+    """A measured run did not do what it must (wrong results, counters that disagree)."""
+
+
+class Clock:
+    """Notification times one hour apart, so each scheduled run is newer than the last."""
+
+    def __init__(self) -> None:
+        self._next = _FIRST_NOTIFICATION
+
+    def tick(self) -> datetime:
+        now, self._next = self._next, self._next + timedelta(hours=1)
+        return now
+
+
+def config_time(moment: datetime) -> str:
+    """``2026-11-22T06:00:00.512Z``, as Config writes ``notificationCreationTime``."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Rule:
+    """The rule's Lambda, invoked in process through boto3's default session (the product's)."""
+
+    def __init__(self) -> None:
+        boto3.setup_default_session(region_name=REGION)
+        if boto3.DEFAULT_SESSION is None:  # pragma: no cover - set just above
+            raise BenchmarkError("no default boto3 session")
+        self.session: boto3.session.Session = boto3.DEFAULT_SESSION
+        self.clock = Clock()
+        self._log = io.StringIO()
+        handler.logger.registered_handler.stream = self._log  # type: ignore[attr-defined]
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, int]:
+        return handler.lambda_handler(event, cast("LambdaContext", FakeLambdaContext()))
+
+    def _scheduled_event(self) -> dict[str, Any]:
+        return scheduled_event(notification_time=config_time(self.clock.tick()))
+
+    def scheduled(self) -> dict[str, int]:
+        return self.invoke(self._scheduled_event())
+
+    def measured_scheduled(self, expected: Mapping[str, int]) -> Measurement:
+        """One scheduled run, counted and timed; checks the results and the rule's counters."""
+        event = self._scheduled_event()
+        counts, measurement = measure(self.session, lambda: self.invoke(event))
+        if counts != expected:
+            raise BenchmarkError(f"scheduled run reported {counts}, the account holds {expected}")
+        self._check_own_counters(measurement)
+        return measurement
+
+    def scheduled_peak_memory(self) -> int:
+        event = self._scheduled_event()
+        return peak_memory(lambda: self.invoke(event))
+
+    def change(self, vpc_id: str) -> Measurement:
+        event = change_event(vpc_id)
+        _, measurement = measure(self.session, lambda: self.invoke(event))
+        return measurement
+
+    def _check_own_counters(self, measurement: Measurement) -> None:
+        """The rule logs the calls it counted; they must agree with the hook's count."""
+        lines = [line for line in self._log.getvalue().splitlines() if '"aws_calls"' in line]
+        own = json.loads(lines[-1])["aws_calls"]
+        hooked = {op.partition(":")[2]: count for op, count in measurement.calls.items()}
+        if own != hooked:
+            raise BenchmarkError(f"the rule counted {own}, the botocore hook {hooked}")
+        self._log.seek(0)
+        self._log.truncate()
+
+
+def naive_scheduled_run(
+    api: AwsApi, *, rule_parameters: str, result_token: str, ordering_timestamp: datetime
+) -> list[Evaluation]:
+    """How simple public rules evaluate every VPC: one VPC at a time.
+
+    Per VPC: DescribeFlowLogs filtered by its id, DescribeLogGroups for the groups it delivers
+    to (when it has any), then PutEvaluations with that one evaluation. Each VPC goes through
+    the rule's own per-VPC path (``rule.evaluate_change``: same decisions, same AWS module), so
+    only the access pattern differs from a scheduled run.
+    """
+    parameters = parse_parameters(rule_parameters)
+    evaluations: list[Evaluation] = []
+    for vpc in api.describe_vpcs():
+        resource = ChangedResource(
+            VPC_RESOURCE_TYPE, vpc.vpc_id, "OK", ordering_timestamp, vpc.tags, left_scope=False
+        )
+        evaluation = rule.evaluate_change(api, parameters, resource, account_id=ACCOUNT_ID)
+        api.put_evaluations(evaluation, result_token)
+        evaluations.extend(evaluation)
+    return evaluations
+
+
+@dataclass(frozen=True)
+class NaiveResult:
+    measurement: Measurement
+    peak_bytes: int | None
+
+
+def measured_naive(
+    target: Rule, recorded: Mapping[str, tuple[str, str | None]], *, with_memory: bool
+) -> NaiveResult:
+    """The naive baseline on the rule's account; it must reach the rule's exact results."""
+    parameters = scheduled_event()["ruleParameters"]
+    token = issue_result_token(NAIVE_RULE_NAME)
+
+    def run() -> list[Evaluation]:
+        return naive_scheduled_run(
+            AwsApi(),
+            rule_parameters=parameters,
+            result_token=token,
+            ordering_timestamp=target.clock.tick(),
+        )
+
+    evaluations, measurement = measure(target.session, run)
+    naive = {e.resource_id: (e.compliance_type.value, e.annotation) for e in evaluations}
+    if naive != dict(recorded):
+        differing = sorted(
+            k for k in naive.keys() | recorded.keys() if naive.get(k) != recorded.get(k)
+        )
+        raise BenchmarkError(f"naive baseline and rule disagree on {differing[:5]}")
+    return NaiveResult(measurement, peak_memory(run) if with_memory else None)
