@@ -20,16 +20,6 @@ pytestmark = pytest.mark.usefixtures("aws")
 
 
 @pytest.fixture
-def world(aws: None) -> World:
-    return World()
-
-
-@pytest.fixture
-def counter(aws: None) -> CallCounter:
-    return CallCounter()
-
-
-@pytest.fixture
 def api(counter: CallCounter) -> AwsApi:
     return AwsApi()
 

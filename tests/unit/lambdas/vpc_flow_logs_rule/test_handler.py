@@ -37,16 +37,6 @@ ALL_TYPES = {"COMPLIANT": 0, "NON_COMPLIANT": 0, "NOT_APPLICABLE": 0}
 
 
 @pytest.fixture
-def world(aws: None) -> World:
-    return World()
-
-
-@pytest.fixture
-def counter(aws: None) -> CallCounter:
-    return CallCounter()
-
-
-@pytest.fixture
 def log_stream(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
     """Where the handler's structured log lines of this test go."""
     stream = io.StringIO()
