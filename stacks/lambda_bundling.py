@@ -134,8 +134,6 @@ def bundle(package: PythonPackage, output: Path) -> None:
             f"pip could not install {package.requirements} for {package.runtime.name} "
             f"({package.pip_platform}):\n{result.stderr.strip() or result.stdout.strip()}"
         )
-    for cache in output.rglob("__pycache__"):
-        shutil.rmtree(cache)
     python = python_for(package.python_version)
     if python is None:
         print(
