@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,13 +16,13 @@ from parliament import analyze_policy_string
 
 from stacks.log_archive_stack import LogArchiveStack
 from stacks.organization_settings import OrganizationSettings
+from tests.support import iam_simulator
 from tests.unit.stacks.iam_policies import ACCOUNT, resolve
 from tests.unit.stacks.synthesis import cdk_json_context
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-ROOT = Path(__file__).resolve().parents[3]
 ORG = "o-a1b2c3d4e5"
 OTHER_ORG = "o-zzzzzzzzzz"
 MEMBER_ACCOUNT = "444455556666"
@@ -310,52 +308,31 @@ def test_bucket_policies_pass_parliament(default: Any) -> None:
     ]
 
 
-# The bucket policy, evaluated by an IAM policy simulator (@cloud-copilot/iam-simulate, pinned in
-# package.json): it matches principals, actions, resources and every condition operator the way
-# IAM documents. It does not fill in request context keys itself, so each request below states
-# what AWS would send: aws:SourceOrgID and aws:PrincipalServiceName for the delivery service,
-# s3:x-amz-acl as the service sets it, aws:SecureTransport true (TLS).
-
-SIMULATE = """
-const { runSimulation } = require('@cloud-copilot/iam-simulate');
-const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
-Promise.all(input.map((simulation) => runSimulation(simulation, {}))).then((results) => {
-  process.stdout.write(JSON.stringify(results.map((r) =>
-    r.resultType === 'error' ? 'error: ' + JSON.stringify(r.errors) : r.overallResult)));
-});
-"""
+# The bucket policy, evaluated by an IAM policy simulator (tests/support/iam_simulator.py). Each
+# request states the context AWS would send: aws:SourceOrgID and aws:PrincipalServiceName for the
+# delivery service, s3:x-amz-acl as the service sets it, aws:SecureTransport true (TLS).
 
 
 def simulate(policy: dict[str, Any], requests: list[dict[str, Any]]) -> list[str]:
     """The simulator's decision (Allowed / ImplicitlyDenied / ExplicitlyDenied) per request."""
-    simulations = [
-        {
-            "request": {
-                "principal": request["principal"],
-                "action": request["action"],
-                "resource": {"resource": request["resource"], "accountId": ACCOUNT},
-                "contextVariables": request["context"],
-            },
-            "identityPolicies": request.get("identity", []),
-            "serviceControlPolicies": [],
-            "resourceControlPolicies": [],
-            "resourcePolicy": policy,
-        }
-        for request in requests
-    ]
-    node = shutil.which("node")
-    assert node is not None, "node is needed (the CDK CLI needs it too)"
-    result = subprocess.run(  # noqa: S603 - node with our fixed script
-        [node, "-e", SIMULATE],
-        cwd=ROOT,  # resolves node_modules/@cloud-copilot/iam-simulate
-        input=json.dumps(simulations),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
+    return iam_simulator.simulate(
+        [
+            (
+                iam_simulator.Request(
+                    principal=request["principal"],
+                    action=request["action"],
+                    resource=request["resource"],
+                    context=request["context"],
+                    account_id=ACCOUNT,
+                ),
+                iam_simulator.Policies(
+                    identity={item["name"]: item["policy"] for item in request.get("identity", [])},
+                    resource=policy,
+                ),
+            )
+            for request in requests
+        ]
     )
-    decisions: list[str] = json.loads(result.stdout)
-    return decisions
 
 
 def delivery(org: str, key: str, **context: str) -> dict[str, Any]:

@@ -1,0 +1,79 @@
+"""The test-support tools are not rubber stamps: each refuses what AWS would refuse."""
+
+from __future__ import annotations
+
+import boto3
+import botocore
+from moto import mock_aws
+
+from tests.support import iam_simulator
+from tests.support.iam_simulator import Policies, Request
+from tests.support.service_models import ApiRequest, ServiceModels, recording
+
+
+def test_recording_sees_requests_as_botocore_validates_them() -> None:
+    with mock_aws(), recording() as requests:
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": ["vpc-1"]}])
+
+    # EC2's "Filters" is botocore's alias of the model's "Filter", resolved before validation.
+    assert requests == [
+        ApiRequest(
+            "ec2", "DescribeFlowLogs", {"Filter": [{"Name": "resource-id", "Values": ["vpc-1"]}]}
+        )
+    ]
+
+
+def test_service_models_report_unknown_parameters_and_operations() -> None:
+    models = ServiceModels(botocore.__version__)
+
+    assert models.problems(ApiRequest("logs", "DescribeLogGroups", {"limit": 5})) == []
+    assert models.problems(ApiRequest("logs", "DescribeLogGroups", {"bogus": 1}))
+    assert models.problems(ApiRequest("logs", "NoSuchOperation", {})) == [
+        f"botocore {botocore.__version__}: logs.NoSuchOperation: no such operation"
+    ]
+
+
+def test_simulator_evaluates_resources_conditions_and_boundaries() -> None:
+    role = "arn:aws:iam::123456789012:role/caller"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": "arn:aws:iam::123456789012:role/delivery",
+                "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+            }
+        ],
+    }
+    boundary = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}],
+    }
+    passed = {"iam:PassedToService": "ec2.amazonaws.com"}
+    cases = [
+        (
+            Request(role, "iam:PassRole", "arn:aws:iam::123456789012:role/delivery", passed),
+            Policies({"p": policy}),
+        ),
+        (
+            Request(role, "iam:PassRole", "arn:aws:iam::123456789012:role/other", passed),
+            Policies({"p": policy}),
+        ),
+        (
+            Request(role, "iam:PassRole", "arn:aws:iam::123456789012:role/delivery"),
+            Policies({"p": policy}),
+        ),
+        (
+            Request(role, "iam:PassRole", "arn:aws:iam::123456789012:role/delivery", passed),
+            Policies({"p": policy}, boundary=boundary),
+        ),
+    ]
+
+    assert iam_simulator.simulate(cases) == [
+        iam_simulator.ALLOWED,
+        iam_simulator.IMPLICITLY_DENIED,
+        iam_simulator.IMPLICITLY_DENIED,
+        iam_simulator.IMPLICITLY_DENIED,
+    ]
