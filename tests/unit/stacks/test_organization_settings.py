@@ -38,6 +38,8 @@ def test_defaults_build_neither_organization_stack() -> None:
     assert settings.auto_deploy_retain_stacks is False
     assert (settings.max_concurrent_percentage, settings.failure_tolerance_percentage) == (25, 10)
     assert (settings.region_concurrency, settings.call_as) == ("PARALLEL", "SELF")
+    assert settings.concurrency_mode == "SOFT_FAILURE_TOLERANCE"
+    assert settings.delegated_admin is False
 
 
 def test_command_line_strings_are_parsed() -> None:
@@ -49,6 +51,7 @@ def test_command_line_strings_are_parsed() -> None:
         logArchiveKmsKey="true",
         logArchiveTransitionDays="30",
         regionConcurrency="sequential",
+        concurrencyMode="strict_failure_tolerance",
         callAs="delegated_admin",
     )
 
@@ -60,6 +63,8 @@ def test_command_line_strings_are_parsed() -> None:
     assert settings.log_archive_transition_days == 30
     assert settings.region_concurrency == "SEQUENTIAL"
     assert settings.call_as == "DELEGATED_ADMIN"
+    assert settings.delegated_admin is True
+    assert settings.concurrency_mode == "STRICT_FAILURE_TOLERANCE"
     assert settings.asset_bucket_names() == {
         "eu-west-1": "vfl-guard-assets-eu-west-1",
         "us-east-1": "vfl-guard-assets-us-east-1",
@@ -91,6 +96,15 @@ def test_command_line_strings_are_parsed() -> None:
         ({"failureTolerancePercentage": "101"}, "a whole number from 0 to 100"),
         ({"regionConcurrency": "RANDOM"}, "PARALLEL | SEQUENTIAL"),
         ({"callAs": "ADMIN"}, "SELF | DELEGATED_ADMIN"),
+        ({"concurrencyMode": "FAST"}, "SOFT_FAILURE_TOLERANCE | STRICT_FAILURE_TOLERANCE"),
+        (
+            {**TARGETS, "regions": "eu-west-1,af-south-1,us-east-1"},
+            "mixes opt-in regions (af-south-1) with other regions",
+        ),
+        (
+            {**TARGETS, "regions": "af-south-1,me-south-1"},
+            "Target an opt-in region alone, e.g. -c regions=af-south-1",
+        ),
         ({"autoDeployRetainStacks": "yes"}, "true or false"),
         (
             {"organizationalUnitIds": "ou-ab12-cdef3456"},
@@ -107,6 +121,14 @@ def test_a_wrong_setting_is_named(overrides: dict[str, Any], message: str) -> No
         build(**overrides)
 
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize("region", ["af-south-1", "eu-west-1"])
+def test_a_region_alone_may_be_opt_in_or_not(region: str) -> None:
+    # Deployed in that region, the organization stack copies the code within the region.
+    settings = build(**{**TARGETS, "regions": region})
+
+    assert settings.regions == (region,)
 
 
 def test_every_problem_is_reported_at_once() -> None:
