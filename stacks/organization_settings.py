@@ -50,6 +50,7 @@ DEFAULTS: Final[dict[str, Any]] = {
     "logArchiveKmsKey": False,
     "logArchiveStorageClass": "GLACIER_INSTANT_RETRIEVAL",
     "logArchiveTransitionDays": 90,
+    "logArchiveTransitionSmallObjects": True,
     "logArchiveExpirationDays": 400,
     "organizationalUnitIds": [],
     "regions": [],
@@ -73,6 +74,7 @@ class OrganizationSettings:
     log_archive_kms_key: bool
     log_archive_storage_class: str
     log_archive_transition_days: int
+    log_archive_transition_small_objects: bool
     log_archive_expiration_days: int
     organizational_unit_ids: tuple[str, ...]
     regions: tuple[str, ...]
@@ -234,6 +236,7 @@ _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "logArchiveKmsKey": parse_bool,
     "logArchiveStorageClass": _one_of(ARCHIVE_STORAGE_CLASSES),
     "logArchiveTransitionDays": _int_in(1, 3650),
+    "logArchiveTransitionSmallObjects": parse_bool,
     "logArchiveExpirationDays": _int_in(MIN_RETENTION_DAYS, 36500),
     "organizationalUnitIds": _list_of(
         ORGANIZATIONAL_UNIT_ID, "OU ids like ou-ab12-cdef3456, or the root id like r-ab12"

@@ -35,6 +35,7 @@ def test_defaults_build_neither_organization_stack() -> None:
     assert settings.log_archive_expiration_days == 400
     assert settings.log_archive_storage_class == "GLACIER_INSTANT_RETRIEVAL"
     assert settings.log_archive_kms_key is False
+    assert settings.log_archive_transition_small_objects is True
     assert settings.auto_deploy_retain_stacks is False
     assert (settings.max_concurrent_percentage, settings.failure_tolerance_percentage) == (25, 10)
     assert (settings.region_concurrency, settings.call_as) == ("PARALLEL", "SELF")
@@ -50,6 +51,7 @@ def test_command_line_strings_are_parsed() -> None:
         assetBucketPrefix="vfl-guard-assets",
         logArchiveKmsKey="true",
         logArchiveTransitionDays="30",
+        logArchiveTransitionSmallObjects="false",
         regionConcurrency="sequential",
         concurrencyMode="strict_failure_tolerance",
         callAs="delegated_admin",
@@ -61,6 +63,7 @@ def test_command_line_strings_are_parsed() -> None:
     assert settings.regions == ("eu-west-1", "us-east-1")
     assert settings.log_archive_kms_key is True
     assert settings.log_archive_transition_days == 30
+    assert settings.log_archive_transition_small_objects is False
     assert settings.region_concurrency == "SEQUENTIAL"
     assert settings.call_as == "DELEGATED_ADMIN"
     assert settings.delegated_admin is True
