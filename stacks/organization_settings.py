@@ -174,10 +174,10 @@ class OrganizationSettings:
 
 def _opt_in_problem(regions: list[str]) -> str:
     # The copy is aws-cdk-lib's BucketDeployment, run in the organization stack's region: its AWS
-    # CLI sends every S3 call to that region's endpoint, and where a Region launched after
-    # 2019-03-20 is involved S3 answers 400 instead of redirecting (S3 User Guide, "Request
-    # redirection and the REST API"; IllegalLocationConstraintException in aws/aws-cdk#34858).
-    # All opt-in regions launched after that date.
+    # CLI sends every S3 call to that region's endpoint. "If your Region launched after March 20,
+    # 2019, your client and bucket must be in the same Region" (S3 User Guide); S3 answers 400
+    # there instead of redirecting (S3 API Reference, "Request redirection and the REST API";
+    # IllegalLocationConstraintException in aws/aws-cdk#34858). Every opt-in region is one.
     return (
         f"setting 'regions' mixes opt-in regions ({', '.join(regions)}) with other regions: the "
         "organization stack copies the rule's code to '<assetBucketPrefix>-<region>' from the "
