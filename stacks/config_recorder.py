@@ -86,8 +86,10 @@ class VpcConfigRecorder(Construct):
             "DeliveryChannel",
             s3_bucket_name=self.bucket.bucket_name,
         )
-        # Config checks it can write to the bucket when the channel is created: the role and
+        # AWS Config refuses a channel while no recorder exists ("Before you can create a
+        # delivery channel, you must create a configuration recorder": PutDeliveryChannel,
+        # AWS::Config::DeliveryChannel). It also checks it can write to the bucket: the role and
         # the bucket policy must exist by then (the bucket itself is referenced).
-        self.delivery_channel.node.add_dependency(self.role)
+        self.delivery_channel.node.add_dependency(self.recorder, self.role)
         if self.bucket.policy is not None:
             self.delivery_channel.node.add_dependency(self.bucket.policy)

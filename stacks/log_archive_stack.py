@@ -26,6 +26,9 @@ FLOW_LOGS_PREFIX: Final = "AWSLogs/"
 """Flow logs land under ``[folder/]AWSLogs/<account>/vpcflowlogs/...``; we use no folder."""
 ACCESS_LOGS_PREFIX: Final = "flow-logs-bucket/"
 INCOMPLETE_UPLOAD_DAYS: Final = 7
+SMALL_OBJECTS_FROM_BYTES: Final = 1
+"""With small-object transitions on, the archive rule takes objects larger than this (AWS's own
+example, S3 User Guide "Allowing objects smaller than 128 KB to be transitioned")."""
 SERVER_ACCESS_LOGS_USE_BUCKET_POLICY: Final = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 
 _STORAGE_CLASSES: Final = {
@@ -102,6 +105,27 @@ class LogArchiveStack(cdk.Stack):
             ],
         )
 
+        small_objects = settings.log_archive_transition_small_objects
+        expire = s3.LifecycleRule(
+            id="ExpireAfterRetention",
+            expiration=expiration,
+            # A deleted or overwritten log stays recoverable for the full retention.
+            noncurrent_version_expiration=expiration,
+            abort_incomplete_multipart_upload_after=cdk.Duration.days(INCOMPLETE_UPLOAD_DAYS),
+        )
+        # A rule of its own: a size filter limits every action of its rule, and expiry must
+        # reach every object.
+        archive = s3.LifecycleRule(
+            id="Archive",
+            transitions=[
+                s3.Transition(
+                    storage_class=_STORAGE_CLASSES[settings.log_archive_storage_class],
+                    transition_after=cdk.Duration.days(settings.log_archive_transition_days),
+                )
+            ],
+            object_size_greater_than=SMALL_OBJECTS_FROM_BYTES if small_objects else None,
+        )
+        rules = [expire, archive]
         self.bucket = s3.Bucket(
             self,
             "FlowLogs",
@@ -117,26 +141,20 @@ class LogArchiveStack(cdk.Stack):
             removal_policy=cdk.RemovalPolicy.RETAIN,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix=ACCESS_LOGS_PREFIX,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="ArchiveThenExpire",
-                    transitions=[
-                        s3.Transition(
-                            storage_class=_STORAGE_CLASSES[settings.log_archive_storage_class],
-                            transition_after=cdk.Duration.days(
-                                settings.log_archive_transition_days
-                            ),
-                        )
-                    ],
-                    expiration=expiration,
-                    # A deleted or overwritten log stays recoverable for the full retention.
-                    noncurrent_version_expiration=expiration,
-                    abort_incomplete_multipart_upload_after=cdk.Duration.days(
-                        INCOMPLETE_UPLOAD_DAYS
-                    ),
-                )
-            ],
+            lifecycle_rules=rules,
         )
+        if small_objects:
+            # S3 transitions no object under 128 KB by default (since September 2024); a size
+            # filter takes precedence, for every storage class (TransitionDefaultMinimumObjectSize
+            # varies_by_storage_class would not cover Glacier Instant Retrieval). aws-cdk-lib
+            # writes the size as a number where CloudFormation's schema has a string.
+            cfn_bucket = self.bucket.node.default_child
+            if not isinstance(cfn_bucket, s3.CfnBucket):
+                raise TypeError("s3.Bucket has no CfnBucket")
+            cfn_bucket.add_property_override(
+                f"LifecycleConfiguration.Rules.{rules.index(archive)}.ObjectSizeGreaterThan",
+                str(SMALL_OBJECTS_FROM_BYTES),
+            )
         for statement in delivery_statements(self.bucket.bucket_arn, settings.organization_id):
             self.bucket.add_to_resource_policy(statement)
 

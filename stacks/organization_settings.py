@@ -9,6 +9,11 @@ are in ``DEFAULTS`` below and in the README's "Whole organization" section. A wr
 Two stacks are built only when their settings are given (see ``wanted``): the log-archive stack
 needs ``organizationId``; the organization stack needs ``organizationalUnitIds``, ``regions`` and
 ``assetBucketPrefix``. Giving part of a stack's required settings is an error, not a skip.
+
+An opt-in region can only be a target alone: the rule's code is copied to every target region
+from the organization stack's own region, and S3 refuses such a copy into or out of an opt-in
+region (see ``_opt_in_problem``). Which regions are opt-in comes from aws-cdk-lib's
+``RegionInfo`` (a table shipped with the library, no AWS call).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
+
+from aws_cdk.region_info import RegionInfo
 
 from stacks.settings import SettingsError, invalid, parse_bool, parse_int, snake_case
 
@@ -32,6 +39,7 @@ BUCKET_NAME_MAX: Final = 63
 ARCHIVE_STORAGE_CLASSES: Final = ("GLACIER_INSTANT_RETRIEVAL", "GLACIER", "DEEP_ARCHIVE")
 REGION_CONCURRENCY: Final = ("PARALLEL", "SEQUENTIAL")
 CALL_AS: Final = ("SELF", "DELEGATED_ADMIN")
+CONCURRENCY_MODES: Final = ("SOFT_FAILURE_TOLERANCE", "STRICT_FAILURE_TOLERANCE")
 MIN_RETENTION_DAYS: Final = 365
 """The flow logs' retention the product promises (the rule's default ``minRetentionDays``)."""
 DEEP_ARCHIVE_MIN_DAYS: Final = 180
@@ -42,6 +50,7 @@ DEFAULTS: Final[dict[str, Any]] = {
     "logArchiveKmsKey": False,
     "logArchiveStorageClass": "GLACIER_INSTANT_RETRIEVAL",
     "logArchiveTransitionDays": 90,
+    "logArchiveTransitionSmallObjects": True,
     "logArchiveExpirationDays": 400,
     "organizationalUnitIds": [],
     "regions": [],
@@ -50,6 +59,7 @@ DEFAULTS: Final[dict[str, Any]] = {
     "maxConcurrentPercentage": 25,
     "failureTolerancePercentage": 10,
     "regionConcurrency": "PARALLEL",
+    "concurrencyMode": "SOFT_FAILURE_TOLERANCE",
     "callAs": "SELF",
 }
 KEYS: Final = frozenset(DEFAULTS)
@@ -64,6 +74,7 @@ class OrganizationSettings:
     log_archive_kms_key: bool
     log_archive_storage_class: str
     log_archive_transition_days: int
+    log_archive_transition_small_objects: bool
     log_archive_expiration_days: int
     organizational_unit_ids: tuple[str, ...]
     regions: tuple[str, ...]
@@ -72,6 +83,7 @@ class OrganizationSettings:
     max_concurrent_percentage: int
     failure_tolerance_percentage: int
     region_concurrency: str
+    concurrency_mode: str
     call_as: str
 
     @classmethod
@@ -107,6 +119,11 @@ class OrganizationSettings:
         """The StackSet stack is built once its targets are given."""
         return bool(self.organizational_unit_ids)
 
+    @property
+    def delegated_admin(self) -> bool:
+        """The StackSet is managed from a StackSets delegated administrator account."""
+        return self.call_as == "DELEGATED_ADMIN"
+
     def asset_bucket_names(self) -> dict[str, str]:
         """Region -> the bucket the StackSet's Lambda code is copied to for that region."""
         return {region: f"{self.asset_bucket_prefix}-{region}" for region in self.regions}
@@ -141,6 +158,9 @@ class OrganizationSettings:
                 f"the organization stack needs organizationalUnitIds, regions and "
                 f"assetBucketPrefix together; given: {given}; missing: {missing}"
             )
+        opt_in = [region for region in self.regions if RegionInfo.get(region).is_opt_in_region]
+        if opt_in and len(self.regions) > 1:
+            problems.append(_opt_in_problem(opt_in))
         too_long = [
             name for name in self.asset_bucket_names().values() if len(name) > BUCKET_NAME_MAX
         ]
@@ -150,6 +170,21 @@ class OrganizationSettings:
                 f"longer than {BUCKET_NAME_MAX} characters: {', '.join(too_long)}"
             )
         return problems
+
+
+def _opt_in_problem(regions: list[str]) -> str:
+    # The copy is aws-cdk-lib's BucketDeployment, run in the organization stack's region: its AWS
+    # CLI sends every S3 call to that region's endpoint. "If your Region launched after March 20,
+    # 2019, your client and bucket must be in the same Region" (S3 User Guide); S3 answers 400
+    # there instead of redirecting (S3 API Reference, "Request redirection and the REST API";
+    # IllegalLocationConstraintException in aws/aws-cdk#34858). Every opt-in region is one.
+    return (
+        f"setting 'regions' mixes opt-in regions ({', '.join(regions)}) with other regions: the "
+        "organization stack copies the rule's code to '<assetBucketPrefix>-<region>' from the "
+        "region it is deployed in, and S3 refuses a copy into or out of an opt-in region "
+        "(IllegalLocationConstraintException). Target an opt-in region alone, e.g. "
+        f"-c regions={regions[0]}, with the organization stack deployed in that region"
+    )
 
 
 def _int_in(low: int, high: int) -> Callable[[str, object], int]:
@@ -201,6 +236,7 @@ _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "logArchiveKmsKey": parse_bool,
     "logArchiveStorageClass": _one_of(ARCHIVE_STORAGE_CLASSES),
     "logArchiveTransitionDays": _int_in(1, 3650),
+    "logArchiveTransitionSmallObjects": parse_bool,
     "logArchiveExpirationDays": _int_in(MIN_RETENTION_DAYS, 36500),
     "organizationalUnitIds": _list_of(
         ORGANIZATIONAL_UNIT_ID, "OU ids like ou-ab12-cdef3456, or the root id like r-ab12"
@@ -213,5 +249,6 @@ _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "maxConcurrentPercentage": _int_in(1, 100),
     "failureTolerancePercentage": _int_in(0, 100),
     "regionConcurrency": _one_of(REGION_CONCURRENCY),
+    "concurrencyMode": _one_of(CONCURRENCY_MODES),
     "callAs": _one_of(CALL_AS),
 }

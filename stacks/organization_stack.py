@@ -10,7 +10,9 @@ The rule's Lambda code is a file asset: a StackSet instance can only read it fro
 own region, so ``cdk-stacksets`` copies it (a ``BucketDeployment`` in this stack) to one bucket per
 target region named ``<assetBucketPrefix>-<region>``. Those buckets are not created here (a stack
 lives in one region); they must exist, in this account, before deployment, and let the
-organization read them (README, "Whole organization").
+organization read them (README, "Whole organization"). The copy runs in this stack's region and
+fails into or out of an opt-in region, which is why ``OrganizationSettings`` lets an opt-in region
+be a target only alone (and this stack must then be deployed in it).
 """
 
 from __future__ import annotations
@@ -110,6 +112,8 @@ class OrganizationStack(cdk.Stack):
             deployment_type=DeploymentType.service_managed(
                 auto_deploy_enabled=True,
                 auto_deploy_retain_stacks=organization.auto_deploy_retain_stacks,
+                # CallAs: DELEGATED_ADMIN or SELF (the library's default is DELEGATED_ADMIN)
+                delegated_admin=organization.delegated_admin,
             ),
             target=StackSetTarget.from_organizational_units(
                 organizational_units=list(organization.organizational_unit_ids),
@@ -124,11 +128,15 @@ class OrganizationStack(cdk.Stack):
             capabilities=[Capability.IAM],
             managed_execution=True,
         )
-        # cdk-stacksets 0.0.157 has no CallAs; a delegated administrator must say so.
+        # cdk-stacksets' OperationPreferences has no ConcurrencyMode (0.0.157, and its main branch
+        # in 2026-07); CloudFormation has it. STRICT (AWS's default) caps the real concurrency at
+        # the failure tolerance + 1 (API reference, StackSetOperationPreferences).
         stack_set_resource = self.stack_set.node.default_child
         if not isinstance(stack_set_resource, cdk.CfnResource):
             raise TypeError("cdk-stacksets StackSet has no CloudFormation resource")
-        stack_set_resource.add_property_override("CallAs", organization.call_as)
+        stack_set_resource.add_property_override(
+            "OperationPreferences.ConcurrencyMode", organization.concurrency_mode
+        )
 
         cdk.CfnOutput(
             self,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tests.unit.stacks.synthesis import Synthesized
@@ -121,6 +122,76 @@ def test_rule_waits_for_the_recorder(everything: Synthesized) -> None:
     recorder_id, _ = everything.only("AWS::Config::ConfigurationRecorder")
     channel_id, _ = everything.only("AWS::Config::DeliveryChannel")
 
-    _, rule = everything.only("AWS::Config::ConfigRule")
+    rule_id, rule = everything.only("AWS::Config::ConfigRule")
 
+    # PutConfigRule needs a recorder; the rule sees configuration items only once recording
+    # runs, which CloudFormation starts when the channel exists.
     assert {recorder_id, channel_id} <= set(rule["DependsOn"])
+    assert {recorder_id, channel_id} <= created_before(everything.json, rule_id)
+
+
+def test_channel_is_created_after_the_recorder(everything: Synthesized) -> None:
+    # "Before you can create a delivery channel, you must create a configuration recorder"
+    # (AWS::Config::DeliveryChannel; PutDeliveryChannel). Any order CloudFormation may choose
+    # follows the template's dependencies, so the recorder must be among the channel's.
+    recorder_id, _ = everything.only("AWS::Config::ConfigurationRecorder")
+    channel_id, _ = everything.only("AWS::Config::DeliveryChannel")
+
+    assert recorder_id in created_before(everything.json, channel_id)
+    assert channel_id not in created_before(everything.json, recorder_id)
+
+
+def test_created_before_follows_refs_getatts_subs_and_depends_on() -> None:
+    # The helper above, on a template small enough to check by hand.
+    template = {
+        "Resources": {
+            "A": {"Type": "T"},
+            "B": {"Type": "T", "Properties": {"P": {"Fn::GetAtt": ["A", "Arn"]}}},
+            "C": {"Type": "T", "Properties": {"P": {"Fn::Sub": "x-${B.Arn}-${AWS::Region}"}}},
+            "D": {"Type": "T", "DependsOn": "C", "Properties": {"P": [{"Ref": "AWS::NoValue"}]}},
+            "E": {"Type": "T", "Properties": {"P": {"Ref": "A"}}},
+        }
+    }
+
+    assert created_before(template, "D") == {"A", "B", "C"}
+    assert created_before(template, "E") == {"A"}
+    assert created_before(template, "A") == set()
+
+
+_SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[^}]*)?\}")
+
+
+def created_before(template: dict[str, Any], logical_id: str) -> set[str]:
+    """Resources CloudFormation must create before ``logical_id``: DependsOn, Ref, GetAtt, Sub."""
+    resources = template["Resources"]
+
+    def direct(resource: dict[str, Any]) -> set[str]:
+        depends_on = resource.get("DependsOn", [])
+        found = {depends_on} if isinstance(depends_on, str) else set(depends_on)
+        pending: list[Any] = [resource.get("Properties", {})]
+        while pending:
+            value = pending.pop()
+            if isinstance(value, list):
+                pending.extend(value)
+            elif isinstance(value, dict):
+                if isinstance(value.get("Ref"), str):
+                    found.add(value["Ref"])
+                getatt = value.get("Fn::GetAtt")
+                if isinstance(getatt, list):
+                    found.add(getatt[0])
+                elif isinstance(getatt, str):
+                    found.add(getatt.split(".")[0])
+                sub = value.get("Fn::Sub")
+                text = sub[0] if isinstance(sub, list) and sub else sub
+                if isinstance(text, str):
+                    found.update(_SUB_NAME.findall(text))
+                pending.extend(value.values())
+        return found & set(resources)
+
+    before: set[str] = set()
+    pending = [logical_id]
+    while pending:
+        for dependency in direct(resources[pending.pop()]) - before:
+            before.add(dependency)
+            pending.append(dependency)
+    return before

@@ -105,19 +105,27 @@ def test_flow_logs_bucket_is_private_versioned_retained_and_logged(default: Any)
     assert default["Resources"][access_logs]["DeletionPolicy"] == "Retain"
 
 
-def test_lifecycle_archives_then_expires_after_the_retention(default: Any) -> None:
+def test_lifecycle_archives_every_object_then_expires_after_the_retention(default: Any) -> None:
     _, bucket = flow_logs_bucket(default)
 
-    assert bucket["Properties"]["LifecycleConfiguration"]["Rules"] == [
-        {
-            "Id": "ArchiveThenExpire",
-            "Status": "Enabled",
-            "Transitions": [{"StorageClass": "GLACIER_IR", "TransitionInDays": 90}],
-            "ExpirationInDays": 400,
-            "NoncurrentVersionExpiration": {"NoncurrentDays": 400},
-            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
-        }
-    ]
+    assert bucket["Properties"]["LifecycleConfiguration"] == {
+        "Rules": [
+            {
+                "Id": "ExpireAfterRetention",
+                "Status": "Enabled",
+                "ExpirationInDays": 400,
+                "NoncurrentVersionExpiration": {"NoncurrentDays": 400},
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+            },
+            {
+                "Id": "Archive",
+                "Status": "Enabled",
+                # a string, as CloudFormation's schema has it (aws-cdk-lib writes a number)
+                "ObjectSizeGreaterThan": "1",
+                "Transitions": [{"StorageClass": "GLACIER_IR", "TransitionInDays": 90}],
+            },
+        ]
+    }
 
 
 def test_lifecycle_follows_the_settings() -> None:
@@ -130,9 +138,89 @@ def test_lifecycle_follows_the_settings() -> None:
     )
     _, bucket = flow_logs_bucket(template)
 
-    (rule,) = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
-    assert rule["Transitions"] == [{"StorageClass": "DEEP_ARCHIVE", "TransitionInDays": 30}]
-    assert rule["ExpirationInDays"] == 3650
+    expire, archive = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert archive["Transitions"] == [{"StorageClass": "DEEP_ARCHIVE", "TransitionInDays": 30}]
+    assert expire["ExpirationInDays"] == 3650
+
+
+KB = 1024
+
+
+def archived_to(lifecycle: dict[str, Any], size: int) -> set[str]:
+    """Storage classes an object of ``size`` bytes transitions to, as S3 documents the filters.
+
+    A rule's size filter decides for its own transitions ("Custom filters always take precedence
+    over the default transition behavior"); without one, TransitionDefaultMinimumObjectSize does:
+    ``all_storage_classes_128K`` (the default since September 2024) moves nothing under 128 KB,
+    ``varies_by_storage_class`` lets smaller objects into GLACIER and DEEP_ARCHIVE only.
+    """
+    default = lifecycle.get("TransitionDefaultMinimumObjectSize", "all_storage_classes_128K")
+    classes = set()
+    for rule in lifecycle["Rules"]:
+        above = rule.get("ObjectSizeGreaterThan")
+        below = rule.get("ObjectSizeLessThan")
+        for transition in rule.get("Transitions", []):
+            storage_class = transition["StorageClass"]
+            if above is not None or below is not None:
+                applies = (above is None or size > int(above)) and (
+                    below is None or size < int(below)
+                )
+            elif size >= 128 * KB:
+                applies = True
+            else:
+                applies = default == "varies_by_storage_class" and storage_class in {
+                    "GLACIER",
+                    "DEEP_ARCHIVE",
+                }
+            if applies and rule["Status"] == "Enabled":
+                classes.add(storage_class)
+    return classes
+
+
+@pytest.mark.parametrize(
+    ("storage_class", "expected"),
+    [
+        ("GLACIER_INSTANT_RETRIEVAL", "GLACIER_IR"),
+        ("GLACIER", "GLACIER"),
+        ("DEEP_ARCHIVE", "DEEP_ARCHIVE"),
+    ],
+)
+def test_small_flow_log_files_are_archived_too(storage_class: str, expected: str) -> None:
+    # Most flow-log files are a few KB: under S3's 128 KB default they would stay in Standard.
+    template, _ = synth(
+        {"logArchiveStorageClass": storage_class, "logArchiveExpirationDays": "3650"}
+    )
+    lifecycle = flow_logs_bucket(template)[1]["Properties"]["LifecycleConfiguration"]
+
+    assert {size: archived_to(lifecycle, size) for size in (2 * KB, 127 * KB, 5 * KB * KB)} == {
+        2 * KB: {expected},
+        127 * KB: {expected},
+        5 * KB * KB: {expected},
+    }
+
+
+def test_small_object_transitions_can_be_turned_off() -> None:
+    # S3's own default: only objects of 128 KB and more transition.
+    template, _ = synth({"logArchiveTransitionSmallObjects": "false"})
+    lifecycle = flow_logs_bucket(template)[1]["Properties"]["LifecycleConfiguration"]
+
+    assert "ObjectSizeGreaterThan" not in lifecycle["Rules"][1]
+    assert archived_to(lifecycle, 2 * KB) == set()
+    assert archived_to(lifecycle, 128 * KB) == {"GLACIER_IR"}
+
+
+def test_archived_to_reads_the_filters_as_s3_documents() -> None:
+    # The helper above, on configurations whose outcome S3's documentation states.
+    def lifecycle(**rule: Any) -> dict[str, Any]:
+        transitions = [{"StorageClass": "GLACIER", "TransitionInDays": 1}]
+        return {"Rules": [{"Status": "Enabled", "Transitions": transitions, **rule}]}
+
+    varies = {**lifecycle(), "TransitionDefaultMinimumObjectSize": "varies_by_storage_class"}
+    assert archived_to(lifecycle(), 100 * KB) == set()
+    assert archived_to(varies, 100 * KB) == {"GLACIER"}
+    assert archived_to(lifecycle(ObjectSizeGreaterThan="500"), 400) == set()
+    assert archived_to(lifecycle(ObjectSizeGreaterThan="500"), 501) == {"GLACIER"}
+    assert archived_to(lifecycle(ObjectSizeLessThan="64000"), 200 * KB) == set()
 
 
 def test_bucket_policy_has_exactly_the_delivery_and_tls_statements(default: Any) -> None:

@@ -35,9 +35,12 @@ def test_defaults_build_neither_organization_stack() -> None:
     assert settings.log_archive_expiration_days == 400
     assert settings.log_archive_storage_class == "GLACIER_INSTANT_RETRIEVAL"
     assert settings.log_archive_kms_key is False
+    assert settings.log_archive_transition_small_objects is True
     assert settings.auto_deploy_retain_stacks is False
     assert (settings.max_concurrent_percentage, settings.failure_tolerance_percentage) == (25, 10)
     assert (settings.region_concurrency, settings.call_as) == ("PARALLEL", "SELF")
+    assert settings.concurrency_mode == "SOFT_FAILURE_TOLERANCE"
+    assert settings.delegated_admin is False
 
 
 def test_command_line_strings_are_parsed() -> None:
@@ -48,7 +51,9 @@ def test_command_line_strings_are_parsed() -> None:
         assetBucketPrefix="vfl-guard-assets",
         logArchiveKmsKey="true",
         logArchiveTransitionDays="30",
+        logArchiveTransitionSmallObjects="false",
         regionConcurrency="sequential",
+        concurrencyMode="strict_failure_tolerance",
         callAs="delegated_admin",
     )
 
@@ -58,8 +63,11 @@ def test_command_line_strings_are_parsed() -> None:
     assert settings.regions == ("eu-west-1", "us-east-1")
     assert settings.log_archive_kms_key is True
     assert settings.log_archive_transition_days == 30
+    assert settings.log_archive_transition_small_objects is False
     assert settings.region_concurrency == "SEQUENTIAL"
     assert settings.call_as == "DELEGATED_ADMIN"
+    assert settings.delegated_admin is True
+    assert settings.concurrency_mode == "STRICT_FAILURE_TOLERANCE"
     assert settings.asset_bucket_names() == {
         "eu-west-1": "vfl-guard-assets-eu-west-1",
         "us-east-1": "vfl-guard-assets-us-east-1",
@@ -91,6 +99,15 @@ def test_command_line_strings_are_parsed() -> None:
         ({"failureTolerancePercentage": "101"}, "a whole number from 0 to 100"),
         ({"regionConcurrency": "RANDOM"}, "PARALLEL | SEQUENTIAL"),
         ({"callAs": "ADMIN"}, "SELF | DELEGATED_ADMIN"),
+        ({"concurrencyMode": "FAST"}, "SOFT_FAILURE_TOLERANCE | STRICT_FAILURE_TOLERANCE"),
+        (
+            {**TARGETS, "regions": "eu-west-1,af-south-1,us-east-1"},
+            "mixes opt-in regions (af-south-1) with other regions",
+        ),
+        (
+            {**TARGETS, "regions": "af-south-1,me-south-1"},
+            "Target an opt-in region alone, e.g. -c regions=af-south-1",
+        ),
         ({"autoDeployRetainStacks": "yes"}, "true or false"),
         (
             {"organizationalUnitIds": "ou-ab12-cdef3456"},
@@ -107,6 +124,14 @@ def test_a_wrong_setting_is_named(overrides: dict[str, Any], message: str) -> No
         build(**overrides)
 
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize("region", ["af-south-1", "eu-west-1"])
+def test_a_region_alone_may_be_opt_in_or_not(region: str) -> None:
+    # Deployed in that region, the organization stack copies the code within the region.
+    settings = build(**{**TARGETS, "regions": region})
+
+    assert settings.regions == (region,)
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_cloudformation as cfn
 from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import lint
@@ -31,6 +32,7 @@ TWO_OUS_TWO_REGIONS = {
 
 @dataclass(frozen=True)
 class Synthesized:
+    stack: OrganizationStack
     parent: dict[str, Any]
     member: dict[str, Any]
     per_account: dict[str, Any]
@@ -69,6 +71,7 @@ def synthesize(
     directory = Path(assembly.directory)
     (member_file,) = directory.glob("*.stackset.template.json")
     return Synthesized(
+        stack=stack,
         parent=assembly.get_stack_artifact(stack.artifact_id).template,
         member=json.loads(member_file.read_text()),
         per_account=assembly.get_stack_artifact(per_account.artifact_id).template,
@@ -105,11 +108,47 @@ def test_stack_set_targets_the_ous_in_the_regions(default: Synthesized) -> None:
 
 
 def test_operation_preferences_come_from_the_settings(default: Synthesized) -> None:
+    # SOFT: the real concurrency is MaxConcurrentPercentage; STRICT would cap it at the failure
+    # tolerance + 1 accounts (StackSetOperationPreferences, ConcurrencyMode).
     assert default.stack_set()["Properties"]["OperationPreferences"] == {
+        "ConcurrencyMode": "SOFT_FAILURE_TOLERANCE",
         "FailureTolerancePercentage": 10,
         "MaxConcurrentPercentage": 25,
         "RegionConcurrencyType": "PARALLEL",
     }
+
+
+@pytest.mark.parametrize(
+    ("call_as", "delegated_admin"), [("SELF", False), ("DELEGATED_ADMIN", True)]
+)
+def test_call_as_is_cdk_stacksets_own_setting(call_as: str, delegated_admin: bool) -> None:
+    # The library's delegated-admin option writes CallAs, no property override: what the L1
+    # resource holds is what the template says.
+    synthesized = synthesize({"callAs": call_as})
+    resource = synthesized.stack.stack_set.node.default_child
+
+    assert isinstance(resource, cfn.CfnStackSet)
+    assert resource.call_as == call_as
+    assert synthesized.stack_set()["Properties"]["CallAs"] == call_as
+    assert (
+        OrganizationSettings.from_mapping(
+            {**TWO_OUS_TWO_REGIONS, "callAs": call_as}
+        ).delegated_admin
+        is delegated_admin
+    )
+
+
+def test_cfn_lint_checks_the_concurrency_mode(default: Synthesized) -> None:
+    # Negative control for test_templates_pass_cfn_lint: CloudFormation's schema knows the
+    # property and its values, so a wrong one would not pass.
+    template = json.loads(json.dumps(default.parent))
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::CloudFormation::StackSet":
+            resource["Properties"]["OperationPreferences"]["ConcurrencyMode"] = "FAST"
+
+    matches = [str(m) for m in lint(json.dumps(template), regions=["us-east-1"])]
+
+    assert any("'FAST' is not one of ['STRICT_FAILURE_TOLERANCE'" in m for m in matches), matches
 
 
 def test_settings_change_retention_concurrency_and_call_as() -> None:
@@ -119,6 +158,7 @@ def test_settings_change_retention_concurrency_and_call_as() -> None:
             "maxConcurrentPercentage": "100",
             "failureTolerancePercentage": "0",
             "regionConcurrency": "sequential",
+            "concurrencyMode": "strict_failure_tolerance",
             "callAs": "DELEGATED_ADMIN",
         }
     )
@@ -126,6 +166,7 @@ def test_settings_change_retention_concurrency_and_call_as() -> None:
     properties = synthesized.stack_set()["Properties"]
     assert properties["AutoDeployment"]["RetainStacksOnAccountRemoval"] is True
     assert properties["OperationPreferences"] == {
+        "ConcurrencyMode": "STRICT_FAILURE_TOLERANCE",
         "FailureTolerancePercentage": 0,
         "MaxConcurrentPercentage": 100,
         "RegionConcurrencyType": "SEQUENTIAL",
