@@ -5,9 +5,10 @@ asset (``LAMBDA_TASK_ROOT``) and its layers, then the runtime's boto3 (this mach
 reserved environment variables, the template's ``Environment`` variables and the temporary
 credentials of the function's role. ``AWS_ENDPOINT_URL`` sends every SDK call to the embedded AWS.
 
-A function must ship its own SDK: AWS does not say which boto3 a runtime has, and the asset
-comes first on Lambda's search path (``/var/task``, then layers, then the runtime's packages:
-https://docs.aws.amazon.com/lambda/latest/dg/python-package.html#python-package-searchpath).
+A function must ship its own SDK: the runtime's boto3 varies with the runtime version and the
+Region, and the asset comes first on Lambda's search path (``/var/task``, then layers, then the
+runtime's packages: https://docs.aws.amazon.com/lambda/latest/dg/python-package.html, "Dependency
+search path and runtime-included libraries").
 An invocation that imported boto3 or botocore from anywhere but the asset or its layers fails.
 """
 
