@@ -1,18 +1,17 @@
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
 import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from aws_cdk import aws_lambda as lambda_
 
 import stacks.lambda_bundling
+from local_aws.sandbox import runtime_packages
 from stacks.config_rule import HANDLER, RULE_PACKAGE
 from stacks.lambda_bundling import (
     UNZIPPED_QUOTA_BYTES,
@@ -28,6 +27,8 @@ from stacks.python_runtime import python_for
 from tests.unit.stacks.synthesis import ROOT, asset_distributions, canonical_name, rule_asset
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tests.unit.stacks.synthesis import Synthesized
 
 SDK = ("boto3", "botocore")
@@ -173,29 +174,12 @@ def test_asset_package_is_the_source_package(default: Synthesized) -> None:
     assert {path.name for path in packaged.glob("*.py")} == source
 
 
-# What the Lambda Python runtime ships besides the standard library: the SDK and its deps.
-RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
-
-
-def runtime_sdk(folder: Path) -> Path:
-    """A folder holding only the runtime's SDK packages (links into this venv)."""
-    folder.mkdir()
-    for name in RUNTIME_SDK:
-        spec = importlib.util.find_spec(name)
-        assert spec is not None, name
-        assert spec.origin is not None, name
-        origin = Path(spec.origin)
-        target = origin.parent if origin.name == "__init__.py" else origin
-        (folder / target.name).symlink_to(target)
-    return folder
-
-
 def test_handler_imports_from_the_asset_as_lambda_runs_it(
     default: Synthesized, tmp_path: Path
 ) -> None:
     # Given only what the Lambda runtime provides: the asset, and the SDK
     asset = rule_asset(default)
-    sdk = runtime_sdk(tmp_path / "runtime")
+    sdk = runtime_packages(tmp_path / "runtime")  # links to this venv's boto3 and its deps
     module, function = HANDLER.rsplit(".", 1)
     code = (
         "import importlib, json, sys\n"
