@@ -1,15 +1,22 @@
 """Run the stack's Lambda function the way Lambda runs it, from its asset folder.
 
-The subprocess gets what the Python runtime gives a function: the standard library, boto3, the
-code asset (``LAMBDA_TASK_ROOT``) and its layers, the reserved environment variables, the
-template's ``Environment`` variables and the temporary credentials of the function's role.
-``AWS_ENDPOINT_URL`` sends every SDK call to the embedded AWS.
+The subprocess gets what the Python runtime gives a function: the standard library, the code
+asset (``LAMBDA_TASK_ROOT``) and its layers, then the runtime's boto3 (this machine's), the
+reserved environment variables, the template's ``Environment`` variables and the temporary
+credentials of the function's role. ``AWS_ENDPOINT_URL`` sends every SDK call to the embedded AWS.
+
+A function must ship its own SDK: the runtime's boto3 varies with the runtime version and the
+Region, and the asset comes first on Lambda's search path (``/var/task``, then layers, then the
+runtime's packages: https://docs.aws.amazon.com/lambda/latest/dg/python-package.html, "Dependency
+search path and runtime-included libraries").
+An invocation that imported boto3 or botocore from anywhere but the asset or its layers fails.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from local_aws.intrinsics import TemplateError
@@ -47,6 +54,10 @@ RESERVED_VARIABLES = frozenset(
 )
 # Lambda gives a function up to 10 s to start (imports) on top of its timeout.
 INIT_SECONDS = 10
+SDK_MODULES = ("boto3", "botocore")
+"""Must come from the function's asset (or its layers) whenever the function imports them."""
+SDK_NOT_IN_ASSET = "LocalAws.SdkNotInAsset"
+"""The error type of an invocation that used the runtime's SDK (ours, not a Lambda error)."""
 
 
 class LambdaInvocationError(Exception):
@@ -70,6 +81,8 @@ class Invocation:
     result: Any
     output: str
     duration_seconds: float
+    sdk: dict[str, str] = field(default_factory=dict)
+    """The file each of :data:`SDK_MODULES` the function imported was loaded from."""
 
 
 class LambdaRunner:
@@ -146,6 +159,7 @@ class LambdaRunner:
                 "log_group_name": function.log_group_name,
                 "log_stream_name": log_stream,
             },
+            "report_modules": list(SDK_MODULES),
         }
         run = self._sandbox.run(
             interpreter=self.interpreter,
@@ -162,6 +176,18 @@ class LambdaRunner:
             f"END RequestId: {request_id}\n"
             f"REPORT RequestId: {request_id}\tDuration: {run.duration_seconds * 1000:.2f} ms\n"
         )
+        sdk = {name: file for name, file in run.modules.items() if file is not None}
+        outside = self._outside_the_package(sdk)
+        if outside:
+            error = {
+                "errorType": SDK_NOT_IN_ASSET,
+                "errorMessage": (
+                    f"{function.name} imported {', '.join(outside)} from the runtime "
+                    f"({', '.join(sdk[name] for name in outside)}), not from its asset: the "
+                    "asset must ship its SDK (pin boto3 and botocore in its requirements)"
+                ),
+            }
+            raise LambdaInvocationError(function.name, error, output)
         if run.error is not None:
             if run.timed_out:
                 run.error["errorMessage"] = (
@@ -175,9 +201,19 @@ class LambdaRunner:
             result=run.result,
             output=output,
             duration_seconds=run.duration_seconds,
+            sdk=sdk,
         )
         self.invocations.append(invocation)
         return invocation
+
+    def _outside_the_package(self, files: Mapping[str, str]) -> list[str]:
+        """The modules of ``files`` loaded from neither the asset nor a layer."""
+        roots = [self.function.code_dir, *self.function.layer_dirs]
+        return [
+            name
+            for name, file in files.items()
+            if not any(Path(file).is_relative_to(root) for root in roots)
+        ]
 
     def _layer_paths(self) -> list[Any]:
         # A layer is extracted into /opt; Python finds /opt/python and its site-packages.

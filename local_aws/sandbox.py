@@ -17,7 +17,7 @@ import re
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,6 +133,8 @@ class SandboxRun:
     output: str
     duration_seconds: float
     timed_out: bool
+    modules: dict[str, str | None] = field(default_factory=dict)
+    """The files the request's ``report_modules`` were imported from (None: not imported)."""
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,7 @@ class Sandbox:
             output=output,
             duration_seconds=duration,
             timed_out=False,
+            modules=answer.get("modules", {}),
         )
 
 

@@ -8,7 +8,8 @@ Usage: ``sandbox_bootstrap.py MODE REQUEST_JSON ANSWER_JSON SEARCH_PATH``
   handler with ``(events, context)``, ``context`` being the dict SSM passes.
 
 The answer is ``{"result": ...}`` or ``{"error": {"errorType", "errorMessage", "stackTrace"}}``,
-written to a file so that what the code prints (logs, metrics) stays out of it.
+written to a file so that what the code prints (logs, metrics) stays out of it, plus
+``"modules"``: the file each module named in the request's ``report_modules`` was imported from.
 """
 
 from __future__ import annotations
@@ -93,6 +94,11 @@ def _run_ssm_script(request: dict[str, Any]) -> dict[str, Any]:
     return {"result": result}
 
 
+def _module_files(names: list[str]) -> dict[str, str | None]:
+    """Where each module was imported from; None if the code did not import it."""
+    return {name: getattr(sys.modules.get(name), "__file__", None) for name in names}
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != _ARGUMENTS or argv[1] not in _MODES:
         sys.stderr.write(__doc__ or "")
@@ -102,6 +108,7 @@ def main(argv: list[str]) -> int:
     with open(request_path, encoding="utf-8") as request_file:
         request = json.load(request_file)
     answer = _run_lambda(request) if mode == "lambda" else _run_ssm_script(request)
+    answer["modules"] = _module_files(request.get("report_modules", []))
     try:
         text = json.dumps(answer)
     except (TypeError, ValueError) as error:

@@ -2,8 +2,10 @@
 
 The asset is laid out as Lambda runs it: ``<asset>/<package>/`` plus the package's pinned
 requirements installed at ``<asset>/`` for the Lambda's architecture and Python version
-(wheels only, so nothing is compiled for the build machine). ``boto3`` is not bundled: the
-Lambda runtime provides it.
+(wheels only, so nothing is compiled for the build machine). The requirements include boto3 and
+botocore: the asset ships its own SDK, as AWS recommends, because the runtime's depends on the
+runtime version and the Region, and Lambda imports from the asset (``/var/task``) first
+(https://docs.aws.amazon.com/lambda/latest/dg/python-package.html#python-package-searchpath).
 
 Lambda's code folder is read-only, so byte code missing from the asset is compiled again on
 every cold start (about 100 ms for Powertools). The asset therefore ships byte code compiled by
@@ -14,9 +16,11 @@ works without it and the synth says so.
 from __future__ import annotations
 
 import importlib.util
+import io
 import shutil
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,9 +40,16 @@ IGNORED = ("__pycache__", "*.pyc", "requirements.txt")
 LAMBDA_TASK_ROOT = "/var/task"
 """Where Lambda unpacks the asset: the file names compiled into the byte code point there."""
 
+# Lambda's quotas for a .zip deployment package, where "MB" means 1,024 KB
+# (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+UNZIPPED_QUOTA_BYTES = 250 * 1024 * 1024
+"""The unzipped package with its layers: binding however the package is uploaded."""
+ZIPPED_DIRECT_UPLOAD_QUOTA_BYTES = 50 * 1024 * 1024
+"""The zipped package uploaded through the Lambda API (CDK uploads through S3 instead)."""
+
 
 class BundlingError(RuntimeError):
-    """pip could not install the Lambda's requirements."""
+    """The asset could not be built (pip, compileall), or Lambda would refuse it."""
 
 
 @dataclass(frozen=True)
@@ -64,12 +75,13 @@ class PythonPackage:
         arm = self.architecture.name == lambda_.Architecture.ARM_64.name
         return "manylinux2014_aarch64" if arm else "manylinux2014_x86_64"
 
-    def pip_arguments(self, target: str) -> list[str]:
-        """``pip install`` arguments that fetch wheels for the Lambda, not for this machine."""
+    def pip_arguments(self, target: str, requirements: str | None = None) -> list[str]:
+        """``pip install`` arguments that fetch wheels for the Lambda, not for this machine
+        (nor for a bundling container's, which may run another architecture)."""
         return [
             "install",
             "--requirement",
-            str(self.requirements),
+            requirements or str(self.requirements),
             "--target",
             target,
             "--platform",
@@ -120,7 +132,8 @@ class LocalPipBundling:
 
 
 def bundle(package: PythonPackage, output: Path) -> None:
-    """Copy the package to ``output/<name>/`` and install its requirements into ``output``."""
+    """Copy the package to ``output/<name>/``, install its requirements into ``output``, compile
+    it for the runtime, and refuse an asset that Lambda would refuse for its size."""
     shutil.copytree(
         package.source,
         output / package.source.name,
@@ -134,6 +147,16 @@ def bundle(package: PythonPackage, output: Path) -> None:
             f"pip could not install {package.requirements} for {package.runtime.name} "
             f"({package.pip_platform}):\n{result.stderr.strip() or result.stdout.strip()}"
         )
+    _compile(package, output)
+    size = unzipped_bytes(output)
+    if size > UNZIPPED_QUOTA_BYTES:
+        raise BundlingError(
+            f"the Lambda asset of {package.source.name} is {size:,} bytes unzipped, over "
+            f"Lambda's deployment package quota of {UNZIPPED_QUOTA_BYTES:,} bytes (250 MB)"
+        )
+
+
+def _compile(package: PythonPackage, output: Path) -> None:
     python = python_for(package.python_version)
     if python is None:
         print(
@@ -155,6 +178,21 @@ def bundle(package: PythonPackage, output: Path) -> None:
         )
 
 
+def unzipped_bytes(folder: Path) -> int:
+    """The size of the files under ``folder``, as Lambda counts a package unzipped."""
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def zipped_bytes(folder: Path) -> int:
+    """The size of ``folder`` zipped with deflate, as CDK zips an asset."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder))
+    return len(buffer.getvalue())
+
+
 def compile_arguments(output: str) -> list[str]:
     """``compileall`` arguments: byte code valid whatever dates the zip gives the files."""
     return [
@@ -170,14 +208,15 @@ def compile_arguments(output: str) -> list[str]:
 
 def docker_command(package: PythonPackage) -> list[str]:
     """The same build inside the Lambda build image, used only if local bundling declines."""
+    copy = f"/asset-output/{package.source.name}"
+    pip = package.pip_arguments("/asset-output", requirements="/asset-input/requirements.txt")
     return [
         "bash",
         "-c",
-        f"mkdir -p /asset-output/{package.source.name}"
-        f" && cp -R /asset-input/. /asset-output/{package.source.name}/"
-        f" && rm -rf /asset-output/{package.source.name}/__pycache__"
-        " && pip install --no-compile --requirement /asset-input/requirements.txt"
-        " --target /asset-output"
+        f"mkdir -p {copy}"
+        f" && cp -R /asset-input/. {copy}/"
+        f" && rm -rf {copy}/__pycache__ {copy}/requirements.txt"
+        f" && python -m pip {' '.join(pip)}"
         f" && python -m compileall -q {' '.join(compile_arguments('/asset-output'))}",
     ]
 

@@ -5,8 +5,10 @@ The asset is the one ``npx cdk synth`` writes (the stack bundles it with
 
 Imports are timed as Lambda's Python runtime runs them: the runtime's interpreter (found by
 ``local_aws.sandbox.find_interpreter``), started with ``-S`` (standard library only) and ``-B``,
-with ``sys.path`` = the asset, then boto3 installed for that interpreter (pip compiles it, as the
-runtime's boto3 comes compiled). ``-B`` because Lambda's code folder is read-only: byte code the
+with ``sys.path`` = the asset, then boto3 installed for that interpreter (the runtime's own SDK;
+pip compiles it, as the runtime's comes compiled). The asset ships its own boto3 and botocore,
+which must be the ones the handler imports (the run fails otherwise); the bare ``import boto3``
+baseline imports the runtime's. ``-B`` because Lambda's code folder is read-only: byte code the
 asset does not ship is compiled again on every cold start. When that interpreter is not installed
 (or pip cannot install boto3 for it), this interpreter and its site-packages stand in.
 """
@@ -14,7 +16,6 @@ asset does not ship is compiled again on every cold start. When that interpreter
 from __future__ import annotations
 
 import importlib.metadata
-import io
 import json
 import os
 import shutil
@@ -22,17 +23,17 @@ import statistics
 import subprocess
 import sys
 import sysconfig
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from local_aws.sandbox import find_interpreter
+from stacks.lambda_bundling import unzipped_bytes, zipped_bytes
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 HANDLER_MODULE: Final = "vpc_flow_logs_rule.handler"
 HANDLER: Final = f"{HANDLER_MODULE}.lambda_handler"
-BUNDLED_PACKAGES: Final = ("aws_lambda_powertools", "vpc_flow_logs_rule")
+BUNDLED_PACKAGES: Final = ("aws_lambda_powertools", "boto3", "botocore", "vpc_flow_logs_rule")
 """Must come from the asset when the handler is imported (not from the runtime's folder)."""
 SUBPROCESS_TIMEOUT_SECONDS: Final = 300
 _TIMER: Final = """
@@ -61,13 +62,8 @@ class Asset:
 
 
 def _sized(path: Path, runtime: str, how: str) -> Asset:
-    files = sorted(p for p in path.rglob("*") if p.is_file())
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for file in files:
-            archive.write(file, file.relative_to(path))
-    total = sum(file.stat().st_size for file in files)
-    return Asset(path, runtime, how, len(files), total, len(buffer.getvalue()))
+    files = sum(1 for p in path.rglob("*") if p.is_file())
+    return Asset(path, runtime, how, files, unzipped_bytes(path), zipped_bytes(path))
 
 
 def _run(

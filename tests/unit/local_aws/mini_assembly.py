@@ -11,6 +11,8 @@ import copy
 import json
 from typing import TYPE_CHECKING, Any
 
+from local_aws.sandbox import runtime_packages
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -320,6 +322,7 @@ def write_assembly(
     asset.mkdir()
     for name, text in (files if files is not None else {"index.py": HANDLER}).items():
         (asset / name).write_text(text, encoding="utf-8")
+    runtime_packages(asset)  # the asset ships its SDK, as the stack's does (links to this venv's)
     (root / f"{STACK}.template.json").write_text(json.dumps(template), encoding="utf-8")
     (root / f"{STACK}.assets.json").write_text(
         json.dumps(

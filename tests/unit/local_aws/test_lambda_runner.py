@@ -12,8 +12,8 @@ import pytest
 from local_aws.app_model import FunctionSpec
 from local_aws.clients import Credentials
 from local_aws.intrinsics import TemplateError
-from local_aws.lambda_runner import LambdaInvocationError, LambdaRunner
-from local_aws.sandbox import Sandbox, find_interpreter
+from local_aws.lambda_runner import SDK_NOT_IN_ASSET, LambdaInvocationError, LambdaRunner
+from local_aws.sandbox import Sandbox, find_interpreter, runtime_packages
 from local_aws.server import EmbeddedAws
 
 if TYPE_CHECKING:
@@ -180,6 +180,7 @@ def test_calls_reach_the_embedded_aws_as_the_functions_role(
 ) -> None:
     code = tmp_path / "asset"
     function = function_in(code)
+    runtime_packages(code)  # the asset ships its SDK
     (code / "app" / "main.py").write_text(
         "import boto3\n"
         "def handler(event, context):\n"
@@ -212,3 +213,56 @@ def test_calls_reach_the_embedded_aws_as_the_functions_role(
         arn = runner.invoke({}).result
 
     assert arn == "arn:aws:sts::123456789012:assumed-role/fn/fn-session"
+
+
+SDK_HANDLER = """\
+import boto3
+
+
+def handler(event, context):
+    return boto3.__file__
+"""
+
+
+def test_the_sdk_the_asset_ships_is_the_one_imported(tmp_path: Path, sandbox: Sandbox) -> None:
+    # Given an asset with its own boto3 and botocore, and the runtime's behind it on the path
+    code = tmp_path / "asset"
+    function = function_in(code)
+    (code / "app" / "main.py").write_text(SDK_HANDLER)
+    runtime_packages(code)
+
+    # When
+    invocation = runner_for(function, sandbox).invoke({})
+
+    # Then the asset's copies were imported, not the runtime's
+    assert invocation.result == str(code / "boto3" / "__init__.py")
+    assert invocation.sdk == {
+        "boto3": str(code / "boto3" / "__init__.py"),
+        "botocore": str(code / "botocore" / "__init__.py"),
+    }
+
+
+def test_a_function_that_imports_the_runtimes_sdk_fails(tmp_path: Path, sandbox: Sandbox) -> None:
+    # Given an asset without an SDK: boto3 resolves to the runtime's, as on Lambda
+    code = tmp_path / "asset"
+    function = function_in(code)
+    (code / "app" / "main.py").write_text(SDK_HANDLER)
+
+    with pytest.raises(LambdaInvocationError) as failed:
+        runner_for(function, sandbox).invoke({})
+
+    assert failed.value.error_type == SDK_NOT_IN_ASSET
+    assert "imported boto3, botocore from the runtime" in failed.value.error_message
+    assert str(sandbox.packages / "botocore") in failed.value.error_message
+
+
+def test_an_asset_without_botocore_is_caught_too(tmp_path: Path, sandbox: Sandbox) -> None:
+    # Given an asset that ships boto3 but not botocore
+    code = tmp_path / "asset"
+    function = function_in(code)
+    (code / "app" / "main.py").write_text(SDK_HANDLER)
+    runtime_packages(tmp_path / "sdk")
+    (code / "boto3").symlink_to(tmp_path / "sdk" / "boto3", target_is_directory=True)
+
+    with pytest.raises(LambdaInvocationError, match=r"imported botocore from the runtime"):
+        runner_for(function, sandbox).invoke({})

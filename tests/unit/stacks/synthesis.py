@@ -8,7 +8,9 @@ does), which leaves the template the same apart from the asset hash.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,29 @@ class Synthesized:
         found = self.resources(resource_type)
         assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
         return next(iter(found.items()))
+
+
+def rule_asset(synthesized: Synthesized) -> Path:
+    """The rule Lambda's asset folder in the cloud assembly, found through the template."""
+    _, function = synthesized.only("AWS::Lambda::Function")
+    asset_hash = function["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+    folder = synthesized.assembly_dir / f"asset.{asset_hash}"
+    assert folder.is_dir(), f"no asset folder {folder}"
+    return folder
+
+
+def asset_distributions(folder: Path) -> dict[str, str]:
+    """The distributions installed in an asset (their ``.dist-info``): name -> version."""
+    return {
+        canonical_name(dist.metadata["Name"]): dist.version
+        for dist in importlib.metadata.distributions(path=[str(folder)])
+    }
+
+
+def canonical_name(name: str) -> str:
+    """A distribution's name as pip compares them (PEP 503): ``typing_extensions`` ->
+    ``typing-extensions``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def synthesize(
