@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from local_aws.app_model import GuardStack
     from local_aws.clients import Aws, Credentials
     from local_aws.deploy import Deployment
+    from local_aws.request_log import RequestLog
 
 _T = TypeVar("_T")
 
@@ -189,6 +190,11 @@ class LocalStack(AbstractContextManager["LocalStack"]):
     @property
     def admin(self) -> Aws:
         return _started(self._embedded).admin
+
+    @property
+    def requests(self) -> RequestLog:
+        """Every request the embedded AWS answered, with the IAM requests of the roles' calls."""
+        return _started(self._embedded).requests
 
 
 def _started(value: _T | None) -> _T:
