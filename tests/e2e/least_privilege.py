@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from local_aws.run import LocalStack
 
 MANAGED_BY = ("ManagedBy", "vpc-flow-logs-guard")
+FIGURES: list[str] = []
+"""What the evaluations counted; ``tests/e2e/conftest.py`` prints them in pytest's summary."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,12 @@ class Forbidden:
 
     why: str
     call: ApiCall
+    denied_action: str = ""
+    """The IAM action AWS must refuse; default: the operation's own."""
+
+    @property
+    def action(self) -> str:
+        return self.denied_action or f"{self.call.service}:{self.call.operation}"
 
 
 def forbidden_calls(local: LocalStack) -> list[Forbidden]:
@@ -241,6 +249,7 @@ def forbidden_calls(local: LocalStack) -> list[Forbidden]:
         Forbidden(
             "passing a role other than the delivery role (here: its own)",
             _create_flow_log(call(runbook, "ec2", "CreateFlowLogs"), vpc_id, automation.arn),
+            "iam:PassRole",
         ),
         Forbidden(
             "passing a role other than the delivery role (here: the account's legacy one)",
@@ -249,6 +258,7 @@ def forbidden_calls(local: LocalStack) -> list[Forbidden]:
                 vpc_id,
                 str(not_ours.get("DeliverLogsPermissionArn") or rule),
             ),
+            "iam:PassRole",
         ),
         Forbidden(
             "the rule's role creating a flow log",
