@@ -306,8 +306,9 @@ def _logs_create_log_group(call: ApiCall, state: ResourceState) -> list[_Authori
     tags = {str(k): str(v) for k, v in (call.parameters.get("tags") or {}).items()}
     requests: list[_Authorization] = [("logs:CreateLogGroup", arn, _request_tags(tags))]
     if tags:
-        # CloudWatch Logs API Reference, CreateLogGroup "tags": tagging on create also needs
-        # logs:TagResource.
+        # AWS refuses it otherwise: "not authorized to perform CreateLogGroup with Tags. An
+        # additional permission "logs:TagResource" is required" (seen in
+        # DataDog/cloudformation-template#61).
         requests.append(("logs:TagResource", arn, _request_tags(tags)))
     return requests
 
