@@ -24,10 +24,11 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
-    from local_aws.app_model import GuardStack
+    from local_aws.app_model import GuardStack, RoleSpec
     from local_aws.run import LocalStack
 
 MANAGED_BY = ("ManagedBy", "vpc-flow-logs-guard")
+OUR_TAG = {"Key": MANAGED_BY[0], "Value": MANAGED_BY[1]}
 FIGURES: list[str] = []
 """What the evaluations counted; ``tests/e2e/conftest.py`` prints them in pytest's summary."""
 
@@ -155,52 +156,66 @@ class Forbidden:
         return self.denied_action or f"{self.call.service}:{self.call.operation}"
 
 
-def forbidden_calls(local: LocalStack) -> list[Forbidden]:
-    """Calls outside each role's job, on the live account (real names, real tags)."""
-    stack = local.stack
-    pseudo = stack.template.pseudo
-    rule_role = stack.role_by_arn(stack.function.role_arn)
-    automation = next(
-        role for role in stack.roles.values() if role.trusts_service("ssm.amazonaws.com")
-    )
-    not_ours = _flow_log_without_our_tag(local)
+@dataclass(frozen=True)
+class _Callers:
+    """The stack's two roles, and calls as either of them in the deployment's account."""
 
-    def call(role_arn: str, service: str, operation: str, **parameters: Any) -> ApiCall:
+    local: LocalStack
+
+    @property
+    def rule(self) -> RoleSpec:
+        stack = self.local.stack
+        return stack.role_by_arn(stack.function.role_arn)
+
+    @property
+    def runbook(self) -> RoleSpec:
+        roles = self.local.stack.roles.values()
+        return next(role for role in roles if role.trusts_service("ssm.amazonaws.com"))
+
+    def call(self, role: RoleSpec, service: str, operation: str, **parameters: Any) -> ApiCall:
+        pseudo = self.local.stack.template.pseudo
         return ApiCall(
-            principal_arn=role_arn,
-            service=service,
-            operation=operation,
-            parameters=parameters,
-            account_id=pseudo.account_id,
-            region=pseudo.region,
-            partition=pseudo.partition,
+            role.arn,
+            service,
+            operation,
+            parameters,
+            pseudo.account_id,
+            pseudo.region,
+            pseudo.partition,
         )
 
-    runbook, rule = automation.arn, rule_role.arn
-    policy = json.dumps({"Version": "2012-10-17", "Statement": []})
+    def create_flow_log(self, role: RoleSpec, vpc_id: str, delivery_role_arn: str) -> ApiCall:
+        """CreateFlowLogs as the runbook sends it, passing ``delivery_role_arn``."""
+        return self.call(
+            role,
+            "ec2",
+            "CreateFlowLogs",
+            ResourceIds=[vpc_id],
+            ResourceType="VPC",
+            TrafficType="REJECT",
+            LogDestinationType="cloud-watch-logs",
+            LogGroupName=f"/aws/vpc-flow-logs/{vpc_id}",
+            DeliverLogsPermissionArn=delivery_role_arn,
+            TagSpecifications=[{"ResourceType": "vpc-flow-log", "Tags": [OUR_TAG]}],
+        )
+
+
+def forbidden_calls(local: LocalStack) -> list[Forbidden]:
+    """Calls outside each role's job, on the live account (real names, real tags)."""
+    callers = _Callers(local)
+    call, rule, runbook = callers.call, callers.rule, callers.runbook
+    not_ours = _flow_log(local, ours=False)
     vpc_id = str(not_ours["ResourceId"])
+    policy = json.dumps({"Version": "2012-10-17", "Statement": []})
+    put_policy = {"PolicyName": "x", "PolicyDocument": policy}
     return [
         Forbidden(
             "another role's policy",
-            call(
-                runbook,
-                "iam",
-                "PutRolePolicy",
-                RoleName=rule_role.name,
-                PolicyName="x",
-                PolicyDocument=policy,
-            ),
+            call(runbook, "iam", "PutRolePolicy", RoleName=rule.name, **put_policy),
         ),
         Forbidden(
             "its own policy (escalation)",
-            call(
-                runbook,
-                "iam",
-                "PutRolePolicy",
-                RoleName=automation.name,
-                PolicyName="x",
-                PolicyDocument=policy,
-            ),
+            call(runbook, "iam", "PutRolePolicy", RoleName=runbook.name, **put_policy),
         ),
         Forbidden(
             "a role other than the delivery role",
@@ -228,7 +243,7 @@ def forbidden_calls(local: LocalStack) -> list[Forbidden]:
                 runbook,
                 "logs",
                 "PutRetentionPolicy",
-                logGroupName=stack.function.log_group_name,
+                logGroupName=local.stack.function.log_group_name,
                 retentionInDays=1,
             ),
         ),
@@ -238,31 +253,21 @@ def forbidden_calls(local: LocalStack) -> list[Forbidden]:
         ),
         Forbidden(
             "tagging a flow log after its creation (it could adopt one that is not ours)",
-            call(
-                runbook,
-                "ec2",
-                "CreateTags",
-                Resources=[not_ours["FlowLogId"]],
-                Tags=[{"Key": MANAGED_BY[0], "Value": MANAGED_BY[1]}],
-            ),
+            call(runbook, "ec2", "CreateTags", Resources=[not_ours["FlowLogId"]], Tags=[OUR_TAG]),
         ),
         Forbidden(
             "passing a role other than the delivery role (here: its own)",
-            _create_flow_log(call(runbook, "ec2", "CreateFlowLogs"), vpc_id, automation.arn),
+            callers.create_flow_log(runbook, vpc_id, runbook.arn),
             "iam:PassRole",
         ),
         Forbidden(
-            "passing a role other than the delivery role (here: the account's legacy one)",
-            _create_flow_log(
-                call(runbook, "ec2", "CreateFlowLogs"),
-                vpc_id,
-                str(not_ours.get("DeliverLogsPermissionArn") or rule),
-            ),
+            "passing a role other than the delivery role (here: the account's other one)",
+            callers.create_flow_log(runbook, vpc_id, str(not_ours["DeliverLogsPermissionArn"])),
             "iam:PassRole",
         ),
         Forbidden(
             "the rule's role creating a flow log",
-            _create_flow_log(call(rule, "ec2", "CreateFlowLogs"), vpc_id, automation.arn),
+            callers.create_flow_log(rule, vpc_id, runbook.arn),
         ),
         Forbidden(
             "the rule's role reading another rule's results",
@@ -281,51 +286,27 @@ def forbidden_calls(local: LocalStack) -> list[Forbidden]:
         ),
         Forbidden(
             "the rule's role changing the delivery role",
-            call(
-                rule,
-                "iam",
-                "PutRolePolicy",
-                RoleName="VpcFlowLogsDeliveryRole",
-                PolicyName="x",
-                PolicyDocument=policy,
-            ),
+            call(rule, "iam", "PutRolePolicy", RoleName="VpcFlowLogsDeliveryRole", **put_policy),
         ),
     ]
 
 
 def permitted_calls(local: LocalStack) -> list[ApiCall]:
     """Calls the demo does not make that the roles must be able to make (positive controls)."""
-    stack = local.stack
-    pseudo = stack.template.pseudo
-    rule_role = stack.role_by_arn(stack.function.role_arn)
-    automation = next(
-        role for role in stack.roles.values() if role.trusts_service("ssm.amazonaws.com")
-    )
-    ours = _flow_log_with_our_tag(local)
-
-    def call(role_arn: str, service: str, operation: str, **parameters: Any) -> ApiCall:
-        return ApiCall(role_arn, service, operation, parameters, pseudo.account_id, pseudo.region)
-
-    group = stack.function.log_group_name
+    callers = _Callers(local)
+    group = local.stack.function.log_group_name
+    stream = {"logGroupName": group, "logStreamName": "2026/12/02/[$LATEST]0123456789abcdef"}
     return [
         # A run that replaces the VPC's earlier flow log deletes it: the denial above is the tag.
-        call(automation.arn, "ec2", "DeleteFlowLogs", FlowLogIds=[ours["FlowLogId"]]),
+        callers.call(
+            callers.runbook,
+            "ec2",
+            "DeleteFlowLogs",
+            FlowLogIds=[_flow_log(local, ours=True)["FlowLogId"]],
+        ),
         # Lambda writes the function's logs with its role (the local run prints them instead).
-        call(
-            rule_role.arn,
-            "logs",
-            "CreateLogStream",
-            logGroupName=group,
-            logStreamName="2026/12/02/[$LATEST]0123456789abcdef",
-        ),
-        call(
-            rule_role.arn,
-            "logs",
-            "PutLogEvents",
-            logGroupName=group,
-            logStreamName="2026/12/02/[$LATEST]0123456789abcdef",
-            logEvents=[],
-        ),
+        callers.call(callers.rule, "logs", "CreateLogStream", **stream),
+        callers.call(callers.rule, "logs", "PutLogEvents", **stream, logEvents=[]),
     ]
 
 
@@ -336,47 +317,10 @@ def mapped(local: LocalStack, calls: Sequence[ApiCall]) -> list[list[IamRequest]
     return [iam_requests(call, state) for call in calls]
 
 
-def _create_flow_log(base: ApiCall, vpc_id: str, role_arn: str) -> ApiCall:
-    parameters = {
-        "ResourceIds": [vpc_id],
-        "ResourceType": "VPC",
-        "TrafficType": "REJECT",
-        "LogDestinationType": "cloud-watch-logs",
-        "LogGroupName": f"/aws/vpc-flow-logs/{vpc_id}",
-        "DeliverLogsPermissionArn": role_arn,
-        "TagSpecifications": [
-            {
-                "ResourceType": "vpc-flow-log",
-                "Tags": [{"Key": MANAGED_BY[0], "Value": MANAGED_BY[1]}],
-            }
-        ],
-    }
-    return ApiCall(
-        base.principal_arn,
-        base.service,
-        base.operation,
-        parameters,
-        base.account_id,
-        base.region,
-        base.partition,
-    )
-
-
-def _flow_logs(local: LocalStack) -> list[Any]:
-    return list(local.admin.ec2().describe_flow_logs()["FlowLogs"])
-
-
-def _flow_log_without_our_tag(local: LocalStack) -> Any:
-    for flow_log in _flow_logs(local):
+def _flow_log(local: LocalStack, *, ours: bool) -> Any:
+    """A flow log of the demo account that the runbook created (``ours``), or one it did not."""
+    for flow_log in local.admin.ec2().describe_flow_logs()["FlowLogs"]:
         tags = {tag["Key"]: tag["Value"] for tag in flow_log.get("Tags", [])}
-        if tags.get(MANAGED_BY[0]) != MANAGED_BY[1]:
+        if (tags.get(MANAGED_BY[0]) == MANAGED_BY[1]) is ours:
             return flow_log
-    raise AssertionError("the demo account has no flow log the runbook did not create")
-
-
-def _flow_log_with_our_tag(local: LocalStack) -> Any:
-    for flow_log in _flow_logs(local):
-        tags = {tag["Key"]: tag["Value"] for tag in flow_log.get("Tags", [])}
-        if tags.get(MANAGED_BY[0]) == MANAGED_BY[1]:
-            return flow_log
-    raise AssertionError("the runbook created no flow log in the demo account")
+    raise AssertionError(f"the demo account has no flow log with ours={ours}")
