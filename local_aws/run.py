@@ -6,7 +6,9 @@ each service role's credentials, turns IAM enforcement on, and hands out:
 
 * ``local.admin``: clients as an administrator (to build an account, read results);
 * ``local.config``: AWS Config for the stack's rule (notifications, evaluations, remediation);
-* ``local.automation``: SSM Automation for the stack's documents.
+* ``local.automation``: SSM Automation for the stack's documents;
+* ``local.requests``: every request the embedded AWS answered, with the IAM requests AWS would
+  authorize for the roles' calls (``local_aws.request_log``).
 
 Everything lives on ``127.0.0.1`` and in a temporary folder removed on exit.
 """

@@ -11,11 +11,11 @@ answers. Lifecycle:
    fails on it, so roles are assumed while enforcement is still off, as the service would);
 3. :meth:`enforce_iam` turns enforcement on: from then on every call is authorized against the
    caller's policies, and a missing action fails with AccessDenied naming it;
-
-   all along, :attr:`EmbeddedAws.requests` records every signed request, and for a role's
-   request the IAM requests AWS would authorize (``local_aws.request_log``), which moto, judging
-   actions only, does not check;
 4. :meth:`__exit__` turns enforcement back off, resets moto, stops the server.
+
+All along, :attr:`EmbeddedAws.requests` records every signed request, and for a role's request
+the IAM requests AWS would authorize (``local_aws.request_log``): resources and conditions,
+which moto, judging actions only, does not check.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ class RecordingMotoServer(ThreadedMotoServer):
         self._state = state
 
     def _server_entry(self) -> None:
-        # ThreadedMotoServer._server_entry, with the app wrapped.
+        # ThreadedMotoServer._server_entry, with the app wrapped. Should moto stop calling this
+        # method, nothing is recorded and tests/unit/local_aws/test_request_log.py fails.
         app = RecordingMiddleware(
             DomainDispatcherApplication(create_backend_app), self.log, self._state
         )
