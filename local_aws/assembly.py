@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from local_aws.intrinsics import PseudoParameters, Resolver, TemplateError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
 MANIFEST_FILE = "manifest.json"
@@ -178,8 +179,12 @@ class StackTemplate:
         region: str,
         partition: str = "aws",
         parameters: dict[str, str] | None = None,
+        attributes: Mapping[tuple[str, str], Any] | None = None,
     ) -> None:
+        """``attributes``: ``Fn::GetAtt`` values a deployment gave, by (logical id, attribute),
+        in place of the ones derived here (a Config rule's id is chosen by the service)."""
         self.artifact = artifact
+        self._attributes = dict(attributes or {})
         self.pseudo = PseudoParameters(
             account_id=account_id,
             region=region,
@@ -246,6 +251,8 @@ class StackTemplate:
         return name
 
     def get_att(self, logical_id: str, attribute: str) -> Any:
+        if (logical_id, attribute) in self._attributes:
+            return self._attributes[logical_id, attribute]
         resource = self.resource(logical_id)
         name = self.physical_name(logical_id)
         if attribute == "Arn":

@@ -4,7 +4,8 @@ IAM roles get the template's own policies, with one deliberate change: every ``R
 widened to ``"*"``. moto authorizes every non-S3 call against the resource ``"*"``, so a
 statement scoped to an ARN would never match there and would fail calls AWS allows. What moto
 can check, and what this run proves, is that each role is granted every *action* its code calls;
-resource scoping and conditions are checked on the template itself by the stack's tests.
+resource scoping and conditions are checked on the template itself by the stack's tests, and on
+the requests the run recorded by the end-to-end test (``tests/e2e/least_privilege.py``).
 (moto evaluates only ``StringEquals`` on ``sts:ExternalId``, so conditions are kept as written
 and have no effect here.)
 """

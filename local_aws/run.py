@@ -6,7 +6,9 @@ each service role's credentials, turns IAM enforcement on, and hands out:
 
 * ``local.admin``: clients as an administrator (to build an account, read results);
 * ``local.config``: AWS Config for the stack's rule (notifications, evaluations, remediation);
-* ``local.automation``: SSM Automation for the stack's documents.
+* ``local.automation``: SSM Automation for the stack's documents;
+* ``local.requests``: every request the embedded AWS answered, with the IAM requests AWS would
+  authorize for the roles' calls (``local_aws.request_log``).
 
 Everything lives on ``127.0.0.1`` and in a temporary folder removed on exit.
 """
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from local_aws.app_model import GuardStack
     from local_aws.clients import Aws, Credentials
     from local_aws.deploy import Deployment
+    from local_aws.request_log import RequestLog
 
 _T = TypeVar("_T")
 
@@ -189,6 +192,11 @@ class LocalStack(AbstractContextManager["LocalStack"]):
     @property
     def admin(self) -> Aws:
         return _started(self._embedded).admin
+
+    @property
+    def requests(self) -> RequestLog:
+        """Every request the embedded AWS answered, with the IAM requests of the roles' calls."""
+        return _started(self._embedded).requests
 
 
 def _started(value: _T | None) -> _T:

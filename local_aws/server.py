@@ -12,6 +12,10 @@ answers. Lifecycle:
 3. :meth:`enforce_iam` turns enforcement on: from then on every call is authorized against the
    caller's policies, and a missing action fails with AccessDenied naming it;
 4. :meth:`__exit__` turns enforcement back off, resets moto, stops the server.
+
+All along, :attr:`EmbeddedAws.requests` records every signed request, and for a role's request
+the IAM requests AWS would authorize (``local_aws.request_log``): resources and conditions,
+which moto, judging actions only, does not check.
 """
 
 from __future__ import annotations
@@ -24,8 +28,12 @@ from contextlib import AbstractContextManager, ExitStack, nullcontext
 from typing import TYPE_CHECKING
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
 
 from local_aws.clients import Aws, Credentials
+from local_aws.moto_state import MotoState
+from local_aws.request_log import RecordingMiddleware, RequestLog
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -38,6 +46,25 @@ _ADMIN_POLICY = {
     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
 }
 _LOAD_MANAGED_POLICIES = "MOTO_IAM_LOAD_MANAGED_POLICIES"
+
+
+class RecordingMotoServer(ThreadedMotoServer):
+    """moto's threaded server whose app records every request into ``log`` first."""
+
+    def __init__(self, log: RequestLog, state: MotoState, ip_address: str, port: int) -> None:
+        super().__init__(ip_address=ip_address, port=port, verbose=False)
+        self.log = log
+        self._state = state
+
+    def _server_entry(self) -> None:
+        # ThreadedMotoServer._server_entry, with the app wrapped. Should moto stop calling this
+        # method, nothing is recorded and tests/unit/local_aws/test_request_log.py fails.
+        app = RecordingMiddleware(
+            DomainDispatcherApplication(create_backend_app), self.log, self._state
+        )
+        self._server = make_server(self._ip_address, self._port, app, True)
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 class EmbeddedAws(AbstractContextManager["EmbeddedAws"]):
@@ -55,6 +82,8 @@ class EmbeddedAws(AbstractContextManager["EmbeddedAws"]):
         self._exit = ExitStack()
         self._admin: Aws | None = None
         self._auth_before = "inf"
+        self.requests = RequestLog()
+        """Every signed request the server answered, with the IAM requests of role callers."""
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -78,7 +107,8 @@ class EmbeddedAws(AbstractContextManager["EmbeddedAws"]):
         # The werkzeug request log would drown the run's own output.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._exit.enter_context(self._fixes)
-        server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
+        state = MotoState(self.account_id, self.region)
+        server = RecordingMotoServer(self.requests, state, ip_address=LOOPBACK, port=0)
         server.start()
         self._server = server
         self._exit.callback(server.stop)

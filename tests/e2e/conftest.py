@@ -9,6 +9,7 @@ import pytest
 from local_aws.run import LocalStack
 from local_aws.scenario import DEMO_CONTEXT, run_scenario
 from local_aws.synth import synthesize
+from tests.e2e.least_privilege import FIGURES
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -28,3 +29,9 @@ def demo_run(demo_assembly: Path) -> Iterator[tuple[LocalStack, ScenarioResult]]
     """The demo's loop, run once per module; the embedded AWS stays up for the module's tests."""
     with LocalStack(demo_assembly) as local:
         yield local, run_scenario(local)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The IAM evaluation's figures (``tests/e2e/least_privilege.py``), after the results."""
+    for line in FIGURES:
+        terminalreporter.write_line(line)

@@ -61,3 +61,29 @@ def _remove_action(template: dict[str, Any], service: str, action: str) -> int:
             kept.append(statement)
         document["Statement"] = kept
     return removed
+
+
+def copy_with_resource(assembly: Path, destination: Path, sid: str, resource: str) -> Path:
+    """A copy of the assembly whose policy statement ``sid`` applies to ``resource`` only."""
+    shutil.copytree(assembly, destination)
+    manifest = json.loads((destination / "manifest.json").read_text())
+    (template_file,) = [
+        artifact["properties"]["templateFile"]
+        for artifact in manifest["artifacts"].values()
+        if artifact["type"] == "aws:cloudformation:stack"
+    ]
+    template = json.loads((destination / template_file).read_text())
+    edited = 0
+    for resource_definition in template["Resources"].values():
+        properties = resource_definition.get("Properties", {})
+        documents = [policy["PolicyDocument"] for policy in properties.get("Policies", [])]
+        if resource_definition["Type"] in {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}:
+            documents.append(properties["PolicyDocument"])
+        for document in documents:
+            for statement in document["Statement"]:
+                if statement.get("Sid") == sid:
+                    statement["Resource"] = resource
+                    edited += 1
+    assert edited, f"no policy statement {sid}: the control would prove nothing"
+    (destination / template_file).write_text(json.dumps(template))
+    return destination

@@ -14,8 +14,22 @@ import pytest
 
 from local_aws.dashboard import render
 from local_aws.scenario import COMPLIANT, EXEMPT_TAG, NON_COMPLIANT, NOT_APPLICABLE
+from tests.e2e.least_privilege import (
+    FIGURES,
+    evaluate,
+    forbidden_calls,
+    mapped,
+    permitted_calls,
+    recorded_requests,
+    role_policies,
+    template_stack,
+)
+from tests.e2e.template_edits import copy_with_resource
+from tests.support.iam_simulator import ALLOWED, IMPLICITLY_DENIED, table
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from mypy_boto3_ec2.type_defs import FilterTypeDef
 
     from local_aws.run import LocalStack
@@ -187,3 +201,91 @@ def test_the_dashboard_shows_every_vpc_before_and_after(demo_run: DemoRun) -> No
     for item in result.rows:
         assert item.vpc_id in dashboard
     assert "RESULT: every VPC ended as expected (5 COMPLIANT, 2 NOT_APPLICABLE)." in dashboard
+
+
+# -- least privilege by execution (tests/e2e/least_privilege.py) ------------------------------
+
+
+def test_every_request_the_roles_made_is_allowed_by_the_templates_policies(
+    demo_run: DemoRun, demo_assembly: Path
+) -> None:
+    # Given every request the rule's function and the runbook made, as IAM requests
+    local, _ = demo_run
+    requests, unmapped = recorded_requests(local)
+    policies = role_policies(local, template_stack(local, demo_assembly))
+
+    # When each is evaluated against its role's policies from the template
+    verdict = evaluate(requests, policies, expect=ALLOWED)
+
+    # Then all are allowed, with their resources and conditions
+    assert unmapped == [], "\n".join(unmapped)
+    assert verdict.failures == [], verdict.report()
+    actions = {request.action for request, _ in verdict.rows}
+    assert {"ec2:CreateFlowLogs", "iam:PassRole", "ec2:CreateTags", "logs:CreateLogGroup"} <= (
+        actions
+    )
+    assert {"config:PutEvaluations", "config:GetComplianceDetailsByConfigRule"} <= actions
+    FIGURES.append(
+        f"IAM by execution: {len(verdict.rows)} IAM requests of {len(local.requests.by_roles())} "
+        f"recorded calls by the stack's roles checked, {verdict.allowed} allowed, "
+        f"{verdict.denied} denied"
+    )
+
+
+def test_what_the_roles_must_never_do_is_denied(demo_run: DemoRun, demo_assembly: Path) -> None:
+    local, _ = demo_run
+    policies = role_policies(local, template_stack(local, demo_assembly))
+    forbidden = forbidden_calls(local)
+
+    failures, rows = [], []
+    for item, requests in zip(forbidden, mapped(local, [f.call for f in forbidden]), strict=True):
+        verdict = evaluate(requests, policies, expect=IMPLICITLY_DENIED)
+        rows += verdict.rows
+        decisions = [
+            decision for request, decision in verdict.rows if request.action == item.action
+        ]
+        if not decisions or ALLOWED in decisions:
+            failures.append(f"{item.why}: {item.action} {decisions or 'not requested'}")
+
+    assert failures == [], "\n".join([*failures, "", table(rows)])
+    FIGURES.append(
+        f"IAM by execution: {len(forbidden)} forbidden calls ({len(rows)} IAM requests, "
+        f"{sum(1 for _, decision in rows if decision != ALLOWED)} denied): every call denied"
+    )
+
+
+def test_what_the_run_did_not_exercise_but_the_roles_need_is_allowed(
+    demo_run: DemoRun, demo_assembly: Path
+) -> None:
+    local, _ = demo_run
+    policies = role_policies(local, template_stack(local, demo_assembly))
+    requests = [request for call in mapped(local, permitted_calls(local)) for request in call]
+
+    verdict = evaluate(requests, policies, expect=ALLOWED)
+
+    assert verdict.failures == [], verdict.report()
+
+
+def test_a_statement_scoped_to_the_wrong_resource_fails_the_evaluation_naming_the_request(
+    demo_run: DemoRun, demo_assembly: Path, tmp_path: Path
+) -> None:
+    # Given the template with the runbook's log-group statement scoped to other log groups
+    local, _ = demo_run
+    pseudo = local.stack.template.pseudo
+    elsewhere = f"arn:aws:logs:{pseudo.region}:{pseudo.account_id}:log-group:/aws/other/*"
+    edited = copy_with_resource(
+        demo_assembly, tmp_path / "cdk.out", "ManageFlowLogGroups", elsewhere
+    )
+    requests, _ = recorded_requests(local)
+
+    # When the same recorded requests are evaluated against it
+    verdict = evaluate(
+        requests, role_policies(local, template_stack(local, edited)), expect=ALLOWED
+    )
+
+    # Then the log-group requests are named as denied, with the table
+    created = [f for f in verdict.failures if f.startswith("logs:CreateLogGroup on ")]
+    assert created, verdict.report()
+    assert "/aws/vpc-flow-logs/vpc-" in created[0]
+    assert "ImplicitlyDenied" in created[0]
+    assert "logs:CreateLogGroup" in verdict.report()

@@ -112,3 +112,26 @@ def test_generated_names_respect_the_length_limit() -> None:
     name = generated_name("A" * 50, "B" * 50, 64)
     assert len(name) == 64
     assert name.startswith("A" * 30)
+
+
+def test_attributes_a_deployment_gave_replace_the_derived_ones(mini_assembly: Path) -> None:
+    # Given the rule's ARN as the deployment's AWS Config chose it
+    artifact = CloudAssembly.load(mini_assembly).stack()
+    real = "arn:aws:config:us-east-1:123456789012:config-rule/config-rule-real01"
+    derived = deployed(mini_assembly).get_att("Rule4C995B7F", "Arn")
+
+    # When
+    template = StackTemplate(
+        artifact,
+        account_id="123456789012",
+        region="us-east-1",
+        attributes={("Rule4C995B7F", "Arn"): real},
+    )
+
+    # Then GetAtt and everything resolved through it use it; other attributes stay derived
+    assert derived != real
+    assert template.get_att("Rule4C995B7F", "Arn") == real
+    assert template.resolve({"Fn::GetAtt": ["Rule4C995B7F", "Arn"]}) == real
+    assert template.get_att("FnRoleE5F6A7B8", "Arn") == deployed(mini_assembly).get_att(
+        "FnRoleE5F6A7B8", "Arn"
+    )
