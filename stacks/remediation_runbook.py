@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from stacks.runbook_document import build_document
+from stacks.runbook_document import build_document, document_yaml
 
 DOCUMENT_PATH: Final = (
     Path(__file__).resolve().parent.parent / "ssm_documents" / "enable_vpc_flow_logs.yaml"
@@ -60,13 +60,18 @@ class RemediationRunbook(Construct):
         stack = cdk.Stack.of(self)
         self.content = props.content if props.content is not None else build_document(DOCUMENT_PATH)
 
+        # YAML: SSM does not support an inline aws:executeScript Script in JSON documents. The
+        # Content is the YAML text itself ("This parameter also supports String data types",
+        # CloudFormation AWS::SSM::Document), so SSM stores exactly what the size test measures;
+        # CfnDocument accepts only an object (aws-cdk#28341), hence the override.
         self.document = ssm.CfnDocument(
             self,
             "Document",
             document_type="Automation",
-            document_format="JSON",
+            document_format="YAML",
             content=self.content,
         )
+        self.document.add_property_override("Content", document_yaml(self.content))
 
         self.role = iam.Role(
             self,
