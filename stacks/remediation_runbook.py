@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from stacks.runbook_document import build_document, document_yaml
+from stacks.runbook_document import build_document
 
 DOCUMENT_PATH: Final = (
     Path(__file__).resolve().parent.parent / "ssm_documents" / "enable_vpc_flow_logs.yaml"
@@ -60,10 +60,10 @@ class RemediationRunbook(Construct):
         stack = cdk.Stack.of(self)
         self.content = props.content if props.content is not None else build_document(DOCUMENT_PATH)
 
-        # YAML: SSM does not support an inline aws:executeScript Script in JSON documents. The
-        # Content is the YAML text itself ("This parameter also supports String data types",
-        # CloudFormation AWS::SSM::Document), so SSM stores exactly what the size test measures;
-        # CfnDocument accepts only an object (aws-cdk#28341), hence the override.
+        # YAML: SSM supports an inline aws:executeScript Script in YAML documents only.
+        # CloudFormation serializes an object Content in the DocumentFormat it is given
+        # (aws-cloudformation-resource-providers-ssm#137), and cfn-lint validates the object
+        # against SSM's document schema (a YAML string it fails to parse from a JSON template).
         self.document = ssm.CfnDocument(
             self,
             "Document",
@@ -71,7 +71,6 @@ class RemediationRunbook(Construct):
             document_format="YAML",
             content=self.content,
         )
-        self.document.add_property_override("Content", document_yaml(self.content))
 
         self.role = iam.Role(
             self,

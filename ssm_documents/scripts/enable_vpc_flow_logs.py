@@ -68,6 +68,10 @@ RETENTION_DAYS = (
 )  # fmt: skip
 """The values CloudWatch Logs PutRetentionPolicy accepts."""
 
+DELIVERY_FAILED = "FAILED"
+"""The only DeliverLogsStatus that disqualifies a flow log, as the Config rule reads it: EC2
+documents SUCCESS and FAILED but promises no status on a new flow log."""
+
 IAM_PROPAGATION_BUDGET_SECONDS = 120.0
 """How long CreateFlowLogs is retried while a new or repaired role propagates."""
 
@@ -480,7 +484,7 @@ def unmet_requirements(flow_log: FlowLogTypeDef, request: Request) -> list[str]:
     reasons: list[str] = []
     if flow_log.get("FlowLogStatus") != "ACTIVE":
         reasons.append(f"status is {flow_log.get('FlowLogStatus')}, not ACTIVE")
-    if flow_log.get("DeliverLogsStatus") == "FAILED":
+    if flow_log.get("DeliverLogsStatus") == DELIVERY_FAILED:
         error = flow_log.get("DeliverLogsErrorMessage") or "no reason given"
         reasons.append(f"delivery FAILED ({error})")
     traffic = flow_log.get("TrafficType", "")
@@ -965,7 +969,7 @@ def verify_flow_log(run: Run, flow_log_id: str) -> None:
         raise RemediationError(
             f"flow log {flow_log_id} is {flow_log.get('FlowLogStatus')}, not ACTIVE"
         )
-    if flow_log.get("DeliverLogsStatus") == "FAILED":
+    if flow_log.get("DeliverLogsStatus") == DELIVERY_FAILED:
         raise RemediationError(
             f"flow log {flow_log_id} cannot deliver to {run.request.destination_text}: "
             f"{flow_log.get('DeliverLogsErrorMessage') or 'no reason given'}"
