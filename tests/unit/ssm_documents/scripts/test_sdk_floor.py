@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import botocore
 
 from tests.support.service_models import ApiRequest, ServiceModels
@@ -26,3 +28,10 @@ def test_the_floor_refuses_what_it_does_not_know_and_accepts_what_the_script_sen
     assert floor.problems(newer)
     assert floor.problems(ours) == []
     assert ServiceModels(botocore.__version__).problems(newer) == []
+
+
+def test_the_readme_names_the_floor_the_tests_use() -> None:
+    readme = Path(__file__).parents[4] / "README.md"
+    text = " ".join(readme.read_text(encoding="utf-8").split())
+
+    assert f"The floor is **botocore {BOTOCORE_FLOOR}**" in text
