@@ -121,12 +121,15 @@ class RemediationSpec:
 
 @dataclass(frozen=True)
 class DocumentSpec:
-    """An SSM document and its parsed content."""
+    """An SSM document: its parsed content, and the text and format CreateDocument receives."""
 
     logical_id: str
     name: str
     document_type: str
     content: dict[str, Any]
+    document_format: str = "JSON"
+    source: str = ""
+    """The Content CloudFormation passes to CreateDocument (empty: ``content`` as JSON)."""
 
 
 @dataclass(frozen=True)
@@ -317,9 +320,27 @@ def _documents(template: StackTemplate) -> list[DocumentSpec]:
     documents = []
     for resource in template.resources("AWS::SSM::Document"):
         props = template.properties(resource.logical_id)
+        document_format = str(props.get("DocumentFormat", "JSON"))
+        if document_format not in {"JSON", "YAML"}:
+            raise TemplateError(
+                f"document {resource.logical_id}: DocumentFormat {document_format} is not "
+                "JSON or YAML"
+            )
         content = props.get("Content")
-        if isinstance(content, str):
-            content = yaml.safe_load(content)
+        source = ""
+        if isinstance(content, dict):
+            # CloudFormation serializes an object in the document's format.
+            source = json.dumps(content) if document_format == "JSON" else yaml.safe_dump(content)
+        elif isinstance(content, str):
+            source = content
+            try:
+                content = (
+                    json.loads(source) if document_format == "JSON" else yaml.safe_load(source)
+                )
+            except (ValueError, yaml.YAMLError) as error:
+                raise TemplateError(
+                    f"document {resource.logical_id}: Content is not {document_format}: {error}"
+                ) from error
         if not isinstance(content, dict):
             raise TemplateError(f"document {resource.logical_id} has no content object")
         documents.append(
@@ -328,6 +349,8 @@ def _documents(template: StackTemplate) -> list[DocumentSpec]:
                 name=template.physical_name(resource.logical_id),
                 document_type=str(props.get("DocumentType", "Command")),
                 content=content,
+                document_format=document_format,
+                source=source,
             )
         )
     return documents

@@ -236,6 +236,13 @@ class AutomationService:
                 raise StepFailedError(
                     f"aws:executeScript needs {required} (attachments unsupported)"
                 )
+        document_format = self._documents[execution.document_name].document_format
+        if document_format != "YAML":
+            # SSM supports an inline Script in YAML runbooks only.
+            raise StepFailedError(
+                f"aws:executeScript with an inline Script needs a YAML document, not "
+                f"{document_format}"
+            )
         call_name = f"ssm-{len(self.executions):03d}-{step['name']}-{len(execution.steps) + 1}"
         script_dir = self._sandbox.work / call_name
         script_dir.mkdir(parents=True, exist_ok=True)

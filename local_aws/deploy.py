@@ -103,9 +103,9 @@ def deploy(stack: GuardStack, admin: Aws) -> Deployment:
     for document in stack.documents.values():
         ssm.create_document(
             Name=document.name,
-            Content=json.dumps(document.content),
+            Content=document.source or json.dumps(document.content),
             DocumentType=document.document_type,  # type: ignore[arg-type]
-            DocumentFormat="JSON",
+            DocumentFormat=document.document_format,  # type: ignore[arg-type]
         )
     return Deployment(
         rule_name=rule.name,

@@ -60,11 +60,15 @@ class RemediationRunbook(Construct):
         stack = cdk.Stack.of(self)
         self.content = props.content if props.content is not None else build_document(DOCUMENT_PATH)
 
+        # YAML: SSM supports an inline aws:executeScript Script in YAML documents only.
+        # CloudFormation serializes an object Content in the DocumentFormat it is given
+        # (aws-cloudformation-resource-providers-ssm#137), and cfn-lint validates the object
+        # against SSM's document schema (a YAML string it fails to parse from a JSON template).
         self.document = ssm.CfnDocument(
             self,
             "Document",
             document_type="Automation",
-            document_format="JSON",
+            document_format="YAML",
             content=self.content,
         )
 

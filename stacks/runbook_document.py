@@ -3,11 +3,14 @@
 A runbook is data (``ssm_documents/<name>.yaml``); each ``aws:executeScript`` step names its
 script with the placeholder ``%%SCRIPT=<file>%%``. The script is an ordinary module in
 ``ssm_documents/scripts/`` so it is linted, typed and unit-tested like any other code; this
-module puts its text into the document when the stack is synthesized.
+module puts its text into the document when the stack is synthesized, without comments and
+docstrings (they are for the reader of the source, and SSM counts every byte of a document), and
+renders the document as the YAML SSM stores.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +70,62 @@ def _script_text(name: str, scripts_dir: Path, document: Path) -> str:
     script = scripts_dir / name
     if not script.is_file():
         raise RunbookBuildError(f"document {document} names script {name!r}: {script} not found")
-    return script.read_text(encoding="utf-8")
+    source = script.read_text(encoding="utf-8")
+    try:
+        return compact_script(source)
+    except SyntaxError as error:
+        raise RunbookBuildError(f"document {document} names script {name!r}: {error}") from error
+
+
+def compact_script(source: str) -> str:
+    """``source`` as the same program without comments and docstrings.
+
+    The result is ``ast.unparse`` of the module with every docstring removed (a body left empty
+    gets ``pass``), so its syntax tree equals the original's minus the docstrings.
+    """
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            node.body = _without_docstrings(node.body) or [ast.Pass()]
+    return ast.unparse(tree) + "\n"
+
+
+def _without_docstrings(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Drop every statement that is only a string: docstrings, and attribute docstrings."""
+    return [
+        statement
+        for statement in body
+        if not (
+            isinstance(statement, ast.Expr)
+            and isinstance(statement.value, ast.Constant)
+            and isinstance(statement.value.value, str)
+        )
+    ]
+
+
+def document_yaml(document: dict[str, Any]) -> str:
+    """The document as YAML, multi-line strings (the script, the description) as literal blocks.
+
+    Raises ``RunbookBuildError`` if the YAML does not load back to the same document.
+    """
+    text = yaml.dump(
+        document, Dumper=_LiteralDumper, sort_keys=False, allow_unicode=True, width=10_000
+    )
+    if yaml.safe_load(text) != document:
+        raise RunbookBuildError("the document does not survive its YAML rendering")
+    return text
+
+
+class _LiteralDumper(yaml.SafeDumper):
+    """A safe dumper that writes multi-line strings as ``|`` blocks."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_LiteralDumper.add_representer(str, _represent_text)
 
 
 def _find_leftover(node: Any, where: str = "$") -> str | None:

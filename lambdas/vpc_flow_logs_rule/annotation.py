@@ -42,8 +42,8 @@ def not_active(flow_log_id: str, status: str) -> str:
     return f"flow log {flow_log_id} is {status}, not ACTIVE"
 
 
-def delivery_failed(flow_log_id: str, status: str | None, message: str | None) -> str:
-    text = f"flow log {flow_log_id} delivery {status or 'status unknown'}"
+def delivery_failed(flow_log_id: str, message: str | None) -> str:
+    text = f"flow log {flow_log_id} delivery FAILED"
     return f"{text}: {message}" if message else text
 
 

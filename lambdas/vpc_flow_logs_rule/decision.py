@@ -1,8 +1,9 @@
 """What the rule decides, from plain data: no AWS calls here.
 
-A flow log counts only if it passes every check (ACTIVE; delivering, unless the rule is told not
-to require it; an allowed destination type; for CloudWatch Logs, a log group in this account and
-region that exists and keeps logs long enough; for S3, when ``S3BucketArn`` is set, that bucket).
+A flow log counts only if it passes every check (ACTIVE; delivery not FAILED, unless the rule is
+told not to require it; an allowed destination type; for CloudWatch Logs, a log group in this
+account and region that exists and keeps logs long enough; for S3, when ``S3BucketArn`` is set,
+that bucket).
 The VPC is COMPLIANT when the flow logs that count cover the required traffic together: ALL
 covers ACCEPT and REJECT, ACCEPT + REJECT cover ALL.
 """
@@ -101,6 +102,13 @@ def log_groups_to_describe(
     return sorted(names)
 
 
+DELIVERY_FAILED: Final = "FAILED"
+"""The only ``DeliverLogsStatus`` that stops a flow log from counting. EC2 documents SUCCESS and
+FAILED (API reference, ``FlowLog``) but does not promise the field on a new flow log: a missing
+or other status is not a failure. The runbook reads it the same way; otherwise remediation would
+succeed without a change while the rule kept the VPC NON_COMPLIANT."""
+
+
 def flow_log_problems(
     flow_log: FlowLog,
     log_groups: Mapping[str, LogGroup],
@@ -116,12 +124,8 @@ def flow_log_problems(
     problems = []
     if flow_log.flow_log_status != "ACTIVE":
         problems.append(annotation.not_active(fid, flow_log.flow_log_status))
-    if parameters.require_delivery_success and flow_log.deliver_logs_status != "SUCCESS":
-        problems.append(
-            annotation.delivery_failed(
-                fid, flow_log.deliver_logs_status, flow_log.deliver_logs_error_message
-            )
-        )
+    if parameters.require_delivery_success and flow_log.deliver_logs_status == DELIVERY_FAILED:
+        problems.append(annotation.delivery_failed(fid, flow_log.deliver_logs_error_message))
     if flow_log.destination_type not in parameters.allowed_destination_types:
         problems.append(
             annotation.destination_not_allowed(

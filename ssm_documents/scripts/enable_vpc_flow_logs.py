@@ -11,7 +11,7 @@ any failure finishes the job without duplicates. For CloudWatch Logs (``Destinat
    that failed half-way can leave without one), associate the KMS key if one is requested;
 3. flow log: reuse one that already satisfies the request, otherwise create one (replacing a
    flow log of ours to the same log group that does not), retrying while IAM propagates;
-4. verify: read the new flow log back.
+4. verify: read the new flow log back, waiting up to a minute for EC2 to list it.
 
 For S3 (``DestinationType`` ``s3``) there is no delivery role and no log group: the flow log
 goes to ``S3BucketArn`` (a bucket ARN, optionally with a key prefix), steps 3 and 4 only. The
@@ -28,8 +28,7 @@ import json
 import re
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, TypedDict
 from urllib.parse import unquote
 
 import boto3
@@ -68,6 +67,10 @@ RETENTION_DAYS = (
     1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
 """The values CloudWatch Logs PutRetentionPolicy accepts."""
+
+DELIVERY_FAILED = "FAILED"
+"""The only DeliverLogsStatus that disqualifies a flow log, as the Config rule reads it: EC2
+documents SUCCESS and FAILED but promises no status on a new flow log."""
 
 IAM_PROPAGATION_BUDGET_SECONDS = 120.0
 """How long CreateFlowLogs is retried while a new or repaired role propagates."""
@@ -117,8 +120,12 @@ TrafficType = Literal["ACCEPT", "REJECT", "ALL"]
 DestinationType = Literal["cloud-watch-logs", "s3"]
 
 
-@dataclass(frozen=True)
-class Request:
+# Value types are NamedTuples, not dataclasses: with postponed annotations a dataclass looks its
+# module up in sys.modules, which fails when the script's text is executed in a namespace of its
+# own (how SSM loads an inline script is not documented).
+
+
+class Request(NamedTuple):
     """Validated inputs, with the log group name and ARNs worked out.
 
     For an S3 destination ``log_group_name`` is empty and ``s3_destination`` holds the bucket
@@ -477,7 +484,7 @@ def unmet_requirements(flow_log: FlowLogTypeDef, request: Request) -> list[str]:
     reasons: list[str] = []
     if flow_log.get("FlowLogStatus") != "ACTIVE":
         reasons.append(f"status is {flow_log.get('FlowLogStatus')}, not ACTIVE")
-    if flow_log.get("DeliverLogsStatus") == "FAILED":
+    if flow_log.get("DeliverLogsStatus") == DELIVERY_FAILED:
         error = flow_log.get("DeliverLogsErrorMessage") or "no reason given"
         reasons.append(f"delivery FAILED ({error})")
     traffic = flow_log.get("TrafficType", "")
@@ -497,8 +504,7 @@ def unmet_requirements(flow_log: FlowLogTypeDef, request: Request) -> list[str]:
     return reasons
 
 
-@dataclass(frozen=True)
-class FlowLogPlan:
+class FlowLogPlan(NamedTuple):
     """What to do about the VPC's flow logs to the requested destination."""
 
     satisfying: FlowLogTypeDef | None
@@ -581,14 +587,20 @@ def kms_refusal_message(request: Request, aws_message: str) -> str:
 # AWS access: the only place that makes clients
 # --------------------------------------------------------------------------------------------
 
+MAX_ATTEMPTS = 10
+"""Attempts per request, the first included. SSM's automatic throttling retry does not cover
+aws:executeScript (SSM user guide, "Configuring automatic retry for throttled operations"), and
+Automation runs up to 100 automations at once by default ("Allowing Automation to adapt to your
+concurrency needs"): a first rollout over hundreds of VPCs meets throttling that only the SDK
+absorbs. Adaptive mode also slows this client down once it is throttled."""
+
 RETRY_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5},
+    retries={"mode": "adaptive", "total_max_attempts": MAX_ATTEMPTS},
     user_agent_extra=MANAGED_BY_VALUE,
 )
 
 
-@dataclass(frozen=True)
-class Clients:
+class Clients(NamedTuple):
     """The three clients the runbook uses."""
 
     ec2: EC2Client
@@ -597,7 +609,7 @@ class Clients:
 
     @classmethod
     def create(cls, region: str, session: boto3.session.Session | None = None) -> Clients:
-        """Clients for ``region`` with botocore's standard retry mode."""
+        """Clients for ``region`` with botocore's adaptive retry mode."""
         session = session or boto3.session.Session()
         return cls(
             ec2=session.client("ec2", region_name=region, config=RETRY_CONFIG),
@@ -626,14 +638,20 @@ def _step(what: str) -> Iterator[None]:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass
 class Run:
     """One run of the runbook: the request, the clients and what has been changed so far."""
 
-    request: Request
-    aws: Clients
-    sleep: Callable[[float], None] = time.sleep
-    changes: list[str] = field(default_factory=list)
+    def __init__(
+        self,
+        request: Request,
+        aws: Clients,
+        sleep: Callable[[float], None] = time.sleep,
+        changes: list[str] | None = None,
+    ) -> None:
+        self.request = request
+        self.aws = aws
+        self.sleep = sleep
+        self.changes: list[str] = [] if changes is None else changes
 
 
 def check_vpc(run: Run) -> None:
@@ -922,18 +940,36 @@ def _delete_flow_logs(run: Run, flow_logs: Sequence[FlowLogTypeDef], why: str) -
     run.changes.append(f"deleted flow logs {', '.join(ids)} ({why})")
 
 
+READ_BACK_BUDGET_SECONDS = 60.0
+"""How long the verify step waits for a new flow log to be listed: EC2's Describe calls are
+eventually consistent (EC2 API reference, "Eventual consistency in the Amazon EC2 API")."""
+
+
 def verify_flow_log(run: Run, flow_log_id: str) -> None:
-    """Read the flow log back: it must exist, be ACTIVE and not have failed delivery."""
-    with _step(f"reading back flow log {flow_log_id}"):
-        found = run.aws.ec2.describe_flow_logs(FlowLogIds=[flow_log_id]).get("FlowLogs", [])
+    """Read the flow log back: it must exist, be ACTIVE and not have failed delivery.
+
+    A flow log not listed yet is read again with a bounded backoff; then the run fails.
+    """
+    delays = backoff_delays(READ_BACK_BUDGET_SECONDS)
+    attempts = 0
+    while True:
+        attempts += 1
+        with _step(f"reading back flow log {flow_log_id}"):
+            found = run.aws.ec2.describe_flow_logs(FlowLogIds=[flow_log_id]).get("FlowLogs", [])
+        if found or attempts > len(delays):
+            break
+        run.sleep(delays[attempts - 1])
     if not found:
-        raise RemediationError(f"flow log {flow_log_id} was created but cannot be read back")
+        raise RemediationError(
+            f"flow log {flow_log_id} was created but DescribeFlowLogs did not list it in "
+            f"{attempts} reads over {sum(delays):.0f}s"
+        )
     flow_log = found[0]
     if flow_log.get("FlowLogStatus") != "ACTIVE":
         raise RemediationError(
             f"flow log {flow_log_id} is {flow_log.get('FlowLogStatus')}, not ACTIVE"
         )
-    if flow_log.get("DeliverLogsStatus") == "FAILED":
+    if flow_log.get("DeliverLogsStatus") == DELIVERY_FAILED:
         raise RemediationError(
             f"flow log {flow_log_id} cannot deliver to {run.request.destination_text}: "
             f"{flow_log.get('DeliverLogsErrorMessage') or 'no reason given'}"

@@ -235,7 +235,7 @@ def mini_template() -> dict[str, Any]:
                 "Type": "AWS::SSM::Document",
                 "Properties": {
                     "DocumentType": "Automation",
-                    "DocumentFormat": "JSON",
+                    "DocumentFormat": "YAML",
                     "Content": {
                         "schemaVersion": "0.3",
                         "assumeRole": "{{ AutomationAssumeRole }}",

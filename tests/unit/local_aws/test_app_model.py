@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import yaml
 
 from local_aws.app_model import RoleSpec, read_guard_stack
 from local_aws.assembly import CloudAssembly, StackTemplate
@@ -71,6 +72,34 @@ def test_reads_the_remediation_and_its_document(mini_assembly: Path) -> None:
     assert stack.role_by_arn(role_arn).trusts_service("ssm.amazonaws.com")
     document = stack.documents[remediation.document_name]
     assert document.content["mainSteps"][0]["action"] == "aws:executeScript"
+
+
+def test_a_document_keeps_its_format_and_the_text_ssm_receives(
+    assembly_writer: Callable[..., Path],
+) -> None:
+    # Given the document's content as YAML text (CloudFormation also accepts a string)
+    template = mini_template()
+    props = template["Resources"]["Doc"]["Properties"]
+    content = props["Content"]
+    props["Content"] = yaml.safe_dump(content)
+
+    (document,) = read(assembly_writer(template)).documents.values()
+
+    assert document.document_format == "YAML"
+    assert document.content == content
+    assert document.source == props["Content"]
+
+
+def test_a_content_that_is_not_in_its_format_is_refused(
+    assembly_writer: Callable[..., Path],
+) -> None:
+    template = mini_template()
+    props = template["Resources"]["Doc"]["Properties"]
+    props["Content"] = yaml.safe_dump(props["Content"])
+    props["DocumentFormat"] = "JSON"
+
+    with pytest.raises(TemplateError, match="Content is not JSON"):
+        read(assembly_writer(template))
 
 
 def test_a_remediation_of_a_document_the_stack_lacks_is_a_wiring_error(

@@ -146,7 +146,9 @@ def handler(events, context):
 """
 
 
-def document(*, fail: bool = False, on_failure: str | None = None) -> DocumentSpec:
+def document(
+    *, fail: bool = False, on_failure: str | None = None, document_format: str = "YAML"
+) -> DocumentSpec:
     step: dict[str, Any] = {
         "name": "Echo",
         "action": "aws:executeScript",
@@ -183,6 +185,7 @@ def document(*, fail: bool = False, on_failure: str | None = None) -> DocumentSp
         logical_id="Doc",
         name="Runbook",
         document_type="Automation",
+        document_format=document_format,
         content={
             "schemaVersion": "0.3",
             "assumeRole": "{{ AutomationAssumeRole }}",
@@ -215,6 +218,17 @@ GIVEN = {
     "AutomationAssumeRole": [ROLE],
     "RetentionInDays": ["7"],
 }
+
+
+def test_an_inline_script_in_a_json_document_fails_its_step(tmp_path: Path) -> None:
+    automation = service(
+        tmp_path, document(document_format="JSON"), {ROLE: Credentials("AKID", "s", "t")}
+    )
+
+    execution = automation.start_automation_execution("Runbook", GIVEN)
+
+    assert execution.status == "Failed"
+    assert "inline Script needs a YAML document, not JSON" in str(execution.failure_message)
 
 
 def test_runs_the_steps_in_order_passing_outputs_along(tmp_path: Path) -> None:

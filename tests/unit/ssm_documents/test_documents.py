@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 import enable_vpc_flow_logs as script
-from stacks.runbook_document import build_document
+from stacks.runbook_document import build_document, document_yaml
 
 DOCUMENTS_DIR = Path(__file__).parents[3] / "ssm_documents"
 DOCUMENTS = sorted(DOCUMENTS_DIR.glob("*.yaml"))
@@ -213,10 +213,16 @@ def test_nothing_is_left_unsubstituted(document: dict[str, Any]) -> None:
         compile(step["inputs"]["Script"], step["name"], "exec")
 
 
+def test_numbers_are_strings_with_allowed_values(document: dict[str, Any]) -> None:
+    # AWS Config passes every static value as a string; SSM recommends String for numbers.
+    for name, parameter in document["parameters"].items():
+        assert parameter["type"] != "Integer", name
+
+
 def test_ssm_accepts_the_built_document(aws: None, document: dict[str, Any]) -> None:
     ssm = boto3.client("ssm", region_name="us-east-1")
     response = ssm.create_document(
-        Content=yaml.safe_dump(document),
+        Content=document_yaml(document),
         Name="Check",
         DocumentType="Automation",
         DocumentFormat="YAML",
@@ -254,10 +260,10 @@ def test_flow_logs_parameters_are_the_public_interface(
         "AutomationAssumeRole": None,
         "TrafficType": "REJECT",
         "LogGroupName": "",
-        "RetentionInDays": 365,
+        "RetentionInDays": "365",
         "KmsKeyArn": "",
         "DeliveryRoleName": "VpcFlowLogsDeliveryRole",
-        "MaxAggregationInterval": 600,
+        "MaxAggregationInterval": "600",
         "LogFormat": "",
         "DestinationType": "cloud-watch-logs",
         "S3BucketArn": "",
@@ -276,9 +282,9 @@ def test_flow_logs_parameters_are_the_public_interface(
 
 def test_flow_logs_allowed_values_match_the_script(flow_logs_document: dict[str, Any]) -> None:
     parameters = flow_logs_document["parameters"]
-    assert tuple(parameters["RetentionInDays"]["allowedValues"]) == script.RETENTION_DAYS
-    assert tuple(parameters["MaxAggregationInterval"]["allowedValues"]) == (
-        script.AGGREGATION_INTERVALS
+    assert parameters["RetentionInDays"]["allowedValues"] == list(map(str, script.RETENTION_DAYS))
+    assert parameters["MaxAggregationInterval"]["allowedValues"] == list(
+        map(str, script.AGGREGATION_INTERVALS)
     )
     assert tuple(parameters["TrafficType"]["allowedValues"]) == script.TRAFFIC_TYPES
     assert tuple(parameters["DestinationType"]["allowedValues"]) == script.DESTINATION_TYPES

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
+import botocore.session
 import pytest
 from cfnlint.api import lint
 from parliament import analyze_policy_string
@@ -20,7 +22,7 @@ from stacks.remediation_runbook import (
     S3,
     automation_statements,
 )
-from stacks.runbook_document import build_document
+from stacks.runbook_document import build_document, compact_script, document_yaml
 from tests.unit.stacks.aws_calls import aws_actions
 from tests.unit.stacks.iam_policies import resolve
 from tests.unit.stacks.synthesis import KMS_KEY_ARN, ROOT, synthesize
@@ -136,23 +138,54 @@ BASE_STATEMENTS: list[dict[str, Any]] = [
 ]
 
 
-def test_document_is_the_built_runbook(default: Synthesized) -> None:
+def test_document_is_the_built_runbook_in_yaml(default: Synthesized) -> None:
     _, document = default.only("AWS::SSM::Document")
 
+    # SSM supports an inline aws:executeScript Script in YAML documents only
     assert document["Properties"] == {
         "Content": build_document(DOCUMENT_PATH),
-        "DocumentFormat": "JSON",
+        "DocumentFormat": "YAML",
         "DocumentType": "Automation",
     }
     assert "Name" not in document["Properties"]  # CloudFormation names it; see the output
 
 
-def test_document_embeds_the_script(default: Synthesized) -> None:
+def test_document_embeds_the_script_without_comments_and_docstrings(
+    default: Synthesized,
+) -> None:
     _, document = default.only("AWS::SSM::Document")
 
     steps = document["Properties"]["Content"]["mainSteps"]
     scripts = [step["inputs"]["Script"] for step in steps if step["action"] == "aws:executeScript"]
-    assert scripts == [SCRIPT.read_text(encoding="utf-8")]
+    assert scripts == [compact_script(SCRIPT.read_text(encoding="utf-8"))]
+
+
+DOCUMENT_QUOTA = re.compile(r"The content of the document must not exceed (\d+)\s*KB")
+DOCUMENT_BUDGET = 0.8
+"""Share of SSM's document quota the runbook may use: the quota also counts the parameter
+values given at run time, and features are coming."""
+
+
+def ssm_document_quota_bytes() -> int:
+    """SSM's document size quota, as botocore's SSM service model documents CreateDocument."""
+    model = botocore.session.get_session().get_service_model("ssm")
+    shape = model.operation_model("CreateDocument").input_shape
+    assert shape is not None
+    found = DOCUMENT_QUOTA.search(shape.members["Content"].documentation)
+    assert found, "CreateDocument no longer documents the document quota"
+    return int(found[1]) * 1024
+
+
+def test_document_stays_within_its_share_of_the_ssm_quota(default: Synthesized) -> None:
+    _, document = default.only("AWS::SSM::Document")
+
+    # CloudFormation hands SSM the content serialized as YAML; either rendering must fit
+    content = document["Properties"]["Content"]
+    size = max(len(document_yaml(content).encode()), len(json.dumps(content).encode()))
+    quota = ssm_document_quota_bytes()
+
+    assert quota == 64 * 1024
+    assert size <= DOCUMENT_BUDGET * quota, f"{size} bytes of {quota}"
 
 
 def test_automation_role_is_assumable_by_ssm_automation_of_this_account_only(

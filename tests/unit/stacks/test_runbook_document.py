@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import ast
+import io
+import json
+import tokenize
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import yaml
 
-from stacks.runbook_document import RunbookBuildError, build_document
+from stacks.runbook_document import (
+    RunbookBuildError,
+    build_document,
+    compact_script,
+    document_yaml,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -43,10 +53,95 @@ def test_embeds_every_script_where_its_placeholder_was(tmp_path: Path, scripts: 
     # When it is built
     built = build_document(document)
 
-    # Then each placeholder holds the script's exact text, and nothing else changed
+    # Then each placeholder holds the script's program, and nothing else changed
     assert built["schemaVersion"] == "0.3"
     assert built["mainSteps"][0]["inputs"]["Script"] == (scripts / "one.py").read_text()
     assert built["mainSteps"][1]["inputs"]["Script"] == "X = 1\n"
+
+
+SOURCE = '''"""Module docstring."""
+
+# a comment
+from __future__ import annotations
+
+import json  # trailing comment
+
+LIMIT = 3
+"""An attribute docstring."""
+
+
+class Only:
+    """Only a docstring: the body needs a pass."""
+
+
+class Point:
+    """Has fields."""
+
+    x: int
+    label: str = "a # not a comment"
+
+
+def handler(events: dict[str, object], context: object) -> str:
+    """Say hello."""
+    text = f"""{events!r}
+    keeps # this line"""
+    return json.dumps([text, LIMIT, Point.label])
+'''
+
+
+def test_compact_script_drops_comments_and_docstrings_and_keeps_the_program() -> None:
+    compact = compact_script(SOURCE)
+
+    # No comment and no docstring is left, strings that look like them are
+    assert all(token.type != tokenize.COMMENT for token in tokens(compact))
+    assert "docstring" not in compact
+    assert "# not a comment" in compact
+    assert "keeps # this line" in compact
+    # The syntax tree is the original's, minus its docstrings
+    assert ast.dump(ast.parse(compact)) == ast.dump(ast.parse(SOURCE_WITHOUT_DOCSTRINGS))
+    # And it runs the same
+    namespace: dict[str, Any] = {"__name__": "compact"}
+    exec(compile(compact, "compact", "exec"), namespace)  # noqa: S102 - our own test source
+    assert namespace["handler"]({"a": 1}, None) == json.dumps(
+        ["{'a': 1}\n    keeps # this line", 3, "a # not a comment"]
+    )
+
+
+SOURCE_WITHOUT_DOCSTRINGS = '''from __future__ import annotations
+import json
+LIMIT = 3
+class Only:
+    pass
+class Point:
+    x: int
+    label: str = "a # not a comment"
+def handler(events: dict[str, object], context: object) -> str:
+    text = f"""{events!r}
+    keeps # this line"""
+    return json.dumps([text, LIMIT, Point.label])
+'''
+
+
+def tokens(source: str) -> list[tokenize.TokenInfo]:
+    return list(tokenize.generate_tokens(io.StringIO(source).readline))
+
+
+def test_a_script_that_does_not_parse_is_a_build_error(tmp_path: Path, scripts: Path) -> None:
+    (scripts / "broken.py").write_text("def handler(:\n")
+    document = write_document(tmp_path, "Script: '%%SCRIPT=broken.py%%'\n")
+
+    with pytest.raises(RunbookBuildError, match=r"names script 'broken\.py'"):
+        build_document(document)
+
+
+def test_yaml_rendering_keeps_the_document_and_writes_scripts_as_blocks() -> None:
+    document = {"schemaVersion": "0.3", "mainSteps": [{"inputs": {"Script": SOURCE}}]}
+
+    text = document_yaml(document)
+
+    assert yaml.safe_load(text) == document
+    assert "Script: |" in text
+    assert "    # a comment\n" in text  # the script's own lines, as written, in a literal block
 
 
 def test_scripts_folder_can_be_given(tmp_path: Path) -> None:

@@ -87,10 +87,10 @@ def test_messages_name_exactly_what_is_wrong() -> None:
         "(minimum 365)"
     )
     assert (
-        annotation.delivery_failed("fl-1", "FAILED", "Access error")
+        annotation.delivery_failed("fl-1", "Access error")
         == "flow log fl-1 delivery FAILED: Access error"
     )
-    assert annotation.delivery_failed("fl-1", None, None) == "flow log fl-1 delivery status unknown"
+    assert annotation.delivery_failed("fl-1", None) == "flow log fl-1 delivery FAILED"
     assert annotation.compliant("ALL", ["fl-1", "fl-2"]) == (
         "ALL traffic is covered by flow logs fl-1, fl-2"
     )

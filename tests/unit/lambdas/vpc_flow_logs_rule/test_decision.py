@@ -128,6 +128,14 @@ def test_failed_delivery_does_not_count() -> None:
     )
 
 
+@pytest.mark.parametrize("status", ["SUCCESS", None, "SKIPPED"], ids=["SUCCESS", "none", "other"])
+def test_a_status_other_than_failed_counts(status: str | None) -> None:
+    # AWS documents SUCCESS and FAILED, and promises no status on a brand-new flow log
+    verdict = judge([flow_log(deliver_logs_status=status)])
+
+    assert verdict.compliance_type is ComplianceType.COMPLIANT
+
+
 def test_failed_delivery_counts_when_delivery_success_is_not_required() -> None:
     failed = flow_log(deliver_logs_status="FAILED", deliver_logs_error_message="Access error")
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 import boto3
 import botocore.loaders
+import botocore.retries.bucket
 import botocore.session
 import parliament
 import pytest
@@ -1282,6 +1283,108 @@ def test_flow_log_that_fails_verification_is_reported(
 
     with pytest.raises(RemediationError, match=r"cannot deliver to log group .*: Access error"):
         remediate(session, vpc_id)
+
+
+def read_back(body: Any) -> bool:
+    """The verify step's DescribeFlowLogs (by id), not the initial look-up (by VPC)."""
+    return "FlowLogId.1" in body
+
+
+def test_new_flow_log_not_listed_yet_is_read_again(
+    session: boto3.session.Session, calls: Calls, vpc_id: str, ec2: EC2Client, sleeps: list[float]
+) -> None:
+    # Given EC2 does not list the new flow log on the first read-back (eventual consistency)
+    inject(session, "ec2.DescribeFlowLogs", [response(200, {"FlowLogs": []})], when=read_back)
+
+    output = remediate(session, vpc_id, sleeps=sleeps)
+
+    # Then the run waits once, reads again and succeeds
+    assert sleeps == [2.0]
+    assert calls.names.count("ec2:DescribeFlowLogs") == 3
+    assert [fl["FlowLogId"] for fl in vpc_flow_logs(ec2, vpc_id)] == [output["FlowLogId"]]
+
+
+def test_new_flow_log_never_listed_fails_after_a_minute_with_what_was_seen(
+    session: boto3.session.Session, calls: Calls, vpc_id: str, sleeps: list[float]
+) -> None:
+    inject(session, "ec2.DescribeFlowLogs", [response(200, {"FlowLogs": []})] * 20, when=read_back)
+
+    with pytest.raises(RemediationError) as raised:
+        remediate(session, vpc_id, sleeps=sleeps)
+
+    assert sleeps == [2.0, 4.0, 8.0, 16.0, 30.0]
+    reads = calls.names.count("ec2:DescribeFlowLogs") - 1
+    assert reads == 6
+    assert f"DescribeFlowLogs did not list it in {reads} reads over 60s" in str(raised.value)
+
+
+THROTTLED = (
+    b"<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit "
+    b"exceeded.</Message></Error></Errors><RequestID>r-1</RequestID></Response>"
+)
+
+
+@pytest.fixture
+def backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """botocore's retry back-off, recorded instead of slept; its rate limiter does not wait."""
+    waits: list[float] = []
+    monkeypatch.setattr("botocore.endpoint.time.sleep", waits.append)
+    monkeypatch.setattr(botocore.retries.bucket.TokenBucket, "_sleep_amount", lambda *_: 0)
+    return waits
+
+
+def test_throttling_is_absorbed_by_the_sdk_up_to_its_attempt_limit(
+    session: boto3.session.Session, vpc_id: str, backoff: list[float]
+) -> None:
+    # Given EC2 throttles DescribeVpcs (over HTTP, so botocore's retry handler sees it)
+    throttled = script.MAX_ATTEMPTS - 1
+    answered: list[int] = []
+
+    def throttle(**_: Any) -> AWSResponse | None:
+        if len(answered) < throttled:
+            answered.append(1)
+            return AWSResponse("https://aws.invalid", 503, HTTPHeaders(), _Raw(THROTTLED))
+        return None
+
+    session.events.register("before-send.ec2.DescribeVpcs", cast("Callable[..., None]", throttle))
+
+    # When the runbook runs, it still succeeds: the last attempt gets through
+    output = remediate(session, vpc_id)
+
+    assert output["FlowLogId"].startswith("fl-")
+    assert len(backoff) == throttled
+    config: Any = Clients.create(REGION, session).ec2.meta.config
+    assert config.retries == {
+        "mode": "adaptive",
+        "total_max_attempts": script.MAX_ATTEMPTS,
+    }
+
+
+@pytest.mark.usefixtures("backoff")
+def test_throttling_beyond_the_attempt_limit_is_a_clear_error(
+    session: boto3.session.Session, vpc_id: str
+) -> None:
+    sent: list[int] = []
+
+    def throttle(**_: Any) -> AWSResponse:
+        sent.append(1)
+        return AWSResponse("https://aws.invalid", 503, HTTPHeaders(), _Raw(THROTTLED))
+
+    session.events.register("before-send.ec2.DescribeVpcs", cast("Callable[..., None]", throttle))
+
+    with pytest.raises(RemediationError, match=f"describing VPC {vpc_id} failed: RequestLimit"):
+        remediate(session, vpc_id)
+    assert len(sent) == script.MAX_ATTEMPTS
+
+
+class _Raw:
+    """The raw body botocore reads from an HTTP response."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,37 @@
+"""The SDK floor the script's requests are held to is an old release, and it bites."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import botocore
+
+from tests.support.service_models import ApiRequest, ServiceModels
+from tests.unit.ssm_documents.scripts.conftest import BOTOCORE_FLOOR
+
+
+def version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_the_floor_is_older_than_the_installed_sdk() -> None:
+    assert version(BOTOCORE_FLOOR) < version(botocore.__version__)
+    assert version(BOTOCORE_FLOOR) < (1, 34, 0)  # 1.34.0 was built on 2023-12-13
+
+
+def test_the_floor_refuses_what_it_does_not_know_and_accepts_what_the_script_sends() -> None:
+    floor = ServiceModels(BOTOCORE_FLOOR)
+    # DescribeLogGroups' logGroupIdentifiers came in 2025 (the rule's parameter, not ours)
+    newer = ApiRequest("logs", "DescribeLogGroups", {"logGroupIdentifiers": ["a"]})
+    ours = ApiRequest("logs", "DescribeLogGroups", {"logGroupNamePrefix": "/aws/vpc-flow-logs/"})
+
+    assert floor.problems(newer)
+    assert floor.problems(ours) == []
+    assert ServiceModels(botocore.__version__).problems(newer) == []
+
+
+def test_the_readme_names_the_floor_the_tests_use() -> None:
+    readme = Path(__file__).parents[4] / "README.md"
+    text = " ".join(readme.read_text(encoding="utf-8").split())
+
+    assert f"The floor is **botocore {BOTOCORE_FLOOR}**" in text
