@@ -1,8 +1,8 @@
 """Every IAM policy document in a template, with CloudFormation intrinsics resolved.
 
 Pseudo parameters become a fixed account and region; ``Ref`` and ``Fn::GetAtt .Arn`` of the
-template's own resources become names and ARNs of the right shape for their type, so a
-policy linter sees ARNs like the ones IAM will see.
+template's own resources become names and ARNs of the right shape for their type (a managed
+policy's ``Ref`` is its ARN), so a policy linter sees ARNs like the ones IAM will see.
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ def _ref(target: str, resources: dict[str, Any]) -> str:
         return PSEUDO[target]
     if target not in resources:
         raise ValueError(f"Ref to unknown {target}")
+    if resources[target]["Type"] == "AWS::IAM::ManagedPolicy":  # Ref is its ARN
+        path = resources[target].get("Properties", {}).get("Path", "/")
+        return f"arn:{PARTITION}:iam::{ACCOUNT}:policy{path}{target.lower()}"
     return target.lower()
 
 
