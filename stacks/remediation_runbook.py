@@ -242,8 +242,9 @@ def automation_statements(
         iam.PolicyStatement(
             # No iam:PassedToService condition: AWS documents no value for flow logs to
             # CloudWatch Logs (VPC user guide, "IAM role for publishing flow logs to
-            # CloudWatch Logs", asks only for iam:PassRole on the role), and a wrong value
-            # refuses every CreateFlowLogs. The role trusts only VPC Flow Logs anyway.
+            # CloudWatch Logs", names none; its cross-account Firehose page uses
+            # delivery.logs.amazonaws.com), and a wrong value refuses every CreateFlowLogs.
+            # The role trusts only VPC Flow Logs.
             sid="PassDeliveryRole",
             actions=["iam:PassRole"],
             resources=[delivery_role_arn],
