@@ -180,7 +180,8 @@ def automation_statements(
     role and only with this stack's boundary ``boundary_arn``; PutRolePolicy only on the
     delivery role and only while its boundary is one of ours (any region's); TagRole only our
     tag. No UpdateAssumeRolePolicy, Put/DeleteRolePermissionsBoundary, AttachRolePolicy,
-    CreatePolicyVersion or DeleteRole, and nothing on any other role.
+    CreatePolicyVersion or DeleteRole, and nothing on any other role. (``iam:PermissionsBoundary``
+    is a condition key of both CreateRole and PutRolePolicy: Service Authorization Reference.)
     """
     if destination == S3:
         if kms_key_arn:
