@@ -290,7 +290,8 @@ class StackTemplate:
                 f"{self._config_rule_id(resource.logical_id)}"
             ),
             "AWS::KMS::Key": (
-                f"arn:{p.partition}:kms:{region_account}:key/{self.ref(resource.logical_id)}"
+                f"arn:{p.partition}:kms:{region_account}:key/"
+                + _stable_uuid(f"{self.stack_name}/{resource.logical_id}")
             ),
             "AWS::S3::Bucket": f"arn:{p.partition}:s3:::{name}",
             "AWS::SNS::Topic": f"arn:{p.partition}:sns:{region_account}:{name}",

@@ -50,9 +50,14 @@ def widen_resources(policy: dict[str, Any]) -> dict[str, Any]:
 
 
 def deploy(stack: GuardStack, admin: Aws) -> Deployment:
-    """Create the roles, log groups, the function, the rule and the documents."""
+    """Create the roles, managed policies, log groups, the function, the rule and the documents."""
     for role in stack.roles.values():
         _create_role(admin, role)
+    template = stack.template
+    for policy in template.resources("AWS::IAM::ManagedPolicy"):
+        # also those no role of the stack attaches (the delivery role's boundary)
+        document = template.properties(policy.logical_id)["PolicyDocument"]
+        _create_customer_managed_policy(admin, template.ref(policy.logical_id), document)
     logs = admin.logs()
     for name, retention in stack.log_groups.items():
         logs.create_log_group(logGroupName=name)

@@ -14,6 +14,7 @@ import aws_cdk as cdk
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from aws_cdk import aws_iam as iam
     from constructs import IConstruct
 
     from stacks.config_recorder import VpcConfigRecorder
@@ -84,8 +85,28 @@ def acknowledge_findings(
         "CreateFlowLogs (ec2:CreateAction), and deletion only of flow logs tagged "
         "ManagedBy=vpc-flow-logs-guard, i.e. created by this runbook.",
     )
+    if runbook.boundary is not None:
+        _acknowledge_boundary(runbook.boundary)
     if recorder is not None:
         _acknowledge_recorder(recorder)
+
+
+def _acknowledge_boundary(boundary: iam.ManagedPolicy) -> None:
+    _acknowledge(
+        boundary,
+        f"AwsSolutions-IAM5[{NO_RESOURCE_LEVEL}]",
+        "The delivery role's permissions boundary: logs:DescribeLogGroups, read-only and "
+        "without resource-level permissions (Service Authorization Reference), which VPC "
+        "Flow Logs calls with the role. A boundary grants nothing by itself.",
+    )
+    _acknowledge(
+        boundary,
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:*:<AWS::AccountId>:log-group:"
+        "/aws/vpc-flow-logs/*]",
+        "The delivery role is global and shared by every region, and VPC Flow Logs names the "
+        "log streams (one per network interface): the boundary caps the role at writing log "
+        "streams of log groups under /aws/vpc-flow-logs/ of this account, in any region.",
+    )
 
 
 def _acknowledge_recorder(recorder: VpcConfigRecorder) -> None:

@@ -18,6 +18,16 @@ DOCUMENT_PATH: Final = (
 )
 DELIVERY_ROLE_NAME: Final = "VpcFlowLogsDeliveryRole"
 """The global role VPC Flow Logs assumes; the runbook creates it, this stack does not."""
+BOUNDARY_PATH: Final = "/vpc-flow-logs-guard/"
+"""IAM path of the delivery role's permissions boundary (the script's ``BOUNDARY_PATH``).
+
+IAM is global but this stack is regional, and a StackSet deploys it once per account and
+region, while the delivery role is one per account. So every regional stack creates its own
+boundary, with a name CloudFormation generates (no collision between regions, none with a
+policy an earlier, deleted stack left behind) under this path, all with the same document.
+The runbook creates the role with its own stack's boundary; any region's runbook may then
+write the role's inline policy as long as the role's boundary is a policy under this path.
+Only principals allowed ``iam:CreatePolicy`` (administrators) can put a policy there."""
 LOG_GROUP_PREFIX: Final = "/aws/vpc-flow-logs/"
 MANAGED_BY_KEY: Final = "ManagedBy"
 MANAGED_BY_VALUE: Final = "vpc-flow-logs-guard"
@@ -30,6 +40,12 @@ guide, "Create a flow log that publishes to Amazon S3"); neither has resource-le
 s3:GetBucketPolicy / s3:PutBucketPolicy would only let VPC Flow Logs write a bucket policy on a
 bucket of this account: the central bucket is in the log-archive account, whose stack owns its
 policy, so they are not granted."""
+
+
+BOUNDARY_ACTIONS: Final = ("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents")
+"""What VPC Flow Logs does with the delivery role on a log group (VPC user guide, "IAM role for
+publishing flow logs to CloudWatch Logs"), besides logs:DescribeLogGroups. The guide's list
+also has logs:CreateLogGroup: the runbook creates the groups, so the role never needs it."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,13 @@ class RemediationRunbook(Construct):
             content=self.content,
         )
 
+        self.boundary = (
+            delivery_role_boundary(self, "DeliveryRoleBoundary")
+            if props.destination == CLOUD_WATCH_LOGS
+            else None
+        )
+        boundary_arn = self.boundary.managed_policy_arn if self.boundary is not None else ""
+
         self.role = iam.Role(
             self,
             "AutomationRole",
@@ -92,16 +115,78 @@ class RemediationRunbook(Construct):
             ),
             inline_policies={
                 "EnableVpcFlowLogs": iam.PolicyDocument(
-                    statements=automation_statements(stack, props.kms_key_arn, props.destination)
+                    statements=automation_statements(
+                        stack, props.kms_key_arn, props.destination, boundary_arn=boundary_arn
+                    )
                 )
             },
         )
 
 
+def delivery_role_boundary(scope: Construct, construct_id: str) -> iam.ManagedPolicy:
+    """The delivery role's permissions boundary: flow-log delivery to our log groups, at most.
+
+    Retained when the stack is deleted or the policy replaced: it is the boundary of a role
+    the stack does not own (and may be another region's role's boundary), and IAM refuses to
+    delete a policy still attached to a role (DeletePolicy: DeleteConflict). Deleting it
+    would fail the stack deletion; a retained one costs nothing and grants nothing by itself
+    (a boundary only limits). README, "Remove", says how to delete it by hand.
+    """
+    stack = cdk.Stack.of(scope)
+    # The region is a wildcard: the role is global and shared by every region's flow logs.
+    log_groups = stack.format_arn(
+        service="logs",
+        region="*",
+        resource="log-group",
+        resource_name=f"{LOG_GROUP_PREFIX}*",
+        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+    )
+    policy = iam.ManagedPolicy(
+        scope,
+        construct_id,
+        path=BOUNDARY_PATH,
+        description="Permissions boundary of VpcFlowLogsDeliveryRole: at most, VPC Flow Logs "
+        f"writes log streams of log groups under {LOG_GROUP_PREFIX}.",
+        statements=[
+            iam.PolicyStatement(
+                sid="WriteFlowLogStreams", actions=list(BOUNDARY_ACTIONS), resources=[log_groups]
+            ),
+            iam.PolicyStatement(
+                sid="FindLogGroups", actions=["logs:DescribeLogGroups"], resources=["*"]
+            ),
+        ],
+    )
+    policy.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+    return policy
+
+
+def boundary_arn_pattern(stack: cdk.Stack) -> str:
+    """Every policy under ``BOUNDARY_PATH`` of this account: any region's stack's boundary."""
+    return stack.format_arn(
+        service="iam",
+        region="",
+        resource="policy",
+        resource_name=f"{BOUNDARY_PATH.strip('/')}/*",
+    )
+
+
 def automation_statements(
-    stack: cdk.Stack, kms_key_arn: str, destination: str = CLOUD_WATCH_LOGS
+    stack: cdk.Stack,
+    kms_key_arn: str,
+    destination: str = CLOUD_WATCH_LOGS,
+    *,
+    boundary_arn: str = "",
 ) -> list[iam.PolicyStatement]:
-    """The automation role's permissions: what the runbook's script calls, and no more."""
+    """The automation role's permissions: what the runbook's script calls, and no more.
+
+    Every IAM write is bounded, so that whatever a document run as this role writes, the
+    delivery role can never do more than its boundary allows: CreateRole only of the delivery
+    role and only with this stack's boundary ``boundary_arn``; PutRolePolicy only on the
+    delivery role and only while its boundary is one of ours (any region's); TagRole only our
+    tag. No UpdateAssumeRolePolicy, Put/DeleteRolePermissionsBoundary, AttachRolePolicy,
+    CreatePolicyVersion or DeleteRole, and nothing on any other role. (``iam:PermissionsBoundary``
+    is a condition key of both CreateRole and PutRolePolicy: Service Authorization Reference.)
+    """
     if destination == S3:
         if kms_key_arn:
             raise ValueError("a KMS key encrypts log groups; the S3 destination creates none")
@@ -120,6 +205,8 @@ def automation_statements(
         ]
     if destination != CLOUD_WATCH_LOGS:
         raise ValueError(f"unknown destination {destination!r}: {CLOUD_WATCH_LOGS} or {S3}")
+    if not boundary_arn:
+        raise ValueError("the cloud-watch-logs destination needs the delivery role's boundary")
     delivery_role_arn = stack.format_arn(
         service="iam", region="", resource="role", resource_name=DELIVERY_ROLE_NAME
     )
@@ -131,22 +218,41 @@ def automation_statements(
     )
     statements = [
         iam.PolicyStatement(
-            sid="ManageDeliveryRole",
-            actions=[
-                "iam:CreateRole",
-                "iam:GetRole",
-                "iam:GetRolePolicy",
-                "iam:PutRolePolicy",
-                "iam:TagRole",
-                "iam:UpdateAssumeRolePolicy",
-            ],
+            sid="ReadDeliveryRole",
+            actions=["iam:GetRole", "iam:GetRolePolicy"],
             resources=[delivery_role_arn],
         ),
         iam.PolicyStatement(
-            sid="PassDeliveryRoleToFlowLogs",
+            sid="CreateDeliveryRoleWithBoundary",
+            actions=["iam:CreateRole"],
+            resources=[delivery_role_arn],
+            conditions={"ArnEquals": {"iam:PermissionsBoundary": boundary_arn}},
+        ),
+        iam.PolicyStatement(
+            # For CreateRole's Tags (IAM user guide, "Tagging IAM roles"): our tag only.
+            sid="TagDeliveryRoleAsOurs",
+            actions=["iam:TagRole"],
+            resources=[delivery_role_arn],
+            conditions={
+                "StringEquals": {f"aws:RequestTag/{MANAGED_BY_KEY}": MANAGED_BY_VALUE},
+                "ForAllValues:StringEquals": {"aws:TagKeys": [MANAGED_BY_KEY]},
+            },
+        ),
+        iam.PolicyStatement(
+            sid="WriteDeliveryPolicyWithinBoundary",
+            actions=["iam:PutRolePolicy"],
+            resources=[delivery_role_arn],
+            conditions={"ArnLike": {"iam:PermissionsBoundary": boundary_arn_pattern(stack)}},
+        ),
+        iam.PolicyStatement(
+            # No iam:PassedToService condition: AWS documents no value for flow logs to
+            # CloudWatch Logs (VPC user guide, "IAM role for publishing flow logs to
+            # CloudWatch Logs", names none; its cross-account Firehose page uses
+            # delivery.logs.amazonaws.com), and a wrong value refuses every CreateFlowLogs.
+            # The role trusts only VPC Flow Logs.
+            sid="PassDeliveryRole",
             actions=["iam:PassRole"],
             resources=[delivery_role_arn],
-            conditions={"StringEquals": {"iam:PassedToService": FLOW_LOGS_SERVICE}},
         ),
         iam.PolicyStatement(
             sid="ManageFlowLogGroups",

@@ -97,7 +97,14 @@ class VpcFlowLogsGuard(Construct):
                 rule=self.rule.rule,
                 document_name=self.runbook.document.ref,
                 automation_role_arn=self.runbook.role.role_arn,
-                static_parameters=remediation_parameters(settings),
+                static_parameters=remediation_parameters(
+                    settings,
+                    boundary_arn=(
+                        self.runbook.boundary.managed_policy_arn
+                        if self.runbook.boundary is not None
+                        else ""
+                    ),
+                ),
                 automatic=settings.automatic_remediation,
                 maximum_automatic_attempts=settings.maximum_automatic_attempts,
                 retry_attempt_seconds=settings.retry_attempt_seconds,
@@ -124,16 +131,24 @@ class VpcFlowLogsGuard(Construct):
             value=self.runbook.role.role_arn,
             description="Role the remediation runs as",
         )
+        if self.runbook.boundary is not None:
+            cdk.CfnOutput(
+                self,
+                "DeliveryRoleBoundaryArn",
+                value=self.runbook.boundary.managed_policy_arn,
+                description="Permissions boundary the runbook gives VpcFlowLogsDeliveryRole",
+            )
 
         acknowledge_findings(self.rule, self.runbook, self.recorder)
 
 
-def remediation_parameters(settings: Settings) -> dict[str, str]:
+def remediation_parameters(settings: Settings, *, boundary_arn: str) -> dict[str, str]:
     """The runbook's parameters other than VpcId and AutomationAssumeRole, from the settings.
 
     ``LogGroupName`` and ``LogFormat`` stay empty (one log group per VPC, AWS default format);
     an empty ``KmsKeyArn`` means no key. With the central bucket (``destination`` ``s3``) only
     the parameters of the S3 path are given: no role, log group, retention or key applies.
+    ``boundary_arn`` is the delivery role's permissions boundary (CloudWatch Logs only).
     """
     if settings.to_s3:
         return {
@@ -143,12 +158,15 @@ def remediation_parameters(settings: Settings) -> dict[str, str]:
             "S3BucketArn": settings.central_bucket_arn,
             "LogFormat": "",
         }
+    if not boundary_arn:
+        raise ValueError("the cloud-watch-logs destination needs the delivery role's boundary")
     return {
         "DestinationType": settings.destination,
         "TrafficType": settings.traffic_type,
         "RetentionInDays": str(settings.retention_in_days),
         "KmsKeyArn": settings.kms_key_arn,
         "DeliveryRoleName": DELIVERY_ROLE_NAME,
+        "DeliveryRoleBoundaryArn": boundary_arn,
         "MaxAggregationInterval": MAX_AGGREGATION_INTERVAL,
         "LogGroupName": "",
         "LogFormat": "",

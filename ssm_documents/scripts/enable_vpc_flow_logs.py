@@ -5,7 +5,9 @@ Runs as the ``aws:executeScript`` step of the ``enable_vpc_flow_logs`` Automatio
 any failure finishes the job without duplicates. For CloudWatch Logs (``DestinationType``
 ``cloud-watch-logs``, the default):
 
-1. delivery role: create it, or repair its trust policy and its inline policy;
+1. delivery role: create it with its permissions boundary, or check its trust policy and
+   boundary (a difference fails the run: this role may not change either) and repair its
+   inline policy;
 2. log group: create it, raise a shorter retention (never lower one, never add an expiry to a
    user's group that never expires, but do set one on a group this runbook created, which a run
    that failed half-way can leave without one), associate the KMS key if one is requested;
@@ -54,6 +56,8 @@ INLINE_POLICY_NAME = "VpcFlowLogsDelivery"
 MANAGED_BY_KEY = "ManagedBy"
 MANAGED_BY_VALUE = "vpc-flow-logs-guard"
 FLOW_LOGS_SERVICE = "vpc-flow-logs.amazonaws.com"
+BOUNDARY_PATH = "/vpc-flow-logs-guard/"
+"""Every regional stack's delivery-role boundary lives under this IAM path (see the stack)."""
 CLOUD_WATCH_LOGS: Final = "cloud-watch-logs"
 S3: Final = "s3"
 DESTINATION_TYPES = (CLOUD_WATCH_LOGS, S3)
@@ -85,6 +89,7 @@ class RunbookInput(TypedDict):
     RetentionInDays: int | str
     KmsKeyArn: str
     DeliveryRoleName: str
+    DeliveryRoleBoundaryArn: str
     MaxAggregationInterval: int | str
     LogFormat: str
     DestinationType: str
@@ -145,6 +150,8 @@ class Request(NamedTuple):
     partition: str
     destination_type: DestinationType = CLOUD_WATCH_LOGS
     s3_destination: str = ""
+    boundary_arn: str = ""
+    """The delivery role's permissions boundary (CloudWatch Logs only)."""
 
     @property
     def to_s3(self) -> bool:
@@ -185,6 +192,12 @@ REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
 PARTITION = re.compile(r"^aws(?:-[a-z]+)*$")
 LOG_GROUP_NAME = re.compile(r"^/aws/vpc-flow-logs/[A-Za-z0-9._/#-]{1,493}$")
 ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+BOUNDARY_ARN = re.compile(
+    r"^arn:(?P<partition>aws(?:-[a-z]+)*):iam::(?P<account>\d{12}):policy"
+    + re.escape(BOUNDARY_PATH)
+    + r"[\w+=,.@-]{1,128}$"
+)
+"""A managed policy under ``BOUNDARY_PATH`` (the document's allowedPattern)."""
 KMS_KEY_ARN = re.compile(
     r"^arn:aws(?:-[a-z]+)*:kms:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d{1,2}):\d{12}:key/"
     r"(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
@@ -262,6 +275,7 @@ def parse_request(events: Mapping[str, object]) -> Request:
         )
     role_name = _text(events, "DeliveryRoleName")
     _require(ROLE_NAME.fullmatch(role_name), "DeliveryRoleName", role_name, "an IAM role name")
+    boundary_arn = _boundary_arn(events, destination_type, partition, account_id)
     interval = _integer(events, "MaxAggregationInterval")
     _require(interval in AGGREGATION_INTERVALS, "MaxAggregationInterval", interval, "60 or 600")
     log_format = " ".join(_text(events, "LogFormat").split())
@@ -286,7 +300,25 @@ def parse_request(events: Mapping[str, object]) -> Request:
         partition=partition,
         destination_type=destination_type,  # type: ignore[arg-type]  # checked above
         s3_destination=s3_destination,
+        boundary_arn=boundary_arn,
     )
+
+
+def _boundary_arn(
+    events: Mapping[str, object], destination_type: str, partition: str, account_id: str
+) -> str:
+    """The delivery role's boundary: required for CloudWatch Logs; S3 has no delivery role."""
+    value = _text(events, "DeliveryRoleBoundaryArn")
+    if destination_type == S3:
+        return ""  # like DeliveryRoleName, it does not apply
+    _require(
+        is_boundary_of_account(value, partition, account_id),
+        "DeliveryRoleBoundaryArn",
+        value,
+        f"the ARN of a managed policy of account {account_id} under {BOUNDARY_PATH} (the "
+        "stack's DeliveryRoleBoundaryArn output)",
+    )
+    return value
 
 
 def _s3_destination(events: Mapping[str, object], destination_type: str, partition: str) -> str:
@@ -685,7 +717,11 @@ def describe_vpc_flow_logs(run: Run) -> list[FlowLogTypeDef]:
 
 
 def ensure_delivery_role(run: Run) -> str:
-    """Create the delivery role, or repair its trust and inline policy; return its ARN."""
+    """Create the delivery role within its boundary, or check it; write its inline policy.
+
+    An existing role whose trust policy or boundary differs fails the run: the automation
+    role may not change either (README, "Security model"), so a person must.
+    """
     request, iam = run.request, run.aws.iam
     trust = trust_policy(request.partition, request.account_id)
     policy = delivery_policy(request.partition, request.account_id)
@@ -698,12 +734,13 @@ def ensure_delivery_role(run: Run) -> str:
                 role = iam.create_role(
                     RoleName=name,
                     AssumeRolePolicyDocument=json.dumps(trust),
+                    PermissionsBoundary=request.boundary_arn,
                     Description="Lets VPC Flow Logs deliver flow logs to CloudWatch Logs "
                     f"log groups under {LOG_GROUP_PREFIX}",
                     Tags=[{"Key": MANAGED_BY_KEY, "Value": MANAGED_BY_VALUE}],
                 )["Role"]
                 created = True
-                run.changes.append(f"created IAM role {name}")
+                run.changes.append(f"created IAM role {name} with boundary {request.boundary_arn}")
             except iam.exceptions.EntityAlreadyExistsException:
                 # Another run (another region or VPC) created it a moment ago: use theirs.
                 role = _get_role(iam, name)
@@ -712,9 +749,14 @@ def ensure_delivery_role(run: Run) -> str:
                         f"delivery role {name}: CreateRole says it exists but GetRole cannot "
                         "find it"
                     ) from None
-        if not created and not policies_equal(role.get("AssumeRolePolicyDocument"), trust):
-            iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust))
-            run.changes.append(f"repaired the trust policy of IAM role {name}")
+        if not created:
+            problems = delivery_role_problems(role, trust, request)
+            if problems:
+                raise RemediationError(
+                    f"delivery role {name} cannot be used: {'; '.join(problems)}. This runbook "
+                    "may not change a role's trust policy or boundary; fix the role by hand "
+                    '(README, "Security model") and run it again.'
+                )
         current = None if created else _get_inline_policy(iam, name)
         if current is None or not policies_equal(current, policy):
             iam.put_role_policy(
@@ -723,6 +765,46 @@ def ensure_delivery_role(run: Run) -> str:
             verb = "wrote" if current is None else "repaired"
             run.changes.append(f"{verb} inline policy {INLINE_POLICY_NAME} of IAM role {name}")
         return role["Arn"]
+
+
+def delivery_role_problems(
+    role: RoleTypeDef, trust: Mapping[str, Any], request: Request
+) -> list[str]:
+    """What keeps an existing delivery role from being used; empty when nothing does.
+
+    Its boundary may be any policy of this account under ``BOUNDARY_PATH``: each regional
+    stack has its own, all alike, and the role has the boundary of whichever region created
+    it. A role without one was created by an earlier version of this runbook.
+    """
+    problems: list[str] = []
+    if not policies_equal(role.get("AssumeRolePolicyDocument"), trust):
+        document = json.dumps(trust, separators=(",", ":"))
+        problems.append(
+            "its trust policy is not the one this runbook writes (only VPC Flow Logs of "
+            f"account {request.account_id}): aws iam update-assume-role-policy --role-name "
+            f"{request.role_name} --policy-document '{document}'"
+        )
+    boundary = role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn", "")
+    fix = (
+        f"aws iam put-role-permissions-boundary --role-name {request.role_name} "
+        f"--permissions-boundary {request.boundary_arn}"
+    )
+    if not boundary:
+        problems.append(
+            f"it has no permissions boundary (an earlier version created it without one): {fix}"
+        )
+    elif not is_boundary_of_account(boundary, request.partition, request.account_id):
+        problems.append(
+            f"its permissions boundary {boundary} is not a policy of account "
+            f"{request.account_id} under {BOUNDARY_PATH}: {fix}"
+        )
+    return problems
+
+
+def is_boundary_of_account(arn: str, partition: str, account_id: str) -> bool:
+    """Whether ``arn`` is a managed policy of the account under ``BOUNDARY_PATH``."""
+    match = BOUNDARY_ARN.fullmatch(arn)
+    return bool(match and match["partition"] == partition and match["account"] == account_id)
 
 
 def _get_role(iam: IAMClient, name: str) -> RoleTypeDef | None:

@@ -38,6 +38,8 @@ FRESH_WITHOUT_ROLE: Final = "fresh VPC, no delivery role yet"
 FRESH: Final = "fresh VPC, delivery role exists"
 ALREADY_COMPLIANT: Final = "already-compliant VPC (run again)"
 _PLACEHOLDER: Final = re.compile(r"^\{\{\s*([\w:]+)\s*\}\}$")
+BOUNDARY_ARN: Final = f"arn:aws:iam::{ACCOUNT_ID}:policy/vpc-flow-logs-guard/Bench-Boundary"
+"""The delivery role's boundary, as the remediation configuration passes it (no default)."""
 
 
 @functools.cache
@@ -47,12 +49,13 @@ def _document() -> dict[str, Any]:
 
 
 def runbook_input(vpc_id: str) -> RunbookInput:
-    """The executeScript step's payload for ``vpc_id``, every other parameter at its default."""
+    """The executeScript step's payload for ``vpc_id``, every other parameter at its default
+    (the boundary, which has none that works, as the stack gives it)."""
     document = _document()
     values: dict[str, Any] = {
         name: spec["default"] for name, spec in document["parameters"].items() if "default" in spec
     }
-    values.update(GLOBALS, VpcId=vpc_id)
+    values.update(GLOBALS, VpcId=vpc_id, DeliveryRoleBoundaryArn=BOUNDARY_ARN)
     (step,) = (s for s in document["mainSteps"] if s["action"] == "aws:executeScript")
     payload = {}
     for key, value in step["inputs"]["InputPayload"].items():

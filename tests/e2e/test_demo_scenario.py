@@ -124,6 +124,30 @@ def test_the_delivery_role_trusts_only_vpc_flow_logs(demo_run: DemoRun) -> None:
     ]
 
 
+def test_the_delivery_role_is_created_within_the_stacks_boundary(demo_run: DemoRun) -> None:
+    local, result = demo_run
+    iam = local.admin.iam()
+    (boundary,) = local.stack.template.resources("AWS::IAM::ManagedPolicy")
+    boundary_arn = local.stack.template.ref(boundary.logical_id)
+
+    role = iam.get_role(RoleName="VpcFlowLogsDeliveryRole")["Role"]
+
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary_arn
+    assert boundary_arn.startswith("arn:aws:iam::123456789012:policy/vpc-flow-logs-guard/")
+    assert iam.get_policy(PolicyArn=boundary_arn)["Policy"]["Path"] == "/vpc-flow-logs-guard/"
+    # the remediation configuration gave the runbook that boundary, in every execution
+    spec = local.stack.remediation
+    assert spec is not None
+    assert spec.parameters["DeliveryRoleBoundaryArn"].static_values == (boundary_arn,)
+    given = {
+        execution.parameters["DeliveryRoleBoundaryArn"]
+        for item in result.rows
+        if item.remediation is not None
+        for execution in item.remediation.executions
+    }
+    assert given == {boundary_arn}
+
+
 def test_the_vpc_deleted_after_evaluation_is_cleared_by_the_scheduled_run(
     demo_run: DemoRun,
 ) -> None:

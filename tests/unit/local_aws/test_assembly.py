@@ -108,6 +108,28 @@ def test_resources_whose_condition_is_false_are_not_created(
     assert resources == []
 
 
+def test_a_managed_policys_ref_is_its_arn_with_its_path(
+    assembly_writer: Callable[..., Path],
+) -> None:
+    # Given a managed policy no role attaches (as the delivery role's boundary is)
+    template = mini_template()
+    template["Resources"]["Boundary1A2B3C4D"] = {
+        "Type": "AWS::IAM::ManagedPolicy",
+        "Properties": {
+            "Path": "/vpc-flow-logs-guard/",
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": []},
+        },
+    }
+
+    deployed_template = deployed(assembly_writer(template))
+
+    name = deployed_template.physical_name("Boundary1A2B3C4D")
+    assert name.startswith(f"{STACK}-Boundary1A2B3C4D-")
+    assert deployed_template.ref("Boundary1A2B3C4D") == (
+        f"arn:aws:iam::123456789012:policy/vpc-flow-logs-guard/{name}"
+    )
+
+
 def test_generated_names_respect_the_length_limit() -> None:
     name = generated_name("A" * 50, "B" * 50, 64)
     assert len(name) == 64

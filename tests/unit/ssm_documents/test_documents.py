@@ -60,6 +60,8 @@ KNOWN_GLOBALS = {
 PARAMETER_TYPES = {"String": str, "Integer": int, "Boolean": bool, "StringList": list}
 VARIABLE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 
+BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/vpc-flow-logs-guard/VpcFlowLogsGuard-B-1A2B"
+
 
 def test_there_are_documents_to_check() -> None:
     assert DOCUMENTS, f"no *.yaml under {DOCUMENTS_DIR}"
@@ -250,6 +252,7 @@ def test_flow_logs_parameters_are_the_public_interface(
         "RetentionInDays",
         "KmsKeyArn",
         "DeliveryRoleName",
+        "DeliveryRoleBoundaryArn",
         "MaxAggregationInterval",
         "LogFormat",
         "DestinationType",
@@ -263,6 +266,7 @@ def test_flow_logs_parameters_are_the_public_interface(
         "RetentionInDays": "365",
         "KmsKeyArn": "",
         "DeliveryRoleName": "VpcFlowLogsDeliveryRole",
+        "DeliveryRoleBoundaryArn": "",
         "MaxAggregationInterval": "600",
         "LogFormat": "",
         "DestinationType": "cloud-watch-logs",
@@ -327,6 +331,10 @@ def test_flow_logs_allowed_values_match_the_script(flow_logs_document: dict[str,
         ("DeliveryRoleName", "VpcFlowLogsDeliveryRole", True),
         ("DeliveryRoleName", "a" * 65, False),
         ("DeliveryRoleName", "role/with-path", False),
+        ("DeliveryRoleBoundaryArn", BOUNDARY_ARN, True),
+        ("DeliveryRoleBoundaryArn", BOUNDARY_ARN.replace("vpc-flow-logs-guard/", ""), False),
+        ("DeliveryRoleBoundaryArn", "arn:aws:iam::aws:policy/AdministratorAccess", False),
+        ("DeliveryRoleBoundaryArn", BOUNDARY_ARN + "/nested", False),
     ],
     ids=lambda value: value[:40] + "…" if isinstance(value, str) and len(value) > 40 else None,
 )
@@ -390,6 +398,7 @@ def default_events(document: dict[str, Any]) -> dict[str, object]:
         name: parameter.get("default") for name, parameter in document["parameters"].items()
     }
     values["VpcId"] = "vpc-0123456789abcdef0"
+    values["DeliveryRoleBoundaryArn"] = BOUNDARY_ARN  # required with cloud-watch-logs
     values |= {"ACCOUNT_ID": "123456789012", "REGION": "us-east-1", "AWS_PARTITION": "aws"}
     payload = document["mainSteps"][0]["inputs"]["InputPayload"]
     events: dict[str, object] = {}

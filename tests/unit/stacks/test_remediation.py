@@ -7,6 +7,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_config as config
 
+import enable_vpc_flow_logs as script
 from stacks.remediation import AutoRemediation, AutoRemediationProps
 from stacks.remediation_runbook import DOCUMENT_PATH
 from stacks.runbook_document import build_document
@@ -40,6 +41,7 @@ def test_remediation_runs_the_document_on_the_noncompliant_vpc(default: Synthesi
         for logical_id, role in default.resources("AWS::IAM::Role").items()
         if "AutomationRole" in logical_id
     )
+    boundary_id, _ = default.only("AWS::IAM::ManagedPolicy")
 
     found = remediation(default)
 
@@ -60,6 +62,7 @@ def test_remediation_runs_the_document_on_the_noncompliant_vpc(default: Synthesi
                 "StaticValue": {"Values": [{"Fn::GetAtt": [automation_role_id, "Arn"]}]}
             },
             "DeliveryRoleName": {"StaticValue": {"Values": ["VpcFlowLogsDeliveryRole"]}},
+            "DeliveryRoleBoundaryArn": {"StaticValue": {"Values": [{"Ref": boundary_id}]}},
             "DestinationType": {"StaticValue": {"Values": ["cloud-watch-logs"]}},
             "MaxAggregationInterval": {"StaticValue": {"Values": ["600"]}},
             "RetentionInDays": {"StaticValue": {"Values": ["365"]}},
@@ -134,6 +137,7 @@ def test_static_values_satisfy_the_document_constraints(everything: Synthesized)
     declared = build_document(DOCUMENT_PATH)["parameters"]
     values = static(remediation(everything)["Properties"]["Parameters"])
     values.pop("AutomationAssumeRole")  # a token here; its pattern is checked on the ARN form
+    values.pop("DeliveryRoleBoundaryArn")  # a Ref too: see the test below
 
     assert values
     for name, value in values.items():
@@ -142,6 +146,23 @@ def test_static_values_satisfy_the_document_constraints(everything: Synthesized)
             assert value in [str(allowed) for allowed in spec["allowedValues"]], name
         if "allowedPattern" in spec:
             assert re.search(spec["allowedPattern"], value), name
+
+
+def test_boundary_arn_as_deployed_satisfies_the_document_and_the_script(
+    everything: Synthesized,
+) -> None:
+    # Given the boundary's ARN as IAM gives it: its path, a name CloudFormation generates
+    # (<stack>-<logical id>-<suffix>, at most 128 characters), in any account
+    declared = build_document(DOCUMENT_PATH)["parameters"]["DeliveryRoleBoundaryArn"]
+    boundary_id, boundary = everything.only("AWS::IAM::ManagedPolicy")
+    name = f"StackSet-VpcFlowLogsGuard-{'0' * 36}-{boundary_id}-ABCDEFGHIJKL"[:128]
+    arn = f"arn:aws:iam::111122223333:policy{boundary['Properties']['Path']}{name}"
+
+    # Then the document's pattern and the script both accept it, for that account only
+    assert re.search(declared["allowedPattern"], arn)
+    assert script.is_boundary_of_account(arn, "aws", "111122223333")
+    assert not script.is_boundary_of_account(arn, "aws", "444455556666")
+    assert not re.search(declared["allowedPattern"], arn.replace("/vpc-flow-logs-guard/", "/"))
 
 
 def test_remediation_creates_what_the_rule_accepts(synth: Callable[..., Synthesized]) -> None:

@@ -77,26 +77,46 @@ def actions_of(role: dict[str, Any]) -> set[str]:
     return found
 
 
+BOUNDARY_ARN = {"Ref": "RunbookDeliveryRoleBoundary7052ADE4"}
+OUR_BOUNDARIES = {
+    "Fn::Join": ["", ["arn:", PARTITION, ":iam::", ACCOUNT, ":policy/vpc-flow-logs-guard/*"]]
+}
 BASE_STATEMENTS: list[dict[str, Any]] = [
     {
-        "Sid": "ManageDeliveryRole",
+        "Sid": "ReadDeliveryRole",
         "Effect": "Allow",
-        "Action": [
-            "iam:CreateRole",
-            "iam:GetRole",
-            "iam:GetRolePolicy",
-            "iam:PutRolePolicy",
-            "iam:TagRole",
-            "iam:UpdateAssumeRolePolicy",
-        ],
+        "Action": ["iam:GetRole", "iam:GetRolePolicy"],
         "Resource": DELIVERY_ROLE_ARN,
     },
     {
-        "Sid": "PassDeliveryRoleToFlowLogs",
+        "Sid": "CreateDeliveryRoleWithBoundary",
+        "Effect": "Allow",
+        "Action": "iam:CreateRole",
+        "Resource": DELIVERY_ROLE_ARN,
+        "Condition": {"ArnEquals": {"iam:PermissionsBoundary": BOUNDARY_ARN}},
+    },
+    {
+        "Sid": "TagDeliveryRoleAsOurs",
+        "Effect": "Allow",
+        "Action": "iam:TagRole",
+        "Resource": DELIVERY_ROLE_ARN,
+        "Condition": {
+            "StringEquals": {"aws:RequestTag/ManagedBy": "vpc-flow-logs-guard"},
+            "ForAllValues:StringEquals": {"aws:TagKeys": ["ManagedBy"]},
+        },
+    },
+    {
+        "Sid": "WriteDeliveryPolicyWithinBoundary",
+        "Effect": "Allow",
+        "Action": "iam:PutRolePolicy",
+        "Resource": DELIVERY_ROLE_ARN,
+        "Condition": {"ArnLike": {"iam:PermissionsBoundary": OUR_BOUNDARIES}},
+    },
+    {
+        "Sid": "PassDeliveryRole",
         "Effect": "Allow",
         "Action": "iam:PassRole",
         "Resource": DELIVERY_ROLE_ARN,
-        "Condition": {"StringEquals": {"iam:PassedToService": "vpc-flow-logs.amazonaws.com"}},
     },
     {
         "Sid": "ManageFlowLogGroups",
@@ -234,13 +254,13 @@ def test_automation_role_may_use_the_kms_key_only_through_cloudwatch_logs(
 ) -> None:
     found = statements(automation_role(everything))
 
-    log_groups = dict(BASE_STATEMENTS[2])
+    log_groups = dict(BASE_STATEMENTS[5])
     log_groups["Action"] = [*log_groups["Action"], "logs:AssociateKmsKey"]
     via_logs = {"kms:ViaService": {"Fn::Join": ["", ["logs.", REGION, ".amazonaws.com"]]}}
     assert found == [
-        *BASE_STATEMENTS[:2],
+        *BASE_STATEMENTS[:5],
         log_groups,
-        *BASE_STATEMENTS[3:],
+        *BASE_STATEMENTS[6:],
         {
             "Sid": "DescribeKeyViaLogs",
             "Effect": "Allow",
@@ -308,7 +328,7 @@ S3_STATEMENTS: list[dict[str, Any]] = [
         "Action": ["ec2:DescribeFlowLogs", "ec2:DescribeVpcs"],
         "Resource": "*",
     },
-    *BASE_STATEMENTS[4:],
+    *BASE_STATEMENTS[7:],
     {
         "Sid": "DeliverFlowLogsToS3",
         "Effect": "Allow",
@@ -394,7 +414,9 @@ def test_unknown_destination_or_a_key_with_s3_is_refused() -> None:
         automation_statements(stack, "", "kinesis-data-firehose")
     with pytest.raises(ValueError, match="the S3 destination creates none"):
         automation_statements(stack, KMS_KEY_ARN, S3)
-    assert automation_statements(stack, "", CLOUD_WATCH_LOGS)
+    with pytest.raises(ValueError, match="needs the delivery role's boundary"):
+        automation_statements(stack, "", CLOUD_WATCH_LOGS)
+    assert automation_statements(stack, "", CLOUD_WATCH_LOGS, boundary_arn="arn:x")
 
 
 def test_the_s3_template_passes_cfn_lint(to_s3: Synthesized) -> None:

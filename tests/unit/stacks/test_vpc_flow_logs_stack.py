@@ -35,6 +35,7 @@ def test_outputs_name_the_rule_the_document_and_the_automation_role(
         for logical_id in default.resources("AWS::IAM::Role")
         if "Automation" in logical_id
     )
+    boundary_id, _ = default.only("AWS::IAM::ManagedPolicy")
 
     outputs = {name: output["Value"] for name, output in default.json["Outputs"].items()}
 
@@ -42,6 +43,7 @@ def test_outputs_name_the_rule_the_document_and_the_automation_role(
         "RuleName": {"Ref": rule_id},
         "DocumentName": {"Ref": document_id},
         "AutomationRoleArn": {"Fn::GetAtt": [automation_role_id, "Arn"]},
+        "DeliveryRoleBoundaryArn": {"Ref": boundary_id},
     }
 
 
@@ -54,6 +56,7 @@ def test_default_stack_has_exactly_these_resources(default: Synthesized) -> None
         "AWS::Logs::LogGroup": 1,
         "AWS::IAM::Role": 2,
         "AWS::IAM::Policy": 1,
+        "AWS::IAM::ManagedPolicy": 1,
         "AWS::Lambda::Function": 1,
         "AWS::Lambda::Permission": 1,
         "AWS::Config::ConfigRule": 1,
@@ -148,6 +151,8 @@ ACKNOWLEDGED = {
     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:vpc/*]",
     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>"
     ":vpc-flow-log/*]",
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:*:<AWS::AccountId>"
+    ":log-group:/aws/vpc-flow-logs/*]",
 }
 ACKNOWLEDGED_RECORDER = {
     "AwsSolutions-S1",

@@ -51,6 +51,8 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 ROLE = "VpcFlowLogsDeliveryRole"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{ROLE}"
+BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/vpc-flow-logs-guard/VpcFlowLogsGuard-Boundary-1A2B"
+OTHER_REGIONS_BOUNDARY = BOUNDARY_ARN.replace("1A2B", "9Z8Y")
 OURS: list[TagTypeDef] = [{"Key": "ManagedBy", "Value": "vpc-flow-logs-guard"}]
 TAG_OURS: list[TagSpecificationTypeDef] = [{"ResourceType": "vpc-flow-log", "Tags": OURS}]
 PROPAGATION = "Unable to assume given IAM role: 'arn:aws:iam::123456789012:role/{}'"
@@ -68,7 +70,6 @@ AUTOMATION_ROLE_ACTIONS = (
     "iam:GetRole",
     "iam:CreateRole",
     "iam:TagRole",
-    "iam:UpdateAssumeRolePolicy",
     "iam:GetRolePolicy",
     "iam:PutRolePolicy",
     "iam:PassRole",
@@ -239,6 +240,7 @@ def events(vpc_id: str, **overrides: object) -> RunbookInput:
         "RetentionInDays": 365,
         "KmsKeyArn": "",
         "DeliveryRoleName": ROLE,
+        "DeliveryRoleBoundaryArn": BOUNDARY_ARN,
         "MaxAggregationInterval": 600,
         "LogFormat": "",
         "DestinationType": "cloud-watch-logs",
@@ -277,8 +279,17 @@ def vpc_flow_logs(ec2: EC2Client, vpc_id: str) -> list[FlowLogTypeDef]:
     return ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc_id]}])["FlowLogs"]
 
 
-def create_role(iam: IAMClient, name: str, trust: dict[str, Any]) -> str:
-    return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+def create_role(
+    iam: IAMClient, name: str, trust: dict[str, Any], boundary: str | None = BOUNDARY_ARN
+) -> str:
+    """The role as an admin (or an earlier run, ``boundary=None``) would have created it."""
+    document = json.dumps(trust)
+    if boundary is None:
+        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=document)["Role"]["Arn"]
+    created = iam.create_role(
+        RoleName=name, AssumeRolePolicyDocument=document, PermissionsBoundary=boundary
+    )
+    return created["Role"]["Arn"]
 
 
 def put_policy(iam: IAMClient, policy: dict[str, Any]) -> None:
@@ -338,9 +349,15 @@ def test_fresh_vpc_gets_role_log_group_and_flow_log(env: Env) -> None:
     # Then it made exactly these calls
     assert calls.names == FRESH_VPC_CALLS
 
-    # And the role trusts only VPC Flow Logs of this account, with our inline policy and tag
+    # And the role trusts only VPC Flow Logs of this account, within its boundary, with our
+    # inline policy and tag
     role = iam.get_role(RoleName=ROLE)["Role"]
     assert script.policies_equal(role["AssumeRolePolicyDocument"], our_trust())
+    assert role.get("PermissionsBoundary") == {
+        "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
+        "PermissionsBoundaryArn": BOUNDARY_ARN,
+    }
+    assert calls.params("iam:CreateRole")[0]["PermissionsBoundary"] == BOUNDARY_ARN
     assert role.get("Tags") == OURS
     policy = iam.get_role_policy(RoleName=ROLE, PolicyName="VpcFlowLogsDelivery")
     assert script.policies_equal(policy["PolicyDocument"], our_policy())
@@ -373,7 +390,7 @@ def test_fresh_vpc_gets_role_log_group_and_flow_log(env: Env) -> None:
         "DeliveryRoleArn": ROLE_ARN,
         "Destination": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group_name(vpc_id)}",
         "Changes": [
-            f"created IAM role {ROLE}",
+            f"created IAM role {ROLE} with boundary {BOUNDARY_ARN}",
             f"wrote inline policy VpcFlowLogsDelivery of IAM role {ROLE}",
             f"created log group {group_name(vpc_id)}",
             f"set retention of log group {group_name(vpc_id)} to 365 days",
@@ -472,34 +489,119 @@ def test_existing_correct_role_is_reused_untouched(
     assert not [change for change in output["Changes"] if "IAM role" in change]
 
 
-def test_role_with_wrong_trust_is_repaired(
+WRONG_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+def test_role_with_wrong_trust_fails_naming_it_and_writes_nothing(
     session: boto3.session.Session, calls: Calls, vpc_id: str, iam: IAMClient
 ) -> None:
-    # Given the role trusts EC2 instead of VPC Flow Logs (its policy is right)
-    create_role(
+    # Given the role trusts EC2 instead of VPC Flow Logs (its boundary and policy are right)
+    create_role(iam, ROLE, WRONG_TRUST)
+    put_policy(iam, our_policy())
+
+    # When the runbook runs, it fails naming the role, what differs and the fix
+    with pytest.raises(RemediationError) as failure:
+        remediate(session, vpc_id)
+
+    message = str(failure.value)
+    assert f"delivery role {ROLE} cannot be used: its trust policy is not the one" in message
+    assert f"aws iam update-assume-role-policy --role-name {ROLE} --policy-document '" in message
+    document = message.split("--policy-document '", 1)[1].split("'", 1)[0]
+    assert json.loads(document) == our_trust()
+    assert "boundary" not in message.split("--policy-document", 1)[0]  # the boundary is fine
+    # And it changed nothing: the trust policy is still EC2's, and no write was made
+    assert calls.writes == []
+    trust = iam.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
+    assert script.policies_equal(trust, WRONG_TRUST)
+
+
+def test_role_from_an_earlier_version_without_boundary_fails_with_the_fix(
+    session: boto3.session.Session, calls: Calls, vpc_id: str, iam: IAMClient
+) -> None:
+    # Given the role an earlier version created: right trust and policy, no boundary
+    create_role(iam, ROLE, our_trust(), boundary=None)
+    put_policy(iam, our_policy())
+
+    # When the runbook runs, it cannot adopt the role (it may not set a boundary): it fails
+    with pytest.raises(RemediationError) as failure:
+        remediate(session, vpc_id)
+
+    assert str(failure.value).startswith(
+        f"delivery role {ROLE} cannot be used: it has no permissions boundary (an earlier "
+        f"version created it without one): aws iam put-role-permissions-boundary --role-name "
+        f"{ROLE} --permissions-boundary {BOUNDARY_ARN}. "
+    )
+    assert "trust policy is not" not in str(failure.value)
+    assert calls.writes == []
+    assert "PermissionsBoundary" not in iam.get_role(RoleName=ROLE)["Role"]
+
+    # And once a person runs the fix, the next run uses the role and writes no IAM call
+    iam.put_role_permissions_boundary(RoleName=ROLE, PermissionsBoundary=BOUNDARY_ARN)
+    calls.made.clear()
+    output = remediate(session, vpc_id)
+    assert output["DeliveryRoleArn"] == ROLE_ARN
+    assert [name for name in calls.writes if name.startswith("iam:")] == []
+
+
+@pytest.mark.parametrize(
+    "boundary",
+    [
+        pytest.param("arn:aws:iam::aws:policy/AdministratorAccess", id="AWS managed"),
+        pytest.param(f"arn:aws:iam::{ACCOUNT}:policy/VpcFlowLogsGuard-Boundary", id="other path"),
+        pytest.param(
+            "arn:aws:iam::444455556666:policy/vpc-flow-logs-guard/Boundary", id="other account"
+        ),
+    ],
+)
+def test_role_with_a_boundary_not_ours_fails_naming_it(
+    session: boto3.session.Session, calls: Calls, vpc_id: str, iam: IAMClient, boundary: str
+) -> None:
+    create_role(iam, ROLE, WRONG_TRUST, boundary=boundary)
+
+    with pytest.raises(RemediationError) as failure:
+        remediate(session, vpc_id)
+
+    # Both differences are named, each with its fix; nothing is written
+    message = str(failure.value)
+    assert "its trust policy is not the one this runbook writes" in message
+    assert (
+        f"its permissions boundary {boundary} is not a policy of account {ACCOUNT} under "
+        f"/vpc-flow-logs-guard/: aws iam put-role-permissions-boundary --role-name {ROLE} "
+        f"--permissions-boundary {BOUNDARY_ARN}"
+    ) in message
+    assert calls.writes == []
+
+
+def test_role_bounded_by_another_regions_boundary_is_used_and_its_policy_repaired(
+    session: boto3.session.Session, calls: Calls, vpc_id: str, iam: IAMClient
+) -> None:
+    # Given the role another region's stack created, with that stack's boundary, and an
+    # inline policy that differs
+    create_role(iam, ROLE, our_trust(), boundary=OTHER_REGIONS_BOUNDARY)
+    put_policy(
         iam,
-        ROLE,
         {
             "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "ec2.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
+            "Statement": [{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}],
         },
     )
-    put_policy(iam, our_policy())
 
     output = remediate(session, vpc_id)
 
-    assert [name for name in calls.writes if name.startswith("iam:")] == [
-        "iam:UpdateAssumeRolePolicy"
-    ]
-    trust = iam.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
-    assert script.policies_equal(trust, our_trust())
-    assert f"repaired the trust policy of IAM role {ROLE}" in output["Changes"]
+    # Then the boundary is accepted as it is, and only the inline policy is written
+    assert output["DeliveryRoleArn"] == ROLE_ARN
+    assert [name for name in calls.writes if name.startswith("iam:")] == ["iam:PutRolePolicy"]
+    role = iam.get_role(RoleName=ROLE)["Role"]
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == OTHER_REGIONS_BOUNDARY
 
 
 @pytest.mark.parametrize(
@@ -554,7 +656,7 @@ def test_role_created_by_a_concurrent_run_counts_as_success(
     # Given another run (another region or VPC) creates the role between our GetRole and
     # CreateRole, without its inline policy yet
     def other_run() -> None:
-        create_role(iam, ROLE, our_trust())
+        create_role(iam, ROLE, our_trust(), boundary=OTHER_REGIONS_BOUNDARY)
 
     before(session, "iam.CreateRole", other_run)
 
@@ -1013,10 +1115,12 @@ S3_FRESH_VPC_CALLS = [
 class S3Destination(TypedDict):
     DestinationType: str
     S3BucketArn: str
+    DeliveryRoleBoundaryArn: str
 
 
 def to_s3(destination: str = BUCKET_ARN) -> S3Destination:
-    return {"DestinationType": "s3", "S3BucketArn": destination}
+    """The S3 path's parameters (no delivery role, so no boundary either)."""
+    return {"DestinationType": "s3", "S3BucketArn": destination, "DeliveryRoleBoundaryArn": ""}
 
 
 @pytest.fixture
@@ -1441,6 +1545,23 @@ class _Raw:
             "KmsKeyArn",
         ),
         ({"S3BucketArn": "arn:aws:s3:::b-1"}, "empty unless DestinationType is s3"),
+        ({"DeliveryRoleBoundaryArn": ""}, "DeliveryRoleBoundaryArn='' is not valid"),
+        (
+            {"DeliveryRoleBoundaryArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+            "DeliveryRoleBoundaryArn",
+        ),
+        (
+            {"DeliveryRoleBoundaryArn": f"arn:aws:iam::{ACCOUNT}:policy/Boundary"},
+            "under /vpc-flow-logs-guard/",
+        ),
+        (
+            {"DeliveryRoleBoundaryArn": BOUNDARY_ARN.replace(ACCOUNT, "444455556666")},
+            f"a managed policy of account {ACCOUNT}",
+        ),
+        (
+            {"DeliveryRoleBoundaryArn": BOUNDARY_ARN.replace("arn:aws:", "arn:aws-cn:")},
+            "DeliveryRoleBoundaryArn",
+        ),
     ],
 )
 def test_invalid_input_is_refused_before_any_call(
@@ -1719,9 +1840,9 @@ def scenario_compliant(admin: boto3.session.Session, vpc_id: str) -> None:
     remediate(admin, vpc_id)
 
 
-def scenario_wrong_trust(admin: boto3.session.Session, vpc_id: str) -> None:
-    """The role exists with a trust policy to repair."""
-    create_role(admin.client("iam"), ROLE, {"Version": "2012-10-17", "Statement": []})
+def scenario_other_regions_role(admin: boto3.session.Session, vpc_id: str) -> None:
+    """Another region's stack created the role (its boundary); its inline policy is missing."""
+    create_role(admin.client("iam"), ROLE, our_trust(), boundary=OTHER_REGIONS_BOUNDARY)
 
 
 def scenario_our_group_never_expires(admin: boto3.session.Session, vpc_id: str) -> None:
@@ -1745,7 +1866,7 @@ def scenario_s3_compliant(admin: boto3.session.Session, vpc_id: str) -> None:
 SCENARIOS: dict[str, tuple[Scenario, dict[str, object]]] = {
     "fresh": (scenario_fresh, {}),
     "compliant": (scenario_compliant, {}),
-    "wrong trust": (scenario_wrong_trust, {}),
+    "other region's role": (scenario_other_regions_role, {}),
     "replace": (scenario_compliant, {"TrafficType": "ALL"}),  # our REJECT log gets replaced
     "our group never expires": (scenario_our_group_never_expires, {}),
     "s3 fresh": (scenario_bucket, dict(to_s3())),
@@ -1827,8 +1948,8 @@ def test_s3_destination_needs_no_iam_or_cloudwatch_logs_actions(scenario: str) -
         ("ec2:DeleteFlowLogs", "replace"),
         ("iam:GetRole", "fresh"),
         ("iam:CreateRole", "fresh"),
-        ("iam:UpdateAssumeRolePolicy", "wrong trust"),
         ("iam:GetRolePolicy", "compliant"),
+        ("iam:PutRolePolicy", "other region's role"),
         ("iam:PutRolePolicy", "fresh"),
         ("logs:DescribeLogGroups", "fresh"),
         ("logs:CreateLogGroup", "fresh"),
