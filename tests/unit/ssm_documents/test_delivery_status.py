@@ -15,11 +15,11 @@ import pytest
 
 import enable_vpc_flow_logs as script
 from tests.unit.lambdas.vpc_flow_logs_rule.builders import (
-    ACCOUNT_ID,
     FakeLambdaContext,
     World,
     change_event,
 )
+from tests.unit.ssm_documents.payloads import runbook_input
 from vpc_flow_logs_rule import handler
 
 if TYPE_CHECKING:
@@ -40,21 +40,7 @@ def remediate(world: World, vpc_id: str, status: str | None) -> script.RunbookOu
             world.set_flow_log(flow_log_id, deliver_logs_status=status)
 
     session.events.register("after-call.ec2.CreateFlowLogs", created)
-    events = {
-        "VpcId": vpc_id,
-        "TrafficType": "REJECT",
-        "LogGroupName": "",
-        "RetentionInDays": "365",
-        "KmsKeyArn": "",
-        "DeliveryRoleName": "VpcFlowLogsDeliveryRole",
-        "MaxAggregationInterval": "600",
-        "LogFormat": "",
-        "DestinationType": "cloud-watch-logs",
-        "S3BucketArn": "",
-        "AccountId": ACCOUNT_ID,
-        "Region": REGION,
-        "Partition": "aws",
-    }
+    events = runbook_input(vpc_id)
     request = script.parse_request(events)
     run = script.Run(request=request, aws=script.Clients.create(REGION, session))
     return script.remediate(run)

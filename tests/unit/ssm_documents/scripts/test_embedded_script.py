@@ -18,11 +18,11 @@ import pytest
 
 import enable_vpc_flow_logs as module
 from stacks.runbook_document import build_document
+from tests.unit.ssm_documents.payloads import BOUNDARY_ARN, REGION
+from tests.unit.ssm_documents.payloads import runbook_input as events
 
 DOCUMENT = Path(__file__).parents[4] / "ssm_documents" / "enable_vpc_flow_logs.yaml"
 NAMESPACE = "ssm_inline_enable_flow_log"
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
 
 Handler = Callable[[dict[str, Any], object], dict[str, Any]]
 
@@ -36,25 +36,6 @@ def embedded_handler() -> Handler:
     exec(code, namespace)  # noqa: S102 - the runbook's own script, as SSM would run it
     handler: Handler = namespace[step["inputs"]["Handler"]]
     return handler
-
-
-def events(vpc_id: str) -> dict[str, Any]:
-    """The payload as SSM builds it for a Config remediation: every value a string."""
-    return {
-        "VpcId": vpc_id,
-        "TrafficType": "REJECT",
-        "LogGroupName": "",
-        "RetentionInDays": "365",
-        "KmsKeyArn": "",
-        "DeliveryRoleName": "VpcFlowLogsDeliveryRole",
-        "MaxAggregationInterval": "600",
-        "LogFormat": "",
-        "DestinationType": "cloud-watch-logs",
-        "S3BucketArn": "",
-        "AccountId": ACCOUNT,
-        "Region": REGION,
-        "Partition": "aws",
-    }
 
 
 def new_vpc() -> str:
@@ -91,7 +72,10 @@ def test_the_embedded_script_behaves_as_the_module() -> None:
     for vpc_id, output in pairs:
         flow_logs = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc_id]}])
         assert [fl["FlowLogId"] for fl in flow_logs["FlowLogs"]] == [output["FlowLogId"]]
-    assert "created IAM role VpcFlowLogsDeliveryRole" in from_source["Changes"]
+    assert (
+        f"created IAM role VpcFlowLogsDeliveryRole with boundary {BOUNDARY_ARN}"
+        in (from_source["Changes"])
+    )
     assert not any("IAM role" in change for change in from_module["Changes"])
 
     # And run again, each is a no-op with the same output as the other's second run
