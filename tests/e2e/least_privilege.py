@@ -228,6 +228,27 @@ def forbidden_calls(local: LocalStack) -> list[Forbidden]:
             ),
         ),
         Forbidden(
+            "the delivery role without its permissions boundary",
+            call(
+                runbook,
+                "iam",
+                "CreateRole",
+                RoleName="VpcFlowLogsDeliveryRole",
+                AssumeRolePolicyDocument=policy,
+            ),
+        ),
+        Forbidden(
+            "the delivery role with a boundary that bounds nothing",
+            call(
+                runbook,
+                "iam",
+                "CreateRole",
+                RoleName="VpcFlowLogsDeliveryRole",
+                AssumeRolePolicyDocument=policy,
+                PermissionsBoundary="arn:aws:iam::aws:policy/AdministratorAccess",
+            ),
+        ),
+        Forbidden(
             "a log group outside /aws/vpc-flow-logs/",
             call(
                 runbook,
