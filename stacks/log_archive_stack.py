@@ -5,6 +5,11 @@ documented policy for flow logs delivered to S3 (VPC user guide, "Amazon S3 buck
 for flow logs"), with the confused-deputy condition widened from one account
 (``aws:SourceAccount``) to the organization (``aws:SourceOrgID``), so a new account of the
 organization can deliver without a policy change and no account outside it can.
+
+With ``centralLogDestination``, the stack also receives flow logs kept in CloudWatch Logs: a
+CloudWatch Logs destination for the organization feeds a Firehose stream into the same bucket
+(``stacks/central_log_destination.py``), and the bucket policy admits that stream's role as the
+one other writer, under its own prefix.
 """
 
 from __future__ import annotations
@@ -46,7 +51,8 @@ _STORAGE_CLASSES: Final = {
 
 
 class LogArchiveStack(cdk.Stack):
-    """The flow-logs bucket, its server access log bucket and, optionally, its KMS key."""
+    """The flow-logs bucket, its server access log bucket and, optionally, its KMS key and the
+    CloudWatch Logs destination that feeds the bucket through Firehose."""
 
     def __init__(
         self,
