@@ -5,6 +5,11 @@ documented policy for flow logs delivered to S3 (VPC user guide, "Amazon S3 buck
 for flow logs"), with the confused-deputy condition widened from one account
 (``aws:SourceAccount``) to the organization (``aws:SourceOrgID``), so a new account of the
 organization can deliver without a policy change and no account outside it can.
+
+With ``centralLogDestination``, the stack also receives flow logs kept in CloudWatch Logs: a
+CloudWatch Logs destination for the organization feeds a Firehose stream into the same bucket
+(``stacks/central_log_destination.py``), and the bucket policy admits that stream's role as the
+one other writer, under its own prefix.
 """
 
 from __future__ import annotations
@@ -15,6 +20,13 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+
+from stacks.central_log_destination import (
+    ARCHIVE_PREFIX,
+    CentralLogDestination,
+    CentralLogDestinationProps,
+)
+from stacks.nag_acknowledgements import acknowledge_central_archive
 
 if TYPE_CHECKING:
     from constructs import Construct
@@ -39,7 +51,8 @@ _STORAGE_CLASSES: Final = {
 
 
 class LogArchiveStack(cdk.Stack):
-    """The flow-logs bucket, its server access log bucket and, optionally, its KMS key."""
+    """The flow-logs bucket, its server access log bucket and, optionally, its KMS key and the
+    CloudWatch Logs destination that feeds the bucket through Firehose."""
 
     def __init__(
         self,
@@ -155,7 +168,21 @@ class LogArchiveStack(cdk.Stack):
                 f"LifecycleConfiguration.Rules.{rules.index(archive)}.ObjectSizeGreaterThan",
                 str(SMALL_OBJECTS_FROM_BYTES),
             )
-        for statement in delivery_statements(self.bucket.bucket_arn, settings.organization_id):
+        self.central: CentralLogDestination | None = None
+        if settings.central_log_destination:
+            self.central = CentralLogDestination(
+                self,
+                "CentralLogDestination",
+                CentralLogDestinationProps(
+                    organization_id=settings.organization_id, bucket=self.bucket, key=self.key
+                ),
+            )
+            acknowledge_central_archive(self.central, self.bucket)
+        for statement in delivery_statements(
+            self.bucket.bucket_arn,
+            settings.organization_id,
+            archive_role_arn=self.central.firehose_role.role_arn if self.central else None,
+        ):
             self.bucket.add_to_resource_policy(statement)
 
         cdk.CfnOutput(
@@ -171,18 +198,32 @@ class LogArchiveStack(cdk.Stack):
                 value=self.key.key_arn,
                 description="KMS key the flow-logs bucket encrypts with",
             )
+        if self.central is not None:
+            cdk.CfnOutput(
+                self,
+                "CentralLogDestinationArn",
+                value=self.central.destination.attr_arn,
+                description="CloudWatch Logs destination of the central archive: the per-account "
+                "setting centralLogDestinationArn (same Region as the log groups)",
+            )
 
 
-def delivery_statements(bucket_arn: str, organization_id: str) -> list[iam.PolicyStatement]:
+def delivery_statements(
+    bucket_arn: str, organization_id: str, *, archive_role_arn: str | None = None
+) -> list[iam.PolicyStatement]:
     """What the log delivery service may do on the bucket, for accounts of the organization.
 
     Only ``delivery.logs.amazonaws.com`` is granted, only with ``aws:SourceOrgID`` equal to the
     organization, and writes only under ``AWSLogs/`` with the bucket-owner ACL the service sets.
     A second statement denies ``s3:PutObject`` to every caller that is not that service, so even
     principals of the log-archive account with broad IAM permissions cannot add or overwrite logs.
+
+    With the central archive's Firehose role (``archive_role_arn``), that role is the one other
+    writer, and a third statement keeps it under ``CloudWatchLogs/``. The role is of this account,
+    so its own policy grants the writes; the bucket policy only denies.
     """
     delivery = iam.ServicePrincipal(LOG_DELIVERY_SERVICE)
-    return [
+    statements = [
         iam.PolicyStatement(
             sid="AWSLogDeliveryWrite",
             principals=[delivery],
@@ -202,12 +243,39 @@ def delivery_statements(bucket_arn: str, organization_id: str) -> list[iam.Polic
             resources=[bucket_arn],
             conditions={"StringEquals": {"aws:SourceOrgID": organization_id}},
         ),
+    ]
+    not_log_delivery = {"StringNotEquals": {"aws:PrincipalServiceName": LOG_DELIVERY_SERVICE}}
+    if archive_role_arn is None:
+        return [
+            *statements,
+            iam.PolicyStatement(
+                sid="DenyWritesByAnyoneButLogDelivery",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject"],
+                resources=[f"{bucket_arn}/*"],
+                conditions=not_log_delivery,
+            ),
+        ]
+    # Both conditions must hold to deny; a request without aws:PrincipalArn (the delivery
+    # service's) or without aws:PrincipalServiceName (a role's) meets the negated operator
+    # (IAM User Guide, "Condition operators": negated operators match an absent key).
+    return [
+        *statements,
         iam.PolicyStatement(
-            sid="DenyWritesByAnyoneButLogDelivery",
+            sid="DenyWritesByAnyoneButLogDeliveryAndTheArchiveStream",
             effect=iam.Effect.DENY,
             principals=[iam.AnyPrincipal()],
             actions=["s3:PutObject"],
             resources=[f"{bucket_arn}/*"],
-            conditions={"StringNotEquals": {"aws:PrincipalServiceName": LOG_DELIVERY_SERVICE}},
+            conditions={**not_log_delivery, "ArnNotEquals": {"aws:PrincipalArn": archive_role_arn}},
+        ),
+        iam.PolicyStatement(
+            sid="DenyTheArchiveStreamOutsideItsPrefix",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=["s3:PutObject"],
+            not_resources=[f"{bucket_arn}/{ARCHIVE_PREFIX}*"],
+            conditions={"ArnEquals": {"aws:PrincipalArn": archive_role_arn}},
         ),
     ]

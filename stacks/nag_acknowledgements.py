@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from aws_cdk import aws_iam as iam
     from constructs import IConstruct
 
+    from stacks.central_log_destination import CentralLogDestination
     from stacks.config_recorder import VpcConfigRecorder
     from stacks.config_rule import VpcFlowLogsRule
     from stacks.remediation_runbook import RemediationRunbook
@@ -187,6 +188,18 @@ def acknowledge_asset_copy(stack: cdk.Stack, asset_bucket_names: Iterable[str]) 
             f"Objects of the StackSet asset bucket {name}, which exists only to hold the "
             "rule's code for the StackSet instances of its region.",
         )
+
+
+def acknowledge_central_archive(central: CentralLogDestination, bucket: IConstruct) -> None:
+    """The log-archive stack's accepted finding: Firehose names the objects it delivers."""
+    bucket_id = cdk.Stack.of(central).get_logical_id(_cfn(bucket))
+    _acknowledge(
+        central.firehose_role,
+        f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/CloudWatchLogs/*]",
+        "Firehose names each object it delivers (partition, date and a generated name); the "
+        "role's object actions are limited to the CloudWatchLogs/ prefix of the archive bucket, "
+        "and the bucket policy denies this role writes anywhere else.",
+    )
 
 
 def _cfn(construct: IConstruct) -> cdk.CfnElement:

@@ -52,6 +52,7 @@ DEFAULTS: Final[dict[str, Any]] = {
     "logArchiveTransitionDays": 90,
     "logArchiveTransitionSmallObjects": True,
     "logArchiveExpirationDays": 400,
+    "centralLogDestination": False,
     "organizationalUnitIds": [],
     "regions": [],
     "assetBucketPrefix": "",
@@ -76,6 +77,7 @@ class OrganizationSettings:
     log_archive_transition_days: int
     log_archive_transition_small_objects: bool
     log_archive_expiration_days: int
+    central_log_destination: bool
     organizational_unit_ids: tuple[str, ...]
     regions: tuple[str, ...]
     asset_bucket_prefix: str
@@ -130,6 +132,11 @@ class OrganizationSettings:
 
     def _cross_check(self) -> list[str]:
         problems = []
+        if self.central_log_destination and not self.organization_id:
+            problems.append(
+                "setting 'centralLogDestination' = true needs 'organizationId': the destination "
+                "admits the organization's accounts and lives in the log-archive stack"
+            )
         if self.log_archive_expiration_days <= self.log_archive_transition_days:
             problems.append(
                 f"setting 'logArchiveExpirationDays' = {self.log_archive_expiration_days} must be "
@@ -238,6 +245,7 @@ _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "logArchiveTransitionDays": _int_in(1, 3650),
     "logArchiveTransitionSmallObjects": parse_bool,
     "logArchiveExpirationDays": _int_in(MIN_RETENTION_DAYS, 36500),
+    "centralLogDestination": parse_bool,
     "organizationalUnitIds": _list_of(
         ORGANIZATIONAL_UNIT_ID, "OU ids like ou-ab12-cdef3456, or the root id like r-ab12"
     ),

@@ -24,9 +24,16 @@ PSEUDO = {
 _SUB = re.compile(r"\$\{([^}!.]+)\}")
 """``${Name}`` in an ``Fn::Sub`` string: a pseudo parameter or a resource's ``Ref``."""
 
+NAME_PROPERTIES = {
+    "AWS::KinesisFirehose::DeliveryStream": "DeliveryStreamName",
+    "AWS::Logs::Destination": "DestinationName",
+}
+"""Resources named in the template: their ARN carries that name, as AWS writes it."""
 
-def _arn(resource_type: str, logical_id: str) -> str:
-    name = logical_id.lower()
+
+def _arn(resource_type: str, logical_id: str, properties: dict[str, Any] | None = None) -> str:
+    named = (properties or {}).get(NAME_PROPERTIES.get(resource_type, ""))
+    name = named if isinstance(named, str) else logical_id.lower()
     arns = {
         "AWS::IAM::Role": f"arn:{PARTITION}:iam::{ACCOUNT}:role/{name}",
         "AWS::Config::ConfigRule": f"arn:{PARTITION}:config:{REGION}:{ACCOUNT}"
@@ -34,6 +41,11 @@ def _arn(resource_type: str, logical_id: str) -> str:
         "AWS::S3::Bucket": f"arn:{PARTITION}:s3:::{name}",
         "AWS::Lambda::Function": f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{name}",
         "AWS::Logs::LogGroup": f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:{name}:*",
+        "AWS::Logs::Destination": f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:destination:{name}",
+        "AWS::KinesisFirehose::DeliveryStream": (
+            f"arn:{PARTITION}:firehose:{REGION}:{ACCOUNT}:deliverystream/{name}"
+        ),
+        "AWS::KMS::Key": f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/{name}",
     }
     if resource_type not in arns:
         raise ValueError(f"no ARN shape for {resource_type} ({logical_id})")
@@ -54,7 +66,8 @@ def _ref(target: str, resources: dict[str, Any]) -> str:
 def _get_att(logical_id: str, attribute: str, resources: dict[str, Any]) -> str:
     if attribute != "Arn":
         raise ValueError(f"unexpected attribute {attribute} of {logical_id}")
-    return _arn(resources[logical_id]["Type"], logical_id)
+    resource = resources[logical_id]
+    return _arn(resource["Type"], logical_id, resource.get("Properties"))
 
 
 def resolve(value: Any, resources: dict[str, Any]) -> Any:

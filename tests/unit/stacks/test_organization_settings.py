@@ -36,6 +36,7 @@ def test_defaults_build_neither_organization_stack() -> None:
     assert settings.log_archive_storage_class == "GLACIER_INSTANT_RETRIEVAL"
     assert settings.log_archive_kms_key is False
     assert settings.log_archive_transition_small_objects is True
+    assert settings.central_log_destination is False
     assert settings.auto_deploy_retain_stacks is False
     assert (settings.max_concurrent_percentage, settings.failure_tolerance_percentage) == (25, 10)
     assert (settings.region_concurrency, settings.call_as) == ("PARALLEL", "SELF")
@@ -52,6 +53,7 @@ def test_command_line_strings_are_parsed() -> None:
         logArchiveKmsKey="true",
         logArchiveTransitionDays="30",
         logArchiveTransitionSmallObjects="false",
+        centralLogDestination="true",
         regionConcurrency="sequential",
         concurrencyMode="strict_failure_tolerance",
         callAs="delegated_admin",
@@ -64,6 +66,7 @@ def test_command_line_strings_are_parsed() -> None:
     assert settings.log_archive_kms_key is True
     assert settings.log_archive_transition_days == 30
     assert settings.log_archive_transition_small_objects is False
+    assert settings.central_log_destination is True
     assert settings.region_concurrency == "SEQUENTIAL"
     assert settings.call_as == "DELEGATED_ADMIN"
     assert settings.delegated_admin is True
@@ -109,6 +112,11 @@ def test_command_line_strings_are_parsed() -> None:
             "Target an opt-in region alone, e.g. -c regions=af-south-1",
         ),
         ({"autoDeployRetainStacks": "yes"}, "true or false"),
+        ({"organizationId": "o-a1b2c3d4e5", "centralLogDestination": "on"}, "true or false"),
+        (
+            {"centralLogDestination": "true"},
+            "'centralLogDestination' = true needs 'organizationId'",
+        ),
         (
             {"organizationalUnitIds": "ou-ab12-cdef3456"},
             "given: organizationalUnitIds; missing: regions, assetBucketPrefix",
