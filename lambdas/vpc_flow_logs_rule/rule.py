@@ -45,7 +45,7 @@ class Lookups(Protocol):
 def evaluate_change(
     api: Lookups, parameters: RuleParameters, resource: ChangedResource, *, account_id: str
 ) -> list[Evaluation]:
-    """One evaluation for the resource of a change notification.
+    """One evaluation for the VPC of a change notification (for a flow log's: its VPC's, or none).
 
     Deleted, out-of-scope and exempt VPCs need no look-up. Otherwise: DescribeFlowLogs for this
     VPC, and DescribeLogGroups if it delivers to CloudWatch Logs. The configuration item carries

@@ -300,6 +300,36 @@ def test_an_exempt_tag_is_read_from_the_vpc_of_a_flow_log() -> None:
     assert lookups.asked == ["DescribeVpcs"]
 
 
+def test_a_deleted_flow_log_with_an_exempt_tag_set_costs_one_more_look_up() -> None:
+    kept = FlowLog(
+        flow_log_id="fl-kept",
+        resource_id=VPC_ID,
+        traffic_type="REJECT",
+        flow_log_status="ACTIVE",
+        deliver_logs_status="SUCCESS",
+        deliver_logs_error_message=None,
+        destination_type="cloud-watch-logs",
+        log_group_name="/aws/vpc-flow-logs/kept",
+        log_destination=None,
+    )
+    lookups = FakeLookups(vpcs=[Vpc(VPC_ID)], flow_logs=[kept], owners={FLOW_LOG_ID: VPC_ID})
+
+    [evaluation] = evaluate(
+        lookups,
+        flow_log_changed(status="ResourceDeleted", logged_resource_id=None),
+        exempt_tag=ExemptTag("skip", None),
+    )
+
+    assert evaluation.compliance_type is ComplianceType.COMPLIANT
+    # with PutEvaluations, 5 calls: the README says so
+    assert lookups.asked == [
+        "GetResourceConfigHistory",
+        "DescribeVpcs",
+        "DescribeFlowLogs",
+        "DescribeLogGroups",
+    ]
+
+
 def test_an_exempt_vpc_id_needs_no_look_up() -> None:
     lookups = FakeLookups()
 
