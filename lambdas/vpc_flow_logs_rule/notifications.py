@@ -76,9 +76,8 @@ def changed_resource(event: AWSConfigRuleEvent) -> ChangedResource:
     configuration: Mapping[str, object] | None = None
     if kind == CHANGE:
         item = invoking["configurationItem"]
-        raw_configuration = item.get("configuration")
-        if isinstance(raw_configuration, dict) and item["resourceType"] == FLOW_LOG_RESOURCE_TYPE:
-            configuration = raw_configuration
+        if item["resourceType"] == FLOW_LOG_RESOURCE_TYPE:
+            configuration = _configuration_or_previous(item, invoking.get("configurationItemDiff"))
         raw_tags = item.get("tags")
         tags: Mapping[str, str] | None = (
             {str(key): str(value) for key, value in raw_tags.items()}
@@ -99,6 +98,23 @@ def changed_resource(event: AWSConfigRuleEvent) -> ChangedResource:
         left_scope=bool(event.get("eventLeftScope", False)),
         logged_resource_id=logged_resource_id(configuration),
     )
+
+
+def _configuration_or_previous(
+    item: Mapping[str, object], diff: object
+) -> Mapping[str, object] | None:
+    """The item's configuration; for a deleted item (none), the one the diff says it had.
+
+    A deletion's ``configurationItemDiff`` holds the last configuration as the ``previousValue``
+    of its ``Configuration`` property; without it the caller falls back to the history.
+    """
+    configuration = item.get("configuration")
+    if isinstance(configuration, dict):
+        return configuration
+    changed = diff.get("changedProperties") if isinstance(diff, dict) else None
+    whole = changed.get("Configuration") if isinstance(changed, dict) else None
+    previous = whole.get("previousValue") if isinstance(whole, dict) else None
+    return previous if isinstance(previous, dict) else None
 
 
 def logged_resource_id(configuration: Mapping[str, object] | None) -> str | None:

@@ -115,7 +115,8 @@ def _changes(account: GrowingAccount, rule: Rule) -> dict[str, Measurement]:
 
 
 def _flow_log_changes(account: GrowingAccount, rule: Rule) -> dict[str, Measurement]:
-    """A flow log's creation, then another one's deletion, each notified as Config does."""
+    """A flow log's creation, then another one's deletion, each notified as Config does; the
+    deletion without a diff (the VPC read from the history), then with one."""
     vpc_id, reject, accept = account.add_vpc_with_two_flow_logs()
     compliant = {"COMPLIANT": 1}
     created = rule.flow_log_change(
@@ -125,7 +126,14 @@ def _flow_log_changes(account: GrowingAccount, rule: Rule) -> dict[str, Measurem
     deleted = rule.flow_log_change(
         accept, vpc_id=None, status="ResourceDeleted", expected=compliant
     )
-    return {report.FLOW_LOG_CREATED: created, report.FLOW_LOG_DELETED: deleted}
+    from_diff = rule.flow_log_change(
+        accept, vpc_id=vpc_id, status="ResourceDeleted", expected=compliant
+    )
+    return {
+        report.FLOW_LOG_CREATED: created,
+        report.FLOW_LOG_DELETED: deleted,
+        report.FLOW_LOG_DELETED_DIFF: from_diff,
+    }
 
 
 def _remediations(account: GrowingAccount, rule: Rule) -> dict[str, Remediation]:

@@ -31,6 +31,7 @@ MAX_CHANGE_CALLS: Final = 3
 MAX_FLOW_LOG_CHANGE_CALLS: Final = 4
 FLOW_LOG_CREATED: Final = "flow log created (REJECT, own log group)"
 FLOW_LOG_DELETED: Final = "flow log deleted (VPC found in its history)"
+FLOW_LOG_DELETED_DIFF: Final = "flow log deleted (VPC in the notification's diff)"
 RUNS_PER_MONTH: Final = 30  # evaluationFrequency TwentyFour_Hours
 # AWS Config rule evaluations, per account and region and month, public regions
 # (aws.amazon.com/config/pricing): first 100,000 at $0.001, next 400,000 at $0.0008, then $0.0005.
@@ -266,7 +267,7 @@ def change_table(results: Sequence[SizeResult]) -> str:
     rows.append(("Flow log change (evaluates its VPC)", [""] * len(results)))
     rows += [
         (f"  {kind}", [_calls_and_ms(r.flow_log_changes.get(kind)) for r in results])
-        for kind in (FLOW_LOG_CREATED, FLOW_LOG_DELETED)
+        for kind in (FLOW_LOG_CREATED, FLOW_LOG_DELETED, FLOW_LOG_DELETED_DIFF)
     ]
     return render("Change notification: calls (ms)", header, rows)
 

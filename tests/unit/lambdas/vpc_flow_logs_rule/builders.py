@@ -116,8 +116,9 @@ def flow_log_event(
 ) -> dict[str, Any]:
     """A change notification for a flow log (tests/events/awsConfigRuleFlowLog*.json).
 
-    ``vpc_id`` goes into the configuration (a deleted item has none); ``oversized`` sends the
-    summary only, as OversizedConfigurationItemChangeNotification does.
+    ``vpc_id`` goes into the configuration, or for a deleted item (which has none) into the
+    diff's previous configuration; a deleted one without ``vpc_id`` has no diff to read.
+    ``oversized`` sends the summary only, as OversizedConfigurationItemChangeNotification does.
     """
     deleted = status in ("ResourceDeleted", "ResourceDeletedNotRecorded")
     event = load_event(
@@ -129,6 +130,11 @@ def flow_log_event(
     item["ARN"] = f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:vpc-flow-log/{flow_log_id}"
     if item["configuration"] is not None:
         item["configuration"].update(flowLogId=flow_log_id, resourceId=vpc_id)
+    changed = invoking["configurationItemDiff"]["changedProperties"]
+    if deleted and vpc_id is None:
+        changed.clear()
+    elif deleted:
+        changed["Configuration"]["previousValue"].update(flowLogId=flow_log_id, resourceId=vpc_id)
     if oversized:
         summary = {key: value for key, value in item.items() if key != "configuration"}
         invoking = {

@@ -534,6 +534,25 @@ def test_a_deleted_flow_log_turns_its_vpc_non_compliant_in_four_calls(
     }
 
 
+def test_a_deleted_flow_logs_vpc_is_read_from_the_notifications_diff_first(
+    world: World, counter: CallCounter
+) -> None:
+    vpc_id = world.vpc()
+    kept = world.flow_log(vpc_id, "REJECT")
+    deleted = world.flow_log(vpc_id, "ACCEPT")
+    world.ec2.delete_flow_logs(FlowLogIds=[deleted])
+
+    result = invoke(flow_log_event(deleted, vpc_id=vpc_id, status="ResourceDeleted"))
+
+    assert result == counts(COMPLIANT=1)
+    assert f"covered by flow log {kept}" in str(world.recorded()[vpc_id][1])
+    assert dict(counter.calls) == {
+        "DescribeFlowLogs": 1,
+        "DescribeLogGroups": 1,
+        "PutEvaluations": 1,
+    }
+
+
 def test_deleting_the_only_flow_log_checks_that_the_vpc_still_exists(
     world: World, counter: CallCounter
 ) -> None:

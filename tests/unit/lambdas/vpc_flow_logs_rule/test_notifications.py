@@ -96,7 +96,18 @@ def test_a_flow_log_notification_carries_the_resource_it_logs() -> None:
     assert created.resource_type == "AWS::EC2::FlowLog"
     assert created.logged_resource_id == VPC_ID
     assert deleted.status == "ResourceDeleted"
-    assert deleted.logged_resource_id is None
+    assert deleted.logged_resource_id == VPC_ID  # from the diff's previous configuration
+
+
+def test_a_deleted_flow_log_without_a_diff_leaves_the_owner_to_the_history() -> None:
+    event = load_event("awsConfigRuleFlowLogDeleted.json")
+    invoking = json.loads(event["invokingEvent"])
+    invoking["configurationItemDiff"] = {"changedProperties": {}, "changeType": "DELETE"}
+    event["invokingEvent"] = json.dumps(invoking)
+
+    resource = notifications.changed_resource(AWSConfigRuleEvent(event))
+
+    assert resource.logged_resource_id is None
 
 
 @pytest.mark.parametrize(
