@@ -2,6 +2,8 @@
 
 The events are built the way Config builds them (``ConfigurationItemChangeNotification`` with a
 configuration item recorded from the embedded AWS's current state, ``ScheduledNotification``),
+and flow logs' items come from the recorder (:func:`local_aws.moto_fixes.configuration_items`):
+each one recorded since the last delivery becomes one notification, as Config sends them,
 with the rule's input parameters from the template, and handed to the function's Lambda runner.
 The function reports with ``PutEvaluations`` (not in test mode); the evaluations are read back
 with ``GetComplianceDetailsByConfigRule``, as the console does. Remediation follows the
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
     from local_aws.lambda_runner import Invocation, LambdaRunner
 
 VPC_RESOURCE_TYPE = "AWS::EC2::VPC"
+FLOW_LOG_RESOURCE_TYPE = "AWS::EC2::FlowLog"
+_CHANGE_TYPES = {"ResourceDiscovered": "CREATE", "OK": "UPDATE"}  # anything else: DELETE
 COMPLIANCE_TYPES = ("COMPLIANT", "NON_COMPLIANT", "NOT_APPLICABLE")
 DEFAULT_ERROR_PERCENTAGE = 50  # Config's default for SsmControls.ErrorPercentage
 
@@ -112,6 +116,35 @@ def vpc_configuration_item(
         "ARN": f"arn:{partition}:ec2:{region}:{account_id}:vpc/{vpc_id}",
         "awsRegion": region,
         "availabilityZone": "Multiple Availability Zones",
+        "configurationStateMd5Hash": "",
+        "resourceCreationTime": None,
+    }
+
+
+def notification_item(recorded: Mapping[str, Any]) -> dict[str, Any]:
+    """A recorded item (GetResourceConfigHistory's shape) as a change notification carries it."""
+    text = recorded.get("configuration")
+    capture = recorded["configurationItemCaptureTime"]
+    moment = (
+        capture if isinstance(capture, dt.datetime) else dt.datetime.fromtimestamp(capture, dt.UTC)
+    )
+    return {
+        "relatedEvents": list(recorded.get("relatedEvents", [])),
+        "relationships": list(recorded.get("relationships", [])),
+        "configuration": json.loads(text) if text else None,
+        "supplementaryConfiguration": dict(recorded.get("supplementaryConfiguration", {})),
+        "tags": dict(recorded.get("tags", {})),
+        "configurationItemVersion": recorded.get("version", "1.3"),
+        "configurationItemCaptureTime": _timestamp(moment),
+        "configurationStateId": int(recorded["configurationStateId"]),
+        "awsAccountId": recorded["accountId"],
+        "configurationItemStatus": recorded["configurationItemStatus"],
+        "resourceType": recorded["resourceType"],
+        "resourceId": recorded["resourceId"],
+        "resourceName": recorded.get("resourceName"),
+        "ARN": recorded["arn"],
+        "awsRegion": recorded["awsRegion"],
+        "availabilityZone": recorded.get("availabilityZone", "Regional"),
         "configurationStateMd5Hash": "",
         "resourceCreationTime": None,
     }
@@ -209,8 +242,11 @@ class ConfigService:
         account_id: str,
         partition: str,
         issue_result_token: Callable[[str], str],
+        recorded_items: Callable[[], list[dict[str, Any]]] | None = None,
     ) -> None:
         self._stack = stack
+        self._recorded_items = recorded_items or list
+        self._delivered = 0
         self._issue_result_token = issue_result_token
         self._deployment = deployment
         self._runner = runner
@@ -253,8 +289,30 @@ class ConfigService:
             capture_time=now,
             state_id=int(now.timestamp() * 1000) + self._state_ids[vpc_id],
         )
-        change_type = {"ResourceDiscovered": "CREATE", "OK": "UPDATE"}.get(status, "DELETE")
+        change_type = _CHANGE_TYPES.get(status, "DELETE")
         return self._invoke(change_invoking_event(item, change_type, now))
+
+    def notify_recorded_changes(self) -> list[Invocation]:
+        """Send a notification for each flow log item the recorder added since the last call.
+
+        Items of types outside the rule's scope are passed over, as Config does.
+        """
+        self._require_trigger(CHANGE_NOTIFICATION)
+        items = self._recorded_items()
+        pending, self._delivered = items[self._delivered :], len(items)
+        invocations = []
+        for recorded in pending:
+            item = notification_item(recorded)
+            if not in_scope(self.rule, item["resourceType"], item["resourceId"], item["tags"]):
+                continue
+            change_type = _CHANGE_TYPES.get(item["configurationItemStatus"], "DELETE")
+            now = dt.datetime.now(dt.UTC)
+            invocations.append(self._invoke(change_invoking_event(item, change_type, now)))
+        return invocations
+
+    def skip_recorded_changes(self) -> None:
+        """Mark every item recorded so far as delivered (changes made before the rule existed)."""
+        self._delivered = len(self._recorded_items())
 
     def notify_scheduled(self) -> Invocation:
         """Send the periodic notification the rule's ``MaximumExecutionFrequency`` schedules."""

@@ -26,12 +26,12 @@ def render(result: ScenarioResult, *, rule_name: str, region: str) -> str:
         "",
         _counts(result),
         "",
-        f" {'VPC':<14}{'ID':<24}{'BEFORE':<17}{'AFTER':<17}EXPECTED",
+        f" {'VPC':<14}{'ID':<24}{'BEFORE':<15}{'NOTIFIED':<15}{'AFTER':<15}EXPECTED",
         " " + "-" * (WIDTH - 1),
     ]
     for row in result.rows:
         lines += _row(row)
-    lines += ["", *_timings(result), "", _verdict(result), "=" * WIDTH]
+    lines += ["", *_steps(result), "", *_timings(result), "", _verdict(result), "=" * WIDTH]
     return "\n".join(lines)
 
 
@@ -61,13 +61,16 @@ def _counts(result: ScenarioResult) -> str:
 def _row(row: VpcResult) -> list[str]:
     expected = f"{row.case.expected_after}  {'ok' if row.as_expected else 'UNEXPECTED'}"
     lines = [
-        f" {row.case.name:<14}{row.vpc_id:<24}{row.before_type:<17}{row.after_type:<17}{expected}"
+        f" {row.case.name:<14}{row.vpc_id:<24}{row.before_type:<15}{row.notified_type:<15}"
+        f"{row.after_type:<15}{expected}"
     ]
     lines.append(_wrapped("   story", row.case.story))
     if row.before is not None and row.before.annotation:
         lines.append(_wrapped("   before", row.before.annotation))
     if row.remediation is not None:
         lines.append(_wrapped("   remediation", _remediation(row.remediation, row.retention_after)))
+    if row.restored is not None:
+        lines.append(_wrapped("   restored", _remediation(row.restored, {})))
     if row.after is not None and row.after.annotation:
         lines.append(_wrapped("   after", row.after.annotation))
     return lines
@@ -92,6 +95,32 @@ def _remediation(remediation: Remediation, retention: dict[str, int | None]) -> 
     return f"FAILED {timing}: {message}"
 
 
+def _steps(result: ScenarioResult) -> list[str]:
+    """The loop, step by step: notifications the rule got, time taken, what Config then showed."""
+    lines = [f" {'Loop':<32}{'notifications':>14}{'seconds':>9}   outcome"]
+    for step in result.steps:
+        head = f" {step.name[:31]:<32}{step.notifications:>14}{step.seconds:>9.1f}   "
+        lines.append(
+            textwrap.fill(
+                step.outcome,
+                width=WIDTH,
+                initial_indent=head,
+                subsequent_indent=" " * len(head),
+                break_long_words=False,
+            )
+        )
+    if result.drift:
+        lines.append(
+            _wrapped(
+                "Drift",
+                " -> ".join(result.drift)
+                + ("  ok" if result.drift_as_expected else "  UNEXPECTED")
+                + " (no scheduled run in between)",
+            )
+        )
+    return lines
+
+
 def _timings(result: ScenarioResult) -> list[str]:
     t = result.timings
     per_invocation = result.lambda_seconds / max(result.lambda_invocations, 1)
@@ -114,6 +143,12 @@ def _timings(result: ScenarioResult) -> list[str]:
 
 
 def _verdict(result: ScenarioResult) -> str:
+    if not result.unexpected and not result.drift_as_expected:
+        return _wrapped(
+            " RESULT",
+            f"FAILED: the deleted flow log's loop went {' -> '.join(result.drift) or 'nowhere'}",
+            indent=" " * 10,
+        )
     if not result.unexpected:
         after = result.counts("after")
         summary = ", ".join(f"{after[kind]} {kind}" for kind in COMPLIANCE_ORDER if after[kind])

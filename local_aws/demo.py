@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             check_settings(read_stack(assembly, region=args.region))
             _say("Deploying the synthesized stack into moto on 127.0.0.1 (IAM enforced) ...")
             with LocalStack(assembly, region=args.region) as local:
-                _say("Playing AWS Config: notify, evaluate, remediate, re-evaluate ...")
+                _say("Playing AWS Config: discover, remediate, notify, drift, scheduled run ...")
                 result = run_scenario(local)
                 rule_name = local.deployment.rule_name
     except (SynthError, TemplateError, SandboxError, AutomationError, ScenarioError) as error:
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         result.timings = {"synth": synth_seconds, **result.timings}
     result.timings["total"] = time.monotonic() - started
     print(render(result, rule_name=rule_name, region=args.region))
-    return EXIT_UNEXPECTED if result.unexpected else 0
+    return EXIT_UNEXPECTED if result.failed else 0
 
 
 def _say(message: str) -> None:

@@ -381,6 +381,7 @@ _OPERATIONS: Final[Mapping[tuple[str, str], _Mapper]] = {
     ("logs", "CreateLogStream"): _logs_stream_action("logs:CreateLogStream"),
     ("logs", "PutLogEvents"): _logs_stream_action("logs:PutLogEvents"),
     ("config", "PutEvaluations"): _no_resource("config:PutEvaluations"),
+    ("config", "GetResourceConfigHistory"): _no_resource("config:GetResourceConfigHistory"),
     ("config", "GetComplianceDetailsByConfigRule"): _config_rule_action(
         "config:GetComplianceDetailsByConfigRule"
     ),

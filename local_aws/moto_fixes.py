@@ -17,6 +17,13 @@ works for in-process ``mock_aws`` tests and for an in-process ``ThreadedMotoServ
 - ``config:GetComplianceDetailsByConfigRule`` (not implemented in moto) returns the recorded
   evaluations: the latest per resource (by ``OrderingTimestamp``), filtered by compliance type,
   paged with ``Limit`` (default 10, at most 100) and ``NextToken``.
+- ``AWS::EC2::FlowLog`` is recorded as a recorder that records the type does: each flow log
+  moto creates or deletes adds a configuration item (``ResourceDiscovered`` with the flow log's
+  configuration, ``ResourceDeleted`` without), and ``config:GetResourceConfigHistory`` returns
+  them (newest first unless ``chronologicalOrder=Forward``, ``limit`` default 10, at most 100,
+  ``NextToken``; unknown flow logs raise ResourceNotDiscoveredException). moto keeps no history
+  and does not know the type. Whoever plays AWS Config reads the recorded items with
+  :func:`configuration_items` to send the rule its change notifications.
 
 AWS result tokens are opaque and tie an invocation to its rule. Whoever plays AWS Config (a test,
 the e2e runner) gets one from :func:`issue_result_token` and puts it in the Lambda's event.
@@ -35,12 +42,15 @@ from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 from moto.config.exceptions import (
+    InvalidLimitException,
     InvalidNextTokenException,
     InvalidParameterValueException,
     InvalidResultTokenException,
     NoSuchConfigRuleException,
+    ResourceNotDiscoveredException,
     ValidationException,
 )
+from moto.config.models import config_backends
 from moto.config.responses import ConfigResponse
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models.flow_logs import FlowLogsBackend
@@ -59,9 +69,13 @@ MAX_LOG_GROUP_IDENTIFIERS = 50
 COMPLIANCE_DETAILS_DEFAULT_LIMIT = 10
 COMPLIANCE_DETAILS_MAX_LIMIT = 100
 FILTERABLE_COMPLIANCE_TYPES = frozenset({"COMPLIANT", "NON_COMPLIANT", "NOT_APPLICABLE"})
+FLOW_LOG_RESOURCE_TYPE = "AWS::EC2::FlowLog"
+HISTORY_DEFAULT_LIMIT = 10
+HISTORY_MAX_LIMIT = 100
 
 _ISSUER = "local_aws.moto_fixes"
 _STORE_ATTRIBUTE = "_moto_fixes_evaluations"  # lives on moto's config backend: reset with it
+_HISTORY_ATTRIBUTE = "_moto_fixes_configuration_items"  # likewise
 
 _lock = threading.Lock()
 _issued_rule_names: set[str] = set()
@@ -213,6 +227,121 @@ def _get_compliance_details_by_config_rule(self: Any) -> str:
     return json.dumps(body)
 
 
+# --- config: configuration items of AWS::EC2::FlowLog ---------------------------------------
+
+
+def _items(backend: Any) -> list[dict[str, Any]]:
+    """Every configuration item recorded in the backend's account and region, in order."""
+    items: list[dict[str, Any]] = backend.__dict__.setdefault(_HISTORY_ATTRIBUTE, [])
+    return items
+
+
+def configuration_items(account_id: str, region: str) -> list[dict[str, Any]]:
+    """The configuration items recorded so far (GetResourceConfigHistory's shape), oldest first."""
+    with _lock:
+        return [dict(item) for item in _items(config_backends[account_id][region])]
+
+
+def _flow_log_configuration(flow_log: Any) -> dict[str, Any]:
+    """A flow log as DescribeFlowLogs shows it, in Config's key style (``resourceId``)."""
+    configuration = {
+        "flowLogId": flow_log.id,
+        "resourceId": flow_log.resource_id,
+        "trafficType": flow_log.traffic_type,
+        "logDestinationType": flow_log.log_destination_type,
+        "logDestination": flow_log.log_destination,
+        "logGroupName": flow_log.log_group_name,
+        "deliverLogsPermissionArn": flow_log.deliver_logs_permission_arn,
+        "deliverLogsStatus": flow_log.deliver_logs_status,
+        "flowLogStatus": flow_log.flow_log_status,
+        "maxAggregationInterval": flow_log.max_aggregation_interval,
+        "logFormat": flow_log.log_format,
+    }
+    return {key: value for key, value in configuration.items() if value is not None}
+
+
+def _record_flow_log(backend: Any, flow_log_id: str, flow_log: Any | None) -> None:
+    """Add a flow log's configuration item (None: deleted) to its account's and region's history."""
+    now = time.time()
+    config_backend = config_backends[backend.account_id][backend.region_name]
+    item: dict[str, Any] = {
+        "version": "1.3",
+        "accountId": backend.account_id,
+        "configurationItemCaptureTime": now,
+        "configurationItemStatus": "ResourceDiscovered" if flow_log else "ResourceDeleted",
+        "configurationStateId": str(int(now * 1000)),
+        "arn": f"arn:{backend.partition}:ec2:{backend.region_name}:{backend.account_id}:"
+        f"vpc-flow-log/{flow_log_id}",
+        "resourceType": FLOW_LOG_RESOURCE_TYPE,
+        "resourceId": flow_log_id,
+        "awsRegion": backend.region_name,
+        "availabilityZone": "Regional",
+        "tags": {},
+        "relatedEvents": [],
+        "relationships": [],
+        "supplementaryConfiguration": {},
+    }
+    if flow_log is not None:
+        item["configuration"] = json.dumps(_flow_log_configuration(flow_log))
+    with _lock:
+        _items(config_backend).append(item)
+
+
+def _recording_create_flow_logs(original: Any) -> Any:
+    def create_flow_logs(self: Any, *args: Any, **kwargs: Any) -> Any:
+        created, unsuccessful = original(self, *args, **kwargs)
+        for flow_log in created:
+            _record_flow_log(self, flow_log.id, flow_log)
+        return created, unsuccessful
+
+    return create_flow_logs
+
+
+def _recording_delete_flow_logs(original: Any) -> Any:
+    def delete_flow_logs(self: Any, flow_log_ids: list[str]) -> None:
+        original(self, flow_log_ids)  # raises, deleting nothing, if one is unknown
+        for flow_log_id in flow_log_ids:
+            _record_flow_log(self, flow_log_id, None)
+
+    return delete_flow_logs
+
+
+def _get_resource_config_history(original: Any) -> Any:
+    def get_resource_config_history(self: Any) -> str:
+        resource_type: str = self._get_param("resourceType")
+        if resource_type != FLOW_LOG_RESOURCE_TYPE:
+            return str(original(self))
+        resource_id: str = self._get_param("resourceId")
+        limit = int(self._get_param("limit") or 0) or HISTORY_DEFAULT_LIMIT
+        if limit > HISTORY_MAX_LIMIT:
+            raise InvalidLimitException(limit)
+        earlier = self._get_param("earlierTime")
+        later = self._get_param("laterTime")
+        with _lock:
+            items = [
+                dict(item)
+                for item in _items(self.config_backend)
+                if item["resourceType"] == resource_type and item["resourceId"] == resource_id
+            ]
+        if not items:
+            raise ResourceNotDiscoveredException(resource_type, resource_id)
+        items = [
+            item
+            for item in items
+            if (earlier is None or item["configurationItemCaptureTime"] >= float(earlier))
+            and (later is None or item["configurationItemCaptureTime"] <= float(later))
+        ]
+        if self._get_param("chronologicalOrder") != "Forward":
+            items.reverse()
+        start = _index_token(self._get_param("nextToken"), len(items), InvalidNextTokenException())
+        body: dict[str, Any] = {"configurationItems": items[start : start + limit]}
+        if start + limit < len(items):
+            body["nextToken"] = str(start + limit)
+        return json.dumps(body)
+
+    return get_resource_config_history
+
+
 # --- logs -----------------------------------------------------------------------------------
 
 
@@ -349,7 +478,21 @@ def patch_moto() -> Iterator[None]:
             mock.patch.object(
                 FlowLogsBackend,
                 "create_flow_logs",
-                _create_flow_logs(FlowLogsBackend.create_flow_logs),
+                _recording_create_flow_logs(_create_flow_logs(FlowLogsBackend.create_flow_logs)),
+            )
+        )
+        stack.enter_context(
+            mock.patch.object(
+                FlowLogsBackend,
+                "delete_flow_logs",
+                _recording_delete_flow_logs(FlowLogsBackend.delete_flow_logs),
+            )
+        )
+        stack.enter_context(
+            mock.patch.object(
+                ConfigResponse,
+                "get_resource_config_history",
+                _get_resource_config_history(ConfigResponse.get_resource_config_history),
             )
         )
         try:

@@ -28,7 +28,7 @@ from local_aws.config_service import ConfigService
 from local_aws.deploy import deploy
 from local_aws.intrinsics import TemplateError
 from local_aws.lambda_runner import LambdaRunner
-from local_aws.moto_fixes import issue_result_token, patch_moto
+from local_aws.moto_fixes import configuration_items, issue_result_token, patch_moto
 from local_aws.sandbox import Sandbox
 from local_aws.server import ACCOUNT_ID, EmbeddedAws
 
@@ -146,6 +146,7 @@ class LocalStack(AbstractContextManager["LocalStack"]):
             account_id=embedded.account_id,
             partition=template.pseudo.partition,
             issue_result_token=issue_result_token,
+            recorded_items=lambda: configuration_items(embedded.account_id, self._region),
         )
         self.timings["deploy"] = time.monotonic() - started
 

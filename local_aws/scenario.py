@@ -1,9 +1,16 @@
-"""The demo account and the loop Config runs on it: evaluate, remediate, re-evaluate.
+"""The demo account and the loop Config runs on it, as a user lives it.
 
 The account is small and realistic: the default VPC nobody touched, a new VPC without a flow
 log, one whose flow log keeps a week of logs, one that logs only ACCEPTed traffic, one already
 compliant, one exempted by tag, and one deleted after its first evaluation (its deletion never
 reaches the rule, e.g. recording was paused, so only the scheduled run can clear it).
+
+The loop: Config discovers the VPCs and flow logs and notifies the rule; remediation gives the
+non-compliant VPCs flow logs, and the flow logs' own notifications turn them COMPLIANT, with no
+scheduled run. Then someone deletes one of those flow logs: its deletion notification turns the
+VPC NON_COMPLIANT, remediation restores it, and the new flow log's notification turns it
+COMPLIANT again. Last, the scheduled run sees what no notification tells: the raised retention
+of an existing log group and the VPC deleted while recording was paused.
 
 The exemption comes from the app's settings: ``cdk.json`` exempts nothing, so the demo
 synthesizes with ``-c exemptTag=FlowLogsExempt=true`` (:data:`DEMO_CONTEXT`).
@@ -17,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from local_aws.app_model import GuardStack
     from local_aws.clients import Aws
@@ -52,6 +59,13 @@ class VpcCase:
     expected_before: str
     expected_after: str
     delete_after_first_evaluation: bool = False
+    expected_notified: str | None = None
+    """After remediation and the flow logs' notifications, before any scheduled run (default:
+    ``expected_after``)."""
+
+    @property
+    def expected_after_notifications(self) -> str:
+        return self.expected_notified or self.expected_after
 
 
 DEMO_CASES: tuple[VpcCase, ...] = (
@@ -60,7 +74,7 @@ DEMO_CASES: tuple[VpcCase, ...] = (
     VpcCase("payments", "no-flow-log", "new VPC, nobody added a flow log",
             NON_COMPLIANT, COMPLIANT),
     VpcCase("analytics", "short-retention", "ALL traffic to its log group, kept 7 days",
-            NON_COMPLIANT, COMPLIANT),
+            NON_COMPLIANT, COMPLIANT, expected_notified=NON_COMPLIANT),
     VpcCase("partner-link", "accept-only", "ACCEPT-only flow log to a 400-day log group",
             NON_COMPLIANT, COMPLIANT),
     VpcCase("core-network", "compliant", "ALL traffic to a log group that never expires",
@@ -68,8 +82,23 @@ DEMO_CASES: tuple[VpcCase, ...] = (
     VpcCase("sandbox", "exempt", f"tagged {EXEMPT_TAG}, no flow log",
             NOT_APPLICABLE, NOT_APPLICABLE),
     VpcCase("load-test", "no-flow-log", "no flow log; deleted after its first evaluation",
-            NON_COMPLIANT, NOT_APPLICABLE, delete_after_first_evaluation=True),
+            NON_COMPLIANT, NOT_APPLICABLE, delete_after_first_evaluation=True,
+            expected_notified=NON_COMPLIANT),
 )  # fmt: skip
+DRIFT_CASE = "payments"
+"""The VPC whose runbook-made flow log someone deletes."""
+EXPECTED_DRIFT = (COMPLIANT, NON_COMPLIANT, COMPLIANT)
+"""Its compliance before the deletion, after the deletion's notification, after remediation."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the loop, as the dashboard lists it."""
+
+    name: str
+    notifications: int
+    seconds: float
+    outcome: str
 
 
 @dataclass
@@ -82,10 +111,22 @@ class VpcResult:
     after: Evaluation | None = None
     remediation: Remediation | None = None
     retention_after: dict[str, int | None] = field(default_factory=dict)
+    notified: Evaluation | None = None
+    """After remediation and the flow logs' notifications, before any scheduled run."""
+    restored: Remediation | None = None
+    """The remediation after someone deleted its flow log (the drift VPC only)."""
 
     @property
     def before_type(self) -> str:
         return self.before.compliance_type if self.before else "NO_EVALUATION"
+
+    @property
+    def notified_type(self) -> str:
+        return self.notified.compliance_type if self.notified else "NO_EVALUATION"
+
+    @property
+    def last_remediation(self) -> Remediation | None:
+        return self.restored or self.remediation
 
     @property
     def after_type(self) -> str:
@@ -93,8 +134,9 @@ class VpcResult:
 
     @property
     def as_expected(self) -> bool:
-        return (self.before_type, self.after_type) == (
+        return (self.before_type, self.notified_type, self.after_type) == (
             self.case.expected_before,
+            self.case.expected_after_notifications,
             self.case.expected_after,
         )
 
@@ -111,6 +153,11 @@ class ScenarioResult:
     lambda_python: str
     rule_parameters: dict[str, Any]
     remediation_settings: dict[str, Any]
+    steps: list[Step] = field(default_factory=list)
+    drift: tuple[str, ...] = ()
+    """The drift VPC's compliance through its loop (see :data:`EXPECTED_DRIFT`)."""
+    scheduled_recorded: int | None = None
+    """Evaluations the scheduled run recorded (it records only what changed)."""
 
     def counts(self, when: str) -> Counter[str]:
         return Counter(
@@ -123,6 +170,14 @@ class ScenarioResult:
     def unexpected(self) -> list[VpcResult]:
         """Rows whose evaluations differ from the expected ones (the demo fails on any)."""
         return [row for row in self.rows if not row.as_expected]
+
+    @property
+    def drift_as_expected(self) -> bool:
+        return self.drift == EXPECTED_DRIFT
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.unexpected) or not self.drift_as_expected
 
     @property
     def not_compliant_but_should_be(self) -> list[VpcResult]:
@@ -232,21 +287,25 @@ def _compliant(admin: Aws, vpc_id: str) -> None:
 
 
 def run_scenario(local: LocalStack, cases: Sequence[VpcCase] = DEMO_CASES) -> ScenarioResult:
-    """Build the account, then play Config: evaluate, remediate, re-evaluate."""
+    """Build the account, then play Config through the loop (see the module's docstring)."""
     check_settings(local.stack, cases)
     timings = dict(local.timings)
+    steps: list[Step] = []
     clock = time.monotonic()
     ids = build_account(local.admin, cases)
     rows = [VpcResult(case, ids[case.name]) for case in cases]
     timings["account"] = _lap(clock)
 
     clock = time.monotonic()
-    for row in rows:  # Config records each VPC and notifies the rule
+    for row in rows:  # Config records each VPC and flow log, and notifies the rule
         local.config.notify_change(row.vpc_id, "ResourceDiscovered")
+    discovered = len(rows) + len(local.config.notify_recorded_changes())
     before = local.config.evaluations()
     for row in rows:
         row.before = before.get(row.vpc_id)
     timings["evaluate"] = _lap(clock)
+    steps.append(Step("discover VPCs and flow logs", discovered, timings["evaluate"],
+                      _tally(row.before_type for row in rows)))  # fmt: skip
 
     for row in rows:
         if row.case.delete_after_first_evaluation:
@@ -261,13 +320,32 @@ def run_scenario(local: LocalStack, cases: Sequence[VpcCase] = DEMO_CASES) -> Sc
             row.remediation = outcome
             row.retention_after = _retention_of(local.admin, outcome)
     timings["remediate"] = _lap(clock)
+    fixed = sum(1 for row in targets if row.remediation and row.remediation.succeeded)
+    steps.append(Step("remediate NON_COMPLIANT VPCs", 0, timings["remediate"],
+                      f"{fixed} of {len(targets)} runbook executions succeeded"))  # fmt: skip
 
     clock = time.monotonic()
-    local.config.notify_scheduled()  # the periodic run: re-evaluates all, clears the deleted
+    notified = len(local.config.notify_recorded_changes())  # the new flow logs' notifications
+    current = local.config.evaluations()
+    for row in rows:
+        row.notified = current.get(row.vpc_id)
+    timings["flow-log notifications"] = _lap(clock)
+    steps.append(Step("new flow logs notify the rule", notified,
+                      timings["flow-log notifications"],
+                      _tally(row.notified_type for row in rows)))  # fmt: skip
+
+    drift = _drift(local, rows, steps, timings)
+
+    clock = time.monotonic()
+    scheduled = local.config.notify_scheduled()  # what only it sees: retention, the deleted VPC
     after = local.config.evaluations()
     for row in rows:
         row.after = after.get(row.vpc_id)
-    timings["re-evaluate"] = _lap(clock)
+    timings["scheduled run"] = _lap(clock)
+    recorded = sum(dict(scheduled.result).values()) if isinstance(scheduled.result, dict) else None
+    steps.append(Step("scheduled run", 1, timings["scheduled run"],
+                      f"{recorded} evaluations recorded (changes only); "
+                      + _tally(row.after_type for row in rows)))  # fmt: skip
 
     runner = local.runner
     return ScenarioResult(
@@ -282,7 +360,48 @@ def run_scenario(local: LocalStack, cases: Sequence[VpcCase] = DEMO_CASES) -> Sc
         ),
         rule_parameters=dict(local.stack.rule.input_parameters),
         remediation_settings=_remediation_settings(local),
+        steps=steps,
+        drift=drift,
+        scheduled_recorded=recorded,
     )
+
+
+def _drift(
+    local: LocalStack, rows: Sequence[VpcResult], steps: list[Step], timings: dict[str, float]
+) -> tuple[str, ...]:
+    """Someone deletes the drift VPC's flow log; notifications and remediation bring it back."""
+    row = next((row for row in rows if row.case.name == DRIFT_CASE), None)
+    if row is None or row.remediation is None or not row.remediation.succeeded:
+        return ()
+    states = [row.notified_type]
+    flow_log_id = row.remediation.executions[-1].outputs.get("EnableFlowLog.FlowLogId")
+
+    clock = time.monotonic()
+    local.admin.ec2().delete_flow_logs(FlowLogIds=[str(flow_log_id)])
+    notified = len(local.config.notify_recorded_changes())
+    states.append(_compliance(local, row.vpc_id))
+    timings["flow log deleted"] = _lap(clock)
+    steps.append(Step("someone deletes a flow log", notified, timings["flow log deleted"],
+                      f"{flow_log_id} of {row.case.name}: {states[-1]}"))  # fmt: skip
+
+    clock = time.monotonic()
+    (row.restored,) = local.config.remediate([row.vpc_id])
+    notified = len(local.config.notify_recorded_changes())
+    states.append(_compliance(local, row.vpc_id))
+    timings["restored"] = _lap(clock)
+    steps.append(Step("remediation restores it", notified, timings["restored"],
+                      f"{row.case.name}: {states[-1]}"))  # fmt: skip
+    return tuple(states)
+
+
+def _compliance(local: LocalStack, vpc_id: str) -> str:
+    evaluation = local.config.evaluations().get(vpc_id)
+    return evaluation.compliance_type if evaluation else "NO_EVALUATION"
+
+
+def _tally(types: Iterable[str]) -> str:
+    counts = Counter(types)
+    return ", ".join(f"{counts[kind]} {kind}" for kind in COMPLIANCE_ORDER if counts[kind])
 
 
 def _retention_of(admin: Aws, remediation: Remediation) -> dict[str, int | None]:

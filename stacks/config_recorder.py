@@ -1,4 +1,4 @@
-"""Optional: an AWS Config recorder for ``AWS::EC2::VPC`` and its delivery channel.
+"""Optional: an AWS Config recorder for VPCs and flow logs, and its delivery channel.
 
 Only for accounts and regions that have no recorder (AWS Config allows one per region): a
 custom rule only sees the resource types the recorder records.
@@ -14,7 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-RECORDED_TYPES: Final = ("AWS::EC2::VPC",)
+RECORDED_TYPES: Final = ("AWS::EC2::VPC", "AWS::EC2::FlowLog")
 
 
 class VpcConfigRecorder(Construct):

@@ -23,11 +23,11 @@ RUNTIME: Final = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE: Final = lambda_.Architecture.ARM_64
 SERVICE_NAME: Final = "vpc-flow-logs-rule"
 # A scheduled run pages through every VPC and flow log of the region (1,000 a page), looks up
-# the referenced log groups 50 a call, reads the rule's earlier results 100 a page and reports
-# 100 evaluations a call: for 10,000 VPCs about 450 requests, most to CloudWatch Logs and AWS
-# Config, whose APIs throttle at a few requests per second (retried with backoff), so a few
-# minutes at worst. Ten minutes leaves headroom and stays under Lambda's 15-minute ceiling, so
-# a stuck run still ends and fails loudly.
+# the referenced log groups 50 a call, reads the rule's results 100 a page and reports what
+# changed, 100 evaluations a call: for 10,000 VPCs about 450 requests at most, most to
+# CloudWatch Logs and AWS Config, whose APIs throttle at a few requests per second (retried
+# with backoff), so a few minutes at worst. Ten minutes leaves headroom and stays under
+# Lambda's 15-minute ceiling, so a stuck run still ends and fails loudly.
 TIMEOUT: Final = cdk.Duration.minutes(10)
 MEMORY_MB: Final = 256
 
@@ -50,7 +50,8 @@ class VpcFlowLogsRuleProps:
 
 
 class VpcFlowLogsRule(Construct):
-    """A Config custom rule over ``AWS::EC2::VPC``, evaluated on change and on a schedule.
+    """A Config custom rule over ``AWS::EC2::VPC`` and ``AWS::EC2::FlowLog``, evaluated on
+    change and on a schedule; it reports evaluations for VPCs only.
 
     The function's role is written here statement by statement. ``config.CustomRule`` would
     attach the AWS-managed ``AWSConfigRulesExecutionRole`` policy (read access to every Config
@@ -104,6 +105,14 @@ class VpcFlowLogsRule(Construct):
                             actions=["config:PutEvaluations"],
                             resources=["*"],
                         ),
+                        # A deleted flow log's VPC, from the flow log's configuration history.
+                        # The action takes no resource ARN (resource type and id are request
+                        # parameters), so "*" is the narrowest grant.
+                        iam.PolicyStatement(
+                            sid="ReadFlowLogHistory",
+                            actions=["config:GetResourceConfigHistory"],
+                            resources=["*"],
+                        ),
                     ]
                 )
             },
@@ -138,7 +147,11 @@ class VpcFlowLogsRule(Construct):
             configuration_changes=True,
             periodic=True,
             maximum_execution_frequency=props.maximum_execution_frequency,
-            rule_scope=config.RuleScope.from_resources([config.ResourceType.EC2_VPC]),
+            # Flow logs too: creating or deleting one does not change the VPC's configuration
+            # item, so only the flow log's own notification tells the rule in minutes.
+            rule_scope=config.RuleScope.from_resources(
+                [config.ResourceType.EC2_VPC, config.ResourceType.EC2_FLOW_LOG]
+            ),
             input_parameters=dict(props.input_parameters),
         )
 
@@ -151,7 +164,7 @@ class VpcFlowLogsRule(Construct):
 
         # Separate from the role's inline policy: the rule's ARN holds an id Config generates,
         # and the rule depends on the function, so the function's role cannot refer to it.
-        # Scheduled runs use this call to find evaluations of deleted VPCs; if Config invokes
+        # Scheduled runs read the rule's results to record only what changed; if Config invokes
         # the function before this policy exists, Lambda's asynchronous retries cover it.
         self.read_own_compliance = iam.Policy(
             self,

@@ -120,7 +120,7 @@ def _acknowledge_recorder(recorder: VpcConfigRecorder) -> None:
         "AWS_ConfigRole is the AWS-maintained policy for AWS Config recorders: it tracks the "
         "read permissions each recorded resource type needs as AWS adds them. Only "
         "config.amazonaws.com for this account can assume the role, and the recorder records "
-        "AWS::EC2::VPC only.",
+        "AWS::EC2::VPC and AWS::EC2::FlowLog only.",
     )
     _acknowledge(
         recorder.role,

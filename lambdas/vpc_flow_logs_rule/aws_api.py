@@ -6,6 +6,7 @@ propagates, so the invocation fails and AWS Config tries again instead of record
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final
@@ -15,12 +16,15 @@ from botocore.config import Config
 
 from vpc_flow_logs_rule.model import (
     CLOUD_WATCH_LOGS,
+    FLOW_LOG_RESOURCE_TYPE,
     TEST_MODE_TOKEN,
     VPC_RESOURCE_TYPE,
     FlowLog,
     LogGroup,
+    RecordedResult,
     Vpc,
 )
+from vpc_flow_logs_rule.notifications import logged_resource_id
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -41,6 +45,12 @@ EC2_PAGE_SIZE: Final = 1000  # DescribeVpcs / DescribeFlowLogs maximum
 LOG_GROUPS_PER_CALL: Final = 50  # DescribeLogGroups logGroupIdentifiers maximum
 EVALUATIONS_PER_CALL: Final = 100  # PutEvaluations maximum
 COMPLIANCE_PAGE_SIZE: Final = 100  # GetComplianceDetailsByConfigRule maximum
+# The filterable compliance types: INSUFFICIENT_DATA "cannot be used as a ComplianceType for
+# filtering results" (GetComplianceDetailsByConfigRule, AWS Config API reference).
+RECORDED_COMPLIANCE_TYPES: Final = ("COMPLIANT", "NON_COMPLIANT", "NOT_APPLICABLE")
+# Configuration items of one flow log, newest first, in its single history call: the deletion
+# item and the ones before it. More than a few means the flow log was changed a lot in a week.
+HISTORY_ITEMS: Final = 10
 
 
 class PutEvaluationsError(RuntimeError):
@@ -152,12 +162,12 @@ class AwsApi:
                 kwargs["nextToken"] = token
         return found
 
-    def previously_non_compliant_vpc_ids(self, rule_name: str) -> list[str]:
-        """VPC ids whose latest evaluation by ``rule_name`` is NON_COMPLIANT."""
-        vpc_ids = []
+    def recorded_vpc_results(self, rule_name: str) -> dict[str, RecordedResult]:
+        """The latest result of ``rule_name`` for every VPC, by VPC id, 100 a call."""
+        results: dict[str, RecordedResult] = {}
         pages = self.config.get_paginator("get_compliance_details_by_config_rule").paginate(
             ConfigRuleName=rule_name,
-            ComplianceTypes=["NON_COMPLIANT"],
+            ComplianceTypes=list(RECORDED_COMPLIANCE_TYPES),
             PaginationConfig={"PageSize": COMPLIANCE_PAGE_SIZE},
         )
         for page in pages:
@@ -165,13 +175,47 @@ class AwsApi:
             for result in page.get("EvaluationResults", []):
                 qualifier = result["EvaluationResultIdentifier"]["EvaluationResultQualifier"]
                 if qualifier.get("ResourceType") == VPC_RESOURCE_TYPE and "ResourceId" in qualifier:
-                    vpc_ids.append(qualifier["ResourceId"])
-        return vpc_ids
+                    results[qualifier["ResourceId"]] = RecordedResult(
+                        result.get("ComplianceType", ""), result.get("Annotation") or None
+                    )
+        return results
+
+    def flow_log_owner(self, flow_log_id: str) -> str | None:
+        """The resource a flow log logs, from its history in AWS Config: one call.
+
+        A deleted flow log's own item has no configuration; the items before it do. Newest
+        first is GetResourceConfigHistory's default order. None when Config has no item with a
+        configuration among the newest (or knows nothing of the flow log).
+        """
+        self.calls["GetResourceConfigHistory"] += 1
+        try:
+            response = self.config.get_resource_config_history(
+                resourceType=FLOW_LOG_RESOURCE_TYPE,
+                resourceId=flow_log_id,
+                chronologicalOrder="Reverse",
+                limit=HISTORY_ITEMS,
+            )
+        except self.config.exceptions.ResourceNotDiscoveredException:
+            return None
+        for item in response.get("configurationItems", []):
+            text = item.get("configuration")
+            if not text:
+                continue
+            configuration = json.loads(text)
+            owner = logged_resource_id(configuration if isinstance(configuration, dict) else None)
+            if owner:
+                return owner
+        return None
 
     def put_evaluations(self, evaluations: Sequence[Evaluation], result_token: str) -> None:
-        """Report in batches of 100; ``TESTMODE`` tokens report with TestMode (nothing kept)."""
+        """Report in batches of 100; ``TESTMODE`` tokens report with TestMode (nothing kept).
+
+        Nothing to report is still one call, with an empty list: PutEvaluations "is required in
+        every Lambda function that is invoked by an AWS Config rule" and takes 0 to 100
+        evaluations (AWS Config API reference), so the invocation answers its result token.
+        """
         test_mode = result_token == TEST_MODE_TOKEN
-        for start in range(0, len(evaluations), EVALUATIONS_PER_CALL):
+        for start in range(0, max(len(evaluations), 1), EVALUATIONS_PER_CALL):
             batch = [_to_aws(e) for e in evaluations[start : start + EVALUATIONS_PER_CALL]]
             self.calls["PutEvaluations"] += 1
             response = self.config.put_evaluations(

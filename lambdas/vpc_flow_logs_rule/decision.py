@@ -262,15 +262,15 @@ def in_scope(vpcs: Iterable[Vpc], parameters: RuleParameters) -> list[Vpc]:
 
 
 def stale_evaluations(
-    previously_non_compliant: Iterable[str],
+    previously_reported: Iterable[str],
     existing_vpc_ids: Iterable[str],
     ordering_timestamp: datetime,
 ) -> list[Evaluation]:
-    """NOT_APPLICABLE for VPCs reported NON_COMPLIANT before that no longer exist."""
+    """NOT_APPLICABLE for VPCs with a result that no longer exist."""
     existing = set(existing_vpc_ids)
     return [
         Evaluation(vpc_id, ComplianceType.NOT_APPLICABLE, annotation.vpc_gone(), ordering_timestamp)
-        for vpc_id in sorted(set(previously_non_compliant) - existing)
+        for vpc_id in sorted(set(previously_reported) - existing)
     ]
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime
 
 VPC_RESOURCE_TYPE = "AWS::EC2::VPC"
+FLOW_LOG_RESOURCE_TYPE: Final = "AWS::EC2::FlowLog"
 CLOUD_WATCH_LOGS = "cloud-watch-logs"
 S3 = "s3"
 # A result token that asks PutEvaluations for TestMode (not a secret).
@@ -59,3 +60,11 @@ class Evaluation:
     annotation: str | None
     ordering_timestamp: datetime
     resource_type: str = VPC_RESOURCE_TYPE
+
+
+@dataclass(frozen=True)
+class RecordedResult:
+    """The rule's current result for one VPC, as AWS Config holds it."""
+
+    compliance_type: str
+    annotation: str | None

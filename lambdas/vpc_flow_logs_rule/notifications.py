@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
+from vpc_flow_logs_rule.model import FLOW_LOG_RESOURCE_TYPE
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -28,6 +30,8 @@ class ChangedResource:
     """The resource a change notification is about.
 
     ``tags`` is None when the notification does not carry them (an oversized one).
+    ``logged_resource_id`` is, for a flow log, the VPC, subnet or interface its configuration
+    names: None when the notification carries no configuration (oversized, deleted).
     """
 
     resource_type: str
@@ -36,6 +40,7 @@ class ChangedResource:
     capture_time: datetime
     tags: Mapping[str, str] | None
     left_scope: bool
+    logged_resource_id: str | None = None
 
 
 def parse_time(text: str) -> datetime:
@@ -68,8 +73,11 @@ def changed_resource(event: AWSConfigRuleEvent) -> ChangedResource:
     """The resource of a (possibly oversized) configuration item change notification."""
     invoking = event.invoking_event
     kind = message_type(event)
+    configuration: Mapping[str, object] | None = None
     if kind == CHANGE:
         item = invoking["configurationItem"]
+        if item["resourceType"] == FLOW_LOG_RESOURCE_TYPE:
+            configuration = _configuration_or_previous(item, invoking.get("configurationItemDiff"))
         raw_tags = item.get("tags")
         tags: Mapping[str, str] | None = (
             {str(key): str(value) for key, value in raw_tags.items()}
@@ -88,4 +96,37 @@ def changed_resource(event: AWSConfigRuleEvent) -> ChangedResource:
         capture_time=parse_time(item["configurationItemCaptureTime"]),
         tags=tags,
         left_scope=bool(event.get("eventLeftScope", False)),
+        logged_resource_id=logged_resource_id(configuration),
     )
+
+
+def _configuration_or_previous(
+    item: Mapping[str, object], diff: object
+) -> Mapping[str, object] | None:
+    """The item's configuration; for a deleted item (none), the one the diff says it had.
+
+    A deletion's ``configurationItemDiff`` holds the last configuration as the ``previousValue``
+    of its ``Configuration`` property; without it the caller falls back to the history.
+    """
+    configuration = item.get("configuration")
+    if isinstance(configuration, dict):
+        return configuration
+    changed = diff.get("changedProperties") if isinstance(diff, dict) else None
+    whole = changed.get("Configuration") if isinstance(changed, dict) else None
+    previous = whole.get("previousValue") if isinstance(whole, dict) else None
+    return previous if isinstance(previous, dict) else None
+
+
+def logged_resource_id(configuration: Mapping[str, object] | None) -> str | None:
+    """The VPC, subnet or interface an ``AWS::EC2::FlowLog`` configuration logs, if it says.
+
+    Config records flow logs with the CloudFormation resource's properties; ``resourceId`` is the
+    documented name, ``ResourceId`` the CloudFormation one, so both are read.
+    """
+    if not configuration:
+        return None
+    for key in ("resourceId", "ResourceId"):
+        value = configuration.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None

@@ -9,13 +9,18 @@ from collections import Counter
 from typing import TYPE_CHECKING, Protocol
 
 from vpc_flow_logs_rule import annotation, decision
-from vpc_flow_logs_rule.model import ComplianceType, Evaluation
+from vpc_flow_logs_rule.model import (
+    FLOW_LOG_RESOURCE_TYPE,
+    VPC_RESOURCE_TYPE,
+    ComplianceType,
+    Evaluation,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
     from datetime import datetime
 
-    from vpc_flow_logs_rule.model import FlowLog, LogGroup, Vpc
+    from vpc_flow_logs_rule.model import FlowLog, LogGroup, RecordedResult, Vpc
     from vpc_flow_logs_rule.notifications import ChangedResource
     from vpc_flow_logs_rule.parameters import RuleParameters
 
@@ -32,19 +37,23 @@ class Lookups(Protocol):
 
     def describe_log_groups(self, names: Iterable[str]) -> dict[str, LogGroup]: ...
 
-    def previously_non_compliant_vpc_ids(self, rule_name: str) -> list[str]: ...
+    def recorded_vpc_results(self, rule_name: str) -> dict[str, RecordedResult]: ...
+
+    def flow_log_owner(self, flow_log_id: str) -> str | None: ...
 
 
 def evaluate_change(
     api: Lookups, parameters: RuleParameters, resource: ChangedResource, *, account_id: str
 ) -> list[Evaluation]:
-    """One evaluation for the resource of a change notification.
+    """One evaluation for the VPC of a change notification (for a flow log's: its VPC's, or none).
 
     Deleted, out-of-scope and exempt VPCs need no look-up. Otherwise: DescribeFlowLogs for this
     VPC, and DescribeLogGroups if it delivers to CloudWatch Logs. The configuration item carries
     the tags; an oversized notification does not, so DescribeVpcs fetches them, only when an
-    ExemptTag is set.
+    ExemptTag is set. A flow log's notification goes to :func:`evaluate_flow_log_change`.
     """
+    if resource.resource_type == FLOW_LOG_RESOURCE_TYPE:
+        return evaluate_flow_log_change(api, parameters, resource, account_id=account_id)
 
     def result(compliance_type: ComplianceType, text: str) -> list[Evaluation]:
         return [
@@ -87,6 +96,53 @@ def evaluate_change(
     return result(verdict.compliance_type, verdict.annotation)
 
 
+def evaluate_flow_log_change(
+    api: Lookups, parameters: RuleParameters, resource: ChangedResource, *, account_id: str
+) -> list[Evaluation]:
+    """The evaluation of the VPC a changed flow log belongs to; none for the flow log itself.
+
+    The owner comes from the item's configuration, or, when the notification has none (a
+    deleted flow log, an oversized notification), from the flow log's history in AWS Config
+    (one call). A subnet's or an interface's flow log does not count for a VPC: nothing is
+    reported. Then the VPC is judged as on its own change: DescribeFlowLogs, DescribeLogGroups
+    if it delivers to CloudWatch Logs, and DescribeVpcs when the tags are needed (ExemptTag) or
+    no flow log is left (a VPC that is gone has none). Raises ValueError for a configuration
+    item status AWS Config does not document.
+    """
+    status = resource.status
+    if resource.left_scope or status == decision.NOT_RECORDED_STATUS:
+        return []
+    if status not in decision.EVALUATED_STATUSES | decision.DELETED_STATUSES:
+        raise ValueError(
+            f"Unexpected configurationItemStatus {status!r} for {resource.resource_id}"
+        )
+    owner = resource.logged_resource_id or api.flow_log_owner(resource.resource_id)
+    if owner is None or not owner.startswith("vpc-"):
+        return []
+
+    def result(compliance_type: ComplianceType, text: str) -> list[Evaluation]:
+        return [Evaluation(owner, compliance_type, text, resource.capture_time)]
+
+    if owner in parameters.exempt_vpc_ids:
+        return result(ComplianceType.NOT_APPLICABLE, annotation.exempt_by_id())
+    vpcs: list[Vpc] | None = None
+    if parameters.exempt_tag is not None:
+        vpcs = api.describe_vpcs(owner)
+        reason = decision.exemption(owner, vpcs[0].tags, parameters) if vpcs else None
+        if reason:
+            return result(ComplianceType.NOT_APPLICABLE, reason)
+    flow_logs = api.describe_flow_logs(owner)
+    if not flow_logs and vpcs is None:
+        vpcs = api.describe_vpcs(owner)
+    if vpcs is not None and not vpcs:
+        return result(ComplianceType.NOT_APPLICABLE, annotation.vpc_gone())
+    account = decision.Account(account_id, api.region)
+    names = decision.log_groups_to_describe(flow_logs, parameters, account)
+    log_groups = api.describe_log_groups(names) if names else {}
+    verdict = decision.evaluate_flow_logs(flow_logs, log_groups, parameters, account)
+    return result(verdict.compliance_type, verdict.annotation)
+
+
 def evaluate_scheduled(
     api: Lookups,
     parameters: RuleParameters,
@@ -95,10 +151,12 @@ def evaluate_scheduled(
     account_id: str,
     ordering_timestamp: datetime,
 ) -> list[Evaluation]:
-    """Every VPC of the region, plus NOT_APPLICABLE for VPCs that are gone.
+    """What changed since the rule's recorded results: every VPC judged, only changes reported.
 
-    Costs O(pages): all VPCs and all flow logs in pages of 1000, the referenced log groups 50 a
-    call, and the rule's NON_COMPLIANT results 100 a call.
+    A VPC is reported when its compliance type or annotation differs from what AWS Config
+    holds for it (or it has no result yet); a VPC with a result that is gone is reported
+    NOT_APPLICABLE once. Costs O(pages): all VPCs and all flow logs in pages of 1000, the
+    referenced log groups 50 a call, and the rule's recorded results 100 a call.
     """
     account = decision.Account(account_id, api.region)
     vpcs = api.describe_vpcs()
@@ -108,10 +166,8 @@ def evaluate_scheduled(
         (fl for fl in flow_logs if fl.resource_id in scoped_ids), parameters, account
     )
     log_groups = api.describe_log_groups(names) if names else {}
-    # Stale clean-up asks only for NON_COMPLIANT results: a deleted VPC must not stay
-    # NON_COMPLIANT, while asking for COMPLIANT ones too would add ceil(N/100) calls to every run.
-    previously_non_compliant = api.previously_non_compliant_vpc_ids(rule_name)
-    return [
+    recorded = api.recorded_vpc_results(rule_name)
+    judged = [
         *decision.evaluate_vpcs(
             vpcs,
             flow_logs,
@@ -120,10 +176,28 @@ def evaluate_scheduled(
             account=account,
             ordering_timestamp=ordering_timestamp,
         ),
-        *decision.stale_evaluations(
-            previously_non_compliant, (vpc.vpc_id for vpc in vpcs), ordering_timestamp
-        ),
+        *decision.stale_evaluations(recorded, (vpc.vpc_id for vpc in vpcs), ordering_timestamp),
     ]
+    return changed_evaluations(judged, recorded)
+
+
+def changed_evaluations(
+    evaluations: Iterable[Evaluation], recorded: Mapping[str, RecordedResult]
+) -> list[Evaluation]:
+    """The evaluations that would change what AWS Config holds (type or annotation)."""
+    changed = []
+    for evaluation in evaluations:
+        if evaluation.resource_type != VPC_RESOURCE_TYPE:
+            changed.append(evaluation)
+            continue
+        current = recorded.get(evaluation.resource_id)
+        if (
+            current is None
+            or current.compliance_type != evaluation.compliance_type.value
+            or current.annotation != (evaluation.annotation or None)
+        ):
+            changed.append(evaluation)
+    return changed
 
 
 def summarize(evaluations: Sequence[Evaluation]) -> dict[str, int]:

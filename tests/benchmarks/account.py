@@ -148,6 +148,10 @@ PROFILES: Final = (  # name, weight (out of 100), compliant, how to arrange it
     Profile("REJECT, delivery FAILED", 2, False, _failed_delivery),
 )
 REMEDIATED: Final = Profile("remediated by the runbook", 0, True, _nothing)
+RETENTION_SHORTENED: Final = Profile(
+    "REJECT, its log group since shortened to 30 days", 0, False, _nothing
+)
+ACCEPT_DELETED: Final = Profile("REJECT; its ACCEPT flow log deleted", 0, True, _nothing)
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,27 @@ class GrowingAccount:
         vpc_id = self.world.vpc()
         self.profiles[vpc_id] = REMEDIATED
         return vpc_id
+
+    def shorten_retention(self, count: int) -> list[str]:
+        """Shorten the log group of ``count`` compliant VPCs to 30 days: only a scheduled run
+        sees it (a log group's retention is not a flow log's or a VPC's configuration)."""
+        own_group = PROFILES[0]
+        chosen = [vpc_id for vpc_id, p in self.profiles.items() if p is own_group][:count]
+        if len(chosen) < count:
+            raise RuntimeError(f"only {len(chosen)} VPCs of {own_group.name!r} to change")
+        for vpc_id in chosen:
+            _logs().put_retention_policy(f"/aws/vpc-flow-logs/{vpc_id}-reject", 30)
+            self.profiles[vpc_id] = RETENTION_SHORTENED
+        return chosen
+
+    def add_vpc_with_two_flow_logs(self) -> tuple[str, str, str]:
+        """A VPC with a REJECT and an ACCEPT flow log: (VPC id, REJECT id, ACCEPT id). The
+        caller deletes the ACCEPT one; REJECT alone keeps the VPC compliant."""
+        vpc_id = self.world.vpc()
+        reject = self.world.flow_log(vpc_id, "REJECT")
+        accept = self.world.flow_log(vpc_id, "ACCEPT")
+        self.profiles[vpc_id] = ACCEPT_DELETED
+        return vpc_id, reject, accept
 
     def expected(self) -> dict[str, int]:
         """How many VPCs the rule must find COMPLIANT and NON_COMPLIANT (none is exempt)."""

@@ -2,13 +2,15 @@
 
 One moto account (in process, patched by ``local_aws.moto_fixes`` to answer as AWS documents)
 grows through the sizes; at each size the rule's scheduled run (twice: the second, steady-state
-run is measured), the naive baseline, change notifications and the runbook are measured. Then the
+run is measured, then a run after 1% of the VPCs changed), the record-every-VPC and naive
+baselines, change notifications of VPCs and flow logs and the runbook are measured. Then the
 Lambda's cold start and asset. Prints the tables and PASS/FAIL per target; exits 1 if one fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -30,7 +32,7 @@ from tests.benchmarks.cold_start import (
     lambda_runtime,
     with_bytecode,
 )
-from tests.benchmarks.evaluation import Rule, measured_naive
+from tests.benchmarks.evaluation import Rule, measured_naive, measured_record_every_vpc
 from tests.benchmarks.measure import settle
 from tests.benchmarks.remediation import (
     ALREADY_COMPLIANT,
@@ -67,6 +69,9 @@ def progress(message: str) -> None:
     print(f"[{time.perf_counter() - _START:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
+NOTHING: Final = {"COMPLIANT": 0, "NON_COMPLIANT": 0, "NOT_APPLICABLE": 0}
+
+
 def measure_size(account: GrowingAccount, rule: Rule, size: int) -> report.SizeResult:
     account.grow_to(size)
     settle()
@@ -74,21 +79,31 @@ def measure_size(account: GrowingAccount, rule: Rule, size: int) -> report.SizeR
     facts = account.facts()
     rule.scheduled()  # the first run records results, as the previous day's run would have
     recorded = account.world.recorded()
-    non_compliant = sum(1 for compliance, _ in recorded.values() if compliance == "NON_COMPLIANT")
-    scheduled = rule.measured_scheduled(account.expected())
+    steady = rule.measured_scheduled(NOTHING)  # nothing changed: nothing may be recorded
     peak = rule.scheduled_peak_memory()
-    progress(f"N={size:,}: scheduled run {scheduled.total} calls, {scheduled.seconds:.2f}s")
+    progress(f"N={size:,}: steady scheduled run {steady.total} calls, {steady.seconds:.2f}s")
+    every = measured_record_every_vpc(rule)
     naive = measured_naive(rule, recorded, with_memory=size <= NAIVE_MEMORY_MAX_SIZE)
-    progress(f"N={size:,}: naive baseline {naive.measurement.total} calls")
+    progress(f"N={size:,}: baselines {every.measurement.total}, {naive.measurement.total} calls")
+    changed = account.shorten_retention(math.ceil(facts.vpcs / 100))
+    drift = rule.measured_scheduled({**NOTHING, "NON_COMPLIANT": len(changed)})
+    after = account.world.recorded()
+    if any(after[vpc_id][0] != "NON_COMPLIANT" for vpc_id in changed):
+        raise RuntimeError("the changed VPCs were not recorded NON_COMPLIANT")
+    progress(f"N={size:,}: run after {len(changed)} changed, {drift.total} calls")
     return report.SizeResult(
         size=size,
         mix=dict(account.mix()),
         facts=facts,
-        non_compliant_before=non_compliant,
-        scheduled=scheduled,
+        recorded_results=len(recorded),
+        scheduled=steady,
         scheduled_peak_bytes=peak,
+        changed=len(changed),
+        after_change=drift,
+        every_vpc=every,
         naive=naive,
         changes=_changes(account, rule),
+        flow_log_changes=_flow_log_changes(account, rule),
         remediations=_remediations(account, rule),
     )
 
@@ -97,6 +112,28 @@ def _changes(account: GrowingAccount, rule: Rule) -> dict[str, Measurement]:
     """A ConfigurationItemChangeNotification for one VPC of each profile in the account."""
     vpcs = {profile.name: account.one_of(profile) for profile in PROFILES}
     return {name: rule.change(vpc_id) for name, vpc_id in vpcs.items() if vpc_id}
+
+
+def _flow_log_changes(account: GrowingAccount, rule: Rule) -> dict[str, Measurement]:
+    """A flow log's creation, then another one's deletion, each notified as Config does; the
+    deletion without a diff (the VPC read from the history), then with one."""
+    vpc_id, reject, accept = account.add_vpc_with_two_flow_logs()
+    compliant = {"COMPLIANT": 1}
+    created = rule.flow_log_change(
+        reject, vpc_id=vpc_id, status="ResourceDiscovered", expected=compliant
+    )
+    account.world.ec2.delete_flow_logs(FlowLogIds=[accept])
+    deleted = rule.flow_log_change(
+        accept, vpc_id=None, status="ResourceDeleted", expected=compliant
+    )
+    from_diff = rule.flow_log_change(
+        accept, vpc_id=vpc_id, status="ResourceDeleted", expected=compliant
+    )
+    return {
+        report.FLOW_LOG_CREATED: created,
+        report.FLOW_LOG_DELETED: deleted,
+        report.FLOW_LOG_DELETED_DIFF: from_diff,
+    }
 
 
 def _remediations(account: GrowingAccount, rule: Rule) -> dict[str, Remediation]:
@@ -165,6 +202,7 @@ def main(argv: Sequence[str]) -> int:
     sections = [
         report.mix_table(results),
         report.scheduled_table(results),
+        report.every_vpc_table(results),
         report.naive_table(results),
         report.change_table(results),
         report.remediation_table(results),

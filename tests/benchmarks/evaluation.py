@@ -23,20 +23,24 @@ from tests.unit.lambdas.vpc_flow_logs_rule.builders import (
     REGION,
     FakeLambdaContext,
     change_event,
+    flow_log_event,
     scheduled_event,
 )
 from vpc_flow_logs_rule import handler, rule
 from vpc_flow_logs_rule.aws_api import AwsApi
-from vpc_flow_logs_rule.model import VPC_RESOURCE_TYPE, Evaluation
+from vpc_flow_logs_rule.model import VPC_RESOURCE_TYPE, Evaluation, RecordedResult
 from vpc_flow_logs_rule.notifications import ChangedResource
 from vpc_flow_logs_rule.parameters import parse_parameters
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from vpc_flow_logs_rule.model import FlowLog, LogGroup, Vpc
+
 NAIVE_RULE_NAME: Final = "naive-vpc-flow-logs-baseline"
+EVERY_VPC_RULE_NAME: Final = "record-every-vpc-baseline"
 _FIRST_NOTIFICATION: Final = datetime(2026, 11, 22, 6, 0, 0, 512000, tzinfo=UTC)
 
 
@@ -97,6 +101,17 @@ class Rule:
     def change(self, vpc_id: str) -> Measurement:
         event = change_event(vpc_id)
         _, measurement = measure(self.session, lambda: self.invoke(event))
+        return measurement
+
+    def flow_log_change(
+        self, flow_log_id: str, *, vpc_id: str | None, status: str, expected: Mapping[str, int]
+    ) -> Measurement:
+        """A flow log's change notification: it must report ``expected`` for its VPC."""
+        event = flow_log_event(flow_log_id, vpc_id=vpc_id, status=status)
+        counts, measurement = measure(self.session, lambda: self.invoke(event))
+        if {kind: n for kind, n in counts.items() if n} != dict(expected):
+            raise BenchmarkError(f"flow log {status} notification reported {counts}")
+        self._check_own_counters(measurement)
         return measurement
 
     def _check_own_counters(self, measurement: Measurement) -> None:
@@ -161,3 +176,60 @@ def measured_naive(
         )
         raise BenchmarkError(f"naive baseline and rule disagree on {differing[:5]}")
     return NaiveResult(measurement, peak_memory(run) if with_memory else None)
+
+
+class RecordEveryVpc:
+    """The rule's look-ups, except that no recorded result ever matches: every VPC is recorded
+    on every run, as before issue 12 and as periodic rules such as the managed one do."""
+
+    def __init__(self, api: AwsApi) -> None:
+        self._api = api
+
+    @property
+    def region(self) -> str:
+        return self._api.region
+
+    def describe_vpcs(self, vpc_id: str | None = None) -> list[Vpc]:
+        return self._api.describe_vpcs(vpc_id)
+
+    def describe_flow_logs(self, vpc_id: str | None = None) -> list[FlowLog]:
+        return self._api.describe_flow_logs(vpc_id)
+
+    def describe_log_groups(self, names: Iterable[str]) -> dict[str, LogGroup]:
+        return self._api.describe_log_groups(names)
+
+    def recorded_vpc_results(self, rule_name: str) -> dict[str, RecordedResult]:
+        recorded = self._api.recorded_vpc_results(rule_name)
+        return {vpc_id: RecordedResult("", None) for vpc_id in recorded}
+
+    def flow_log_owner(self, flow_log_id: str) -> str | None:
+        return self._api.flow_log_owner(flow_log_id)
+
+
+@dataclass(frozen=True)
+class EveryVpcResult:
+    measurement: Measurement
+    recorded: int
+
+
+def measured_record_every_vpc(target: Rule) -> EveryVpcResult:
+    """A scheduled run that records every VPC, on the rule's account, under a rule of its own;
+    the second run is measured, as the rule's."""
+    parameters = parse_parameters(scheduled_event()["ruleParameters"])
+    token = issue_result_token(EVERY_VPC_RULE_NAME)
+
+    def run() -> list[Evaluation]:
+        api = AwsApi()
+        evaluations = rule.evaluate_scheduled(
+            RecordEveryVpc(api),
+            parameters,
+            rule_name=EVERY_VPC_RULE_NAME,
+            account_id=ACCOUNT_ID,
+            ordering_timestamp=target.clock.tick(),
+        )
+        api.put_evaluations(evaluations, token)
+        return evaluations
+
+    run()
+    evaluations, measurement = measure(target.session, run)
+    return EveryVpcResult(measurement, len(evaluations))

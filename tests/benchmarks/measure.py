@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import boto3
 
 T = TypeVar("T")
+EVALUATIONS_SENT = "evaluations sent"  # counted beside the calls, then moved out of them
 READ_PREFIXES = ("Describe", "Get", "List")
 """Operations that change nothing; every other operation is a write."""
 
@@ -35,6 +36,8 @@ class Measurement:
 
     calls: Counter[str]
     seconds: float
+    evaluations: int = 0
+    """Evaluations sent with PutEvaluations (each one is recorded, and billed, by Config)."""
 
     @property
     def total(self) -> int:
@@ -56,11 +59,16 @@ def counting(session: boto3.session.Session) -> Iterator[Counter[str]]:
     def record(model: Any, **_: Any) -> None:
         calls[f"{model.service_model.endpoint_prefix}:{model.name}"] += 1
 
+    def sent(params: dict[str, Any], **_: Any) -> None:
+        calls[EVALUATIONS_SENT] += len(params.get("Evaluations", []))
+
     session.events.register("before-call.*.*", record)
+    session.events.register("before-parameter-build.config.PutEvaluations", sent)
     try:
         yield calls
     finally:
         session.events.unregister("before-call.*.*", record)
+        session.events.unregister("before-parameter-build.config.PutEvaluations", sent)
 
 
 def measure(session: boto3.session.Session, action: Callable[[], T]) -> tuple[T, Measurement]:
@@ -69,7 +77,8 @@ def measure(session: boto3.session.Session, action: Callable[[], T]) -> tuple[T,
         start = time.perf_counter()
         result = action()
         seconds = time.perf_counter() - start
-    return result, Measurement(Counter(calls), seconds)
+    evaluations = calls.pop(EVALUATIONS_SENT, 0)
+    return result, Measurement(Counter(calls), seconds, evaluations)
 
 
 def settle() -> None:

@@ -74,10 +74,11 @@ def test_the_runbook_gave_each_vpc_a_flow_log_the_rule_accepts(demo_run: DemoRun
     ec2, logs = local.admin.ec2(), local.admin.logs()
     for name in FIXED_BY_THE_RUNBOOK:
         item = row(result, name)
-        assert item.remediation is not None
-        assert item.remediation.succeeded
-        assert len(item.remediation.executions) == 1
-        outputs = item.remediation.executions[0].outputs
+        remediation = item.last_remediation  # payments' first flow log was deleted since
+        assert remediation is not None
+        assert remediation.succeeded
+        assert len(remediation.executions) == 1
+        outputs = remediation.executions[0].outputs
         flow_log_id = outputs["EnableFlowLog.FlowLogId"]
         log_group = outputs["EnableFlowLog.LogGroupName"]
 
@@ -180,8 +181,8 @@ def test_a_second_remediation_changes_nothing(demo_run: DemoRun) -> None:
     # Given a VPC the runbook already fixed
     local, result = demo_run
     item = row(result, "payments")
-    assert item.remediation is not None
-    first = item.remediation.executions[0].outputs
+    assert item.last_remediation is not None
+    first = item.last_remediation.executions[0].outputs
     ec2 = local.admin.ec2()
     by_vpc: list[FilterTypeDef] = [{"Name": "resource-id", "Values": [item.vpc_id]}]
     count = len(ec2.describe_flow_logs(Filters=by_vpc)["FlowLogs"])
@@ -204,8 +205,14 @@ def test_the_function_got_configs_events_with_the_templates_parameters(demo_run:
     events = [invocation.event for invocation in local.runner.invocations]
     message_types = [json.loads(event["invokingEvent"])["messageType"] for event in events]
 
-    assert message_types.count("ConfigurationItemChangeNotification") == 7
-    assert "ScheduledNotification" in message_types
+    items = [json.loads(event["invokingEvent"]).get("configurationItem", {}) for event in events]
+    resource_types = [item.get("resourceType") for item in items]
+
+    # 7 VPCs; flow logs: 3 of the account, 3 made by remediation, 1 deleted, 1 restored
+    assert message_types.count("ConfigurationItemChangeNotification") == 15
+    assert resource_types.count("AWS::EC2::VPC") == 7
+    assert resource_types.count("AWS::EC2::FlowLog") == 8
+    assert message_types.count("ScheduledNotification") == 1
     assert all(json.loads(event["ruleParameters"]) == declared for event in events)
     assert declared["ExemptTag"] == EXEMPT_TAG
     assert {event["configRuleName"] for event in events} == {"vpc-flow-logs-enabled"}
@@ -225,6 +232,55 @@ def test_the_dashboard_shows_every_vpc_before_and_after(demo_run: DemoRun) -> No
     for item in result.rows:
         assert item.vpc_id in dashboard
     assert "RESULT: every VPC ended as expected (5 COMPLIANT, 2 NOT_APPLICABLE)." in dashboard
+
+
+def test_the_flow_logs_own_notifications_turn_the_fixed_vpcs_compliant(demo_run: DemoRun) -> None:
+    _, result = demo_run
+    for name in FIXED_BY_THE_RUNBOOK:
+        assert row(result, name).notified_type == COMPLIANT, name
+    # what no flow log notification tells: a raised retention, a VPC deleted unrecorded
+    assert row(result, "analytics").notified_type == NON_COMPLIANT
+    assert row(result, "load-test").notified_type == NON_COMPLIANT
+    steps = {step.name: step for step in result.steps}
+    assert steps["new flow logs notify the rule"].notifications == 3
+
+
+def test_a_deleted_flow_log_is_seen_in_minutes_and_remediated(demo_run: DemoRun) -> None:
+    local, result = demo_run
+    assert result.drift == (COMPLIANT, NON_COMPLIANT, COMPLIANT)
+    steps = {step.name: step for step in result.steps}
+    assert steps["someone deletes a flow log"].notifications == 1
+    assert steps["remediation restores it"].notifications == 1
+
+    # The deletion's notification found the VPC in the flow log's history: at most 4 calls
+    (deletion,) = [
+        invocation
+        for invocation in local.runner.invocations
+        if json.loads(invocation.event["invokingEvent"])
+        .get("configurationItem", {})
+        .get("configurationItemStatus")
+        == "ResourceDeleted"
+    ]
+    (line,) = [
+        json.loads(text)
+        for text in deletion.output.splitlines()
+        if text.startswith("{") and '"Evaluations reported"' in text
+    ]
+    assert line["aws_calls"]["GetResourceConfigHistory"] == 1
+    assert sum(line["aws_calls"].values()) <= 4
+    assert line["evaluations"] == {"COMPLIANT": 0, "NON_COMPLIANT": 1, "NOT_APPLICABLE": 0}
+
+
+def test_the_scheduled_run_records_only_what_changed(demo_run: DemoRun) -> None:
+    local, result = demo_run
+    # analytics (retention raised by the runbook) and load-test (deleted): nothing else changed
+    assert result.scheduled_recorded == 2
+    (scheduled,) = [
+        invocation
+        for invocation in local.runner.invocations
+        if json.loads(invocation.event["invokingEvent"])["messageType"] == "ScheduledNotification"
+    ]
+    assert scheduled.result == {"COMPLIANT": 1, "NON_COMPLIANT": 0, "NOT_APPLICABLE": 1}
 
 
 # -- least privilege by execution (tests/e2e/least_privilege.py) ------------------------------

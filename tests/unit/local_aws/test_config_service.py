@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any, cast
@@ -13,6 +14,7 @@ from local_aws.automation import AutomationExecution
 from local_aws.config_service import (
     ConfigService,
     in_scope,
+    notification_item,
     remediation_parameters,
     rule_event,
     scheduled_invoking_event,
@@ -265,3 +267,89 @@ def test_too_many_failures_stop_the_round_as_error_percentage_says() -> None:
     assert done[2].skipped_reason is not None
     assert "ErrorPercentage of 25%" in done[2].skipped_reason
     assert not done[3].succeeded
+
+
+FLOW_LOG_ITEM = {
+    "version": "1.3",
+    "accountId": "123456789012",
+    "configurationItemCaptureTime": NOW.timestamp(),
+    "configurationItemStatus": "ResourceDiscovered",
+    "configurationStateId": "1767322800000",
+    "arn": "arn:aws:ec2:us-east-1:123456789012:vpc-flow-log/fl-1",
+    "resourceType": "AWS::EC2::FlowLog",
+    "resourceId": "fl-1",
+    "awsRegion": "us-east-1",
+    "availabilityZone": "Regional",
+    "tags": {},
+    "relatedEvents": [],
+    "relationships": [],
+    "supplementaryConfiguration": {},
+    "configuration": json.dumps({"flowLogId": "fl-1", "resourceId": "vpc-1"}),
+}
+
+
+def test_a_recorded_flow_log_item_becomes_a_notifications_item() -> None:
+    deleted = {
+        key: value
+        for key, value in {**FLOW_LOG_ITEM, "configurationItemStatus": "ResourceDeleted"}.items()
+        if key != "configuration"
+    }
+
+    created = notification_item(FLOW_LOG_ITEM)
+    gone = notification_item(deleted)
+
+    assert created["configuration"] == {"flowLogId": "fl-1", "resourceId": "vpc-1"}
+    assert created["configurationItemCaptureTime"] == "2026-01-02T03:04:05.678Z"
+    assert created["configurationStateId"] == 1767322800000
+    assert created["ARN"] == FLOW_LOG_ITEM["arn"]
+    assert created["awsAccountId"] == "123456789012"
+    assert gone["configuration"] is None
+    assert gone["configurationItemStatus"] == "ResourceDeleted"
+
+
+class FakeRunner:
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def invoke(self, event: dict[str, Any]) -> str:
+        self.events.append(event)
+        return f"invocation-{len(self.events)}"
+
+
+@pytest.mark.parametrize(
+    ("resource_types", "notified"),
+    [(("AWS::EC2::VPC", "AWS::EC2::FlowLog"), 2), (("AWS::EC2::VPC",), 0)],
+)
+def test_recorded_items_are_notified_once_each_if_in_scope(
+    resource_types: tuple[str, ...], notified: int
+) -> None:
+    recorded = [FLOW_LOG_ITEM]
+    runner = FakeRunner()
+
+    class ScopedStack:
+        rule = dataclasses.replace(RULE, resource_types=resource_types)
+        remediation = None
+
+    config = ConfigService(
+        cast("Any", ScopedStack()),
+        DEPLOYMENT,
+        runner=cast("Any", runner),
+        automation=cast("Any", None),
+        admin=cast("Any", None),
+        account_id="123456789012",
+        partition="aws",
+        issue_result_token=lambda name: f"token-for-{name}",
+        recorded_items=lambda: list(recorded),
+    )
+
+    first = config.notify_recorded_changes()
+    recorded.append({**FLOW_LOG_ITEM, "configurationItemStatus": "ResourceDeleted"})
+    second = config.notify_recorded_changes()
+    third = config.notify_recorded_changes()
+
+    assert len(first) + len(second) == notified
+    assert third == []
+    invoking = [json.loads(event["invokingEvent"]) for event in runner.events]
+    assert [i["configurationItemDiff"]["changeType"] for i in invoking] == (
+        ["CREATE", "DELETE"] if notified else []
+    )

@@ -9,9 +9,11 @@ from local_aws.config_service import Evaluation, Remediation
 from local_aws.dashboard import render
 from local_aws.scenario import (
     COMPLIANT,
+    EXPECTED_DRIFT,
     NON_COMPLIANT,
     NOT_APPLICABLE,
     ScenarioResult,
+    Step,
     VpcCase,
     VpcResult,
 )
@@ -40,7 +42,14 @@ def execution(
 
 def result(*, fixed: bool) -> ScenarioResult:
     fixed_case = VpcCase("payments", "no-flow-log", "new VPC", NON_COMPLIANT, COMPLIANT)
-    gone_case = VpcCase("load-test", "no-flow-log", "deleted", NON_COMPLIANT, NOT_APPLICABLE)
+    gone_case = VpcCase(
+        "load-test",
+        "no-flow-log",
+        "deleted",
+        NON_COMPLIANT,
+        NOT_APPLICABLE,
+        expected_notified=NON_COMPLIANT,
+    )
     remediation = Remediation("vpc-1", {"VpcId": ["vpc-1"]})
     remediation.executions.append(
         execution(
@@ -63,6 +72,7 @@ def result(*, fixed: bool) -> ScenarioResult:
             "vpc-1",
             before=evaluation("vpc-1", NON_COMPLIANT, "no flow log covers REJECT traffic"),
             after=evaluation("vpc-1", COMPLIANT if fixed else NON_COMPLIANT, "covered by fl-1"),
+            notified=evaluation("vpc-1", COMPLIANT, "covered by fl-1"),
             remediation=remediation,
             retention_after={"/aws/vpc-flow-logs/vpc-1": 365},
         ),
@@ -71,6 +81,7 @@ def result(*, fixed: bool) -> ScenarioResult:
             "vpc-2",
             before=evaluation("vpc-2", NON_COMPLIANT, "no flow log covers REJECT traffic"),
             after=evaluation("vpc-2", NOT_APPLICABLE, "VPC no longer exists"),
+            notified=evaluation("vpc-2", NON_COMPLIANT, "no flow log covers REJECT traffic"),
             remediation=failed,
         ),
     ]
@@ -83,6 +94,12 @@ def result(*, fixed: bool) -> ScenarioResult:
         lambda_python="3.13",
         rule_parameters={"TrafficType": "REJECT"},
         remediation_settings={"automatic": True},
+        steps=[
+            Step("new flow logs notify the rule", 1, 1.5, "1 COMPLIANT, 1 NON_COMPLIANT"),
+            Step("someone deletes a flow log", 1, 0.8, "fl-1 of payments: NON_COMPLIANT"),
+        ],
+        drift=EXPECTED_DRIFT if fixed else (COMPLIANT, COMPLIANT, COMPLIANT),
+        scheduled_recorded=1,
     )
 
 
@@ -102,6 +119,19 @@ def test_shows_counts_rows_remediation_and_timings() -> None:
     assert "total 30.0 s" in flat
     assert "3 Lambda invocations (Python 3.13" in flat
     assert "RESULT: every VPC ended as expected (1 COMPLIANT, 1 NOT_APPLICABLE)." in flat
+    assert "new flow logs notify the rule 1 1.5 1 COMPLIANT, 1 NON_COMPLIANT" in flat
+    assert "someone deletes a flow log 1 0.8 fl-1 of payments: NON_COMPLIANT" in flat
+    assert "Drift: COMPLIANT -> NON_COMPLIANT -> COMPLIANT ok" in flat
+
+
+def test_a_drift_loop_that_did_not_come_back_fails_the_run() -> None:
+    broken = result(fixed=True)
+    broken.drift = (COMPLIANT, COMPLIANT, COMPLIANT)
+
+    flat = " ".join(render(broken, rule_name="r", region="us-east-1").split())
+
+    assert broken.failed
+    assert "FAILED: the deleted flow log's loop went COMPLIANT -> COMPLIANT -> COMPLIANT" in flat
 
 
 def test_names_the_vpcs_that_did_not_end_as_expected() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.config.responses import ConfigResponse
 
-from local_aws.moto_fixes import issue_result_token, patch_moto
+from local_aws.moto_fixes import configuration_items, issue_result_token, patch_moto
 
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
@@ -213,3 +214,84 @@ def test_create_flow_logs_to_a_missing_bucket_still_fails(aws: None) -> None:
 
     assert created["FlowLogIds"] == []
     assert "does not exist" in created["Unsuccessful"][0]["Error"]["Message"]
+
+
+def _vpc_flow_log(ec2: Any, vpc_id: str, traffic_type: str = "REJECT") -> str:
+    created = ec2.create_flow_logs(
+        ResourceIds=[vpc_id],
+        ResourceType="VPC",
+        TrafficType=traffic_type,
+        LogGroupName=f"/aws/vpc-flow-logs/{vpc_id}-{traffic_type}",
+        DeliverLogsPermissionArn="arn:aws:iam::123456789012:role/VpcFlowLogsDeliveryRole",
+    )
+    flow_log_id: str = created["FlowLogIds"][0]
+    return flow_log_id
+
+
+def test_flow_logs_are_recorded_and_their_history_is_served_newest_first(
+    config: ConfigServiceClient,
+) -> None:
+    ec2 = boto3.client("ec2")
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    flow_log_id = _vpc_flow_log(ec2, vpc_id)
+    other = _vpc_flow_log(ec2, vpc_id, "ACCEPT")
+    ec2.delete_flow_logs(FlowLogIds=[flow_log_id])
+
+    history = config.get_resource_config_history(
+        resourceType="AWS::EC2::FlowLog", resourceId=flow_log_id
+    )["configurationItems"]
+    forward = config.get_resource_config_history(
+        resourceType="AWS::EC2::FlowLog", resourceId=flow_log_id, chronologicalOrder="Forward"
+    )["configurationItems"]
+    first_page = config.get_resource_config_history(
+        resourceType="AWS::EC2::FlowLog", resourceId=flow_log_id, limit=1
+    )
+
+    assert [item["configurationItemStatus"] for item in history] == [
+        "ResourceDeleted",
+        "ResourceDiscovered",
+    ]
+    assert "configuration" not in history[0]
+    configuration = json.loads(history[1]["configuration"])
+    assert configuration["resourceId"] == vpc_id
+    assert configuration["trafficType"] == "REJECT"
+    assert history[1]["arn"] == f"arn:aws:ec2:us-east-1:123456789012:vpc-flow-log/{flow_log_id}"
+    assert [item["configurationItemStatus"] for item in forward] == [
+        "ResourceDiscovered",
+        "ResourceDeleted",
+    ]
+    assert len(first_page["configurationItems"]) == 1
+    assert "nextToken" in first_page
+    items = configuration_items("123456789012", "us-east-1")
+    assert [(i["resourceId"], i["configurationItemStatus"]) for i in items] == [
+        (flow_log_id, "ResourceDiscovered"),
+        (other, "ResourceDiscovered"),
+        (flow_log_id, "ResourceDeleted"),
+    ]
+
+
+def test_history_of_an_unknown_flow_log_raises_and_limits_are_checked(
+    config: ConfigServiceClient,
+) -> None:
+    with pytest.raises(ClientError, match="ResourceNotDiscoveredException"):
+        config.get_resource_config_history(
+            resourceType="AWS::EC2::FlowLog", resourceId="fl-0123456789abcdef0"
+        )
+    vpc_id = boto3.client("ec2").create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    flow_log_id = _vpc_flow_log(boto3.client("ec2"), vpc_id)
+    with pytest.raises(ClientError, match="InvalidLimitException"):
+        config.get_resource_config_history(
+            resourceType="AWS::EC2::FlowLog", resourceId=flow_log_id, limit=101
+        )
+
+
+def test_moto_itself_keeps_no_flow_log_history() -> None:
+    """Fails once moto records AWS::EC2::FlowLog itself: then drop the recording patch."""
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        flow_log_id = _vpc_flow_log(ec2, vpc_id)
+        with pytest.raises(ClientError, match="ResourceNotDiscoveredException"):
+            boto3.client("config", region_name="us-east-1").get_resource_config_history(
+                resourceType="AWS::EC2::FlowLog", resourceId=flow_log_id
+            )

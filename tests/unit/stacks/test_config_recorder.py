@@ -19,14 +19,14 @@ def test_no_recorder_by_default(default: Synthesized) -> None:
         assert default.resources(resource_type) == {}, resource_type
 
 
-def test_recorder_records_vpcs_only(everything: Synthesized) -> None:
+def test_recorder_records_vpcs_and_flow_logs_only(everything: Synthesized) -> None:
     _, recorder = everything.only("AWS::Config::ConfigurationRecorder")
     role_id = recorder["Properties"]["RoleARN"]["Fn::GetAtt"][0]
 
     assert recorder["Properties"]["RecordingGroup"] == {
         "AllSupported": False,
         "IncludeGlobalResourceTypes": False,
-        "ResourceTypes": ["AWS::EC2::VPC"],
+        "ResourceTypes": ["AWS::EC2::VPC", "AWS::EC2::FlowLog"],
         "RecordingStrategy": {"UseOnly": "INCLUSION_BY_RESOURCE_TYPES"},
     }
     assert "ConfigRecorderRole" in role_id

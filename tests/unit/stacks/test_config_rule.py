@@ -152,6 +152,12 @@ def test_function_role_allows_exactly_what_the_rule_calls(default: Synthesized) 
                         "Action": "config:PutEvaluations",
                         "Resource": "*",
                     },
+                    {
+                        "Sid": "ReadFlowLogHistory",
+                        "Effect": "Allow",
+                        "Action": "config:GetResourceConfigHistory",
+                        "Resource": "*",
+                    },
                 ],
             },
         }
@@ -194,7 +200,9 @@ def test_rule_is_a_custom_lambda_rule_over_vpcs(default: Synthesized) -> None:
     _, rule = default.only("AWS::Config::ConfigRule")
 
     assert rule["Properties"]["ConfigRuleName"] == RULE_NAME == "vpc-flow-logs-enabled"
-    assert rule["Properties"]["Scope"] == {"ComplianceResourceTypes": ["AWS::EC2::VPC"]}
+    assert rule["Properties"]["Scope"] == {
+        "ComplianceResourceTypes": ["AWS::EC2::VPC", "AWS::EC2::FlowLog"]
+    }
     assert rule["Properties"]["MaximumExecutionFrequency"] == "TwentyFour_Hours"
     assert rule["Properties"]["Source"] == {
         "Owner": "CUSTOM_LAMBDA",

@@ -105,6 +105,47 @@ def oversized_event(
     return _finish(event, invoking, parameters=parameters, token=token)
 
 
+def flow_log_event(
+    flow_log_id: str,
+    *,
+    vpc_id: str | None = None,
+    status: str = "ResourceDiscovered",
+    oversized: bool = False,
+    parameters: dict[str, Any] | str | object | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
+    """A change notification for a flow log (tests/events/awsConfigRuleFlowLog*.json).
+
+    ``vpc_id`` goes into the configuration, or for a deleted item (which has none) into the
+    diff's previous configuration; a deleted one without ``vpc_id`` has no diff to read.
+    ``oversized`` sends the summary only, as OversizedConfigurationItemChangeNotification does.
+    """
+    deleted = status in ("ResourceDeleted", "ResourceDeletedNotRecorded")
+    event = load_event(
+        "awsConfigRuleFlowLogDeleted.json" if deleted else "awsConfigRuleFlowLogCreated.json"
+    )
+    invoking = json.loads(event["invokingEvent"])
+    item = invoking["configurationItem"]
+    item.update(resourceId=flow_log_id, configurationItemStatus=status)
+    item["ARN"] = f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:vpc-flow-log/{flow_log_id}"
+    if item["configuration"] is not None:
+        item["configuration"].update(flowLogId=flow_log_id, resourceId=vpc_id)
+    changed = invoking["configurationItemDiff"]["changedProperties"]
+    if deleted and vpc_id is None:
+        changed.clear()
+    elif deleted:
+        changed["Configuration"]["previousValue"].update(flowLogId=flow_log_id, resourceId=vpc_id)
+    if oversized:
+        summary = {key: value for key, value in item.items() if key != "configuration"}
+        invoking = {
+            "configurationItemSummary": summary,
+            "messageType": "OversizedConfigurationItemChangeNotification",
+            "notificationCreationTime": invoking["notificationCreationTime"],
+            "recordVersion": "1.0",
+        }
+    return _finish(event, invoking, parameters=parameters, token=token)
+
+
 def scheduled_event(
     *,
     notification_time: str | None = None,

@@ -12,7 +12,7 @@ from local_aws.moto_fixes import issue_result_token
 from tests.unit.lambdas.vpc_flow_logs_rule.builders import RULE_NAME, CallCounter, World
 from vpc_flow_logs_rule import aws_api
 from vpc_flow_logs_rule.aws_api import AwsApi, PutEvaluationsError
-from vpc_flow_logs_rule.model import ComplianceType, Evaluation
+from vpc_flow_logs_rule.model import ComplianceType, Evaluation, RecordedResult
 
 NOW = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 
@@ -163,10 +163,17 @@ def test_a_testmode_token_reports_in_test_mode(
     assert world.recorded() == {}
 
 
-def test_nothing_to_report_makes_no_call(api: AwsApi, counter: CallCounter) -> None:
-    api.put_evaluations([], "TESTMODE")
+def test_nothing_to_report_still_answers_the_result_token(
+    world: World, api: AwsApi, counter: CallCounter
+) -> None:
+    token = issue_result_token(RULE_NAME)
 
-    assert counter.total == 0
+    api.put_evaluations([], token)
+
+    assert counter.params("PutEvaluations") == [
+        {"Evaluations": [], "ResultToken": token, "TestMode": False}
+    ]
+    assert world.recorded() == {}
 
 
 def test_failed_evaluations_are_not_ignored(api: AwsApi) -> None:
@@ -183,18 +190,19 @@ def test_failed_evaluations_are_not_ignored(api: AwsApi) -> None:
             api.put_evaluations(evaluations(3), "TESTMODE")
 
 
-def test_previously_non_compliant_vpcs_are_read_100_a_call(
+def test_recorded_results_of_every_compliance_type_are_read_100_a_call(
     world: World, api: AwsApi, counter: CallCounter
 ) -> None:
     token = issue_result_token(RULE_NAME)
     non_compliant = evaluations(150, ComplianceType.NON_COMPLIANT)
     compliant = [
-        Evaluation(f"vpc-c{n:07x}", ComplianceType.COMPLIANT, None, NOW) for n in range(30)
+        Evaluation(f"vpc-c{n:07x}", ComplianceType.COMPLIANT, "covered", NOW) for n in range(30)
     ]
+    exempt = [Evaluation("vpc-e0000001", ComplianceType.NOT_APPLICABLE, "exempt", NOW)]
     other = Evaluation(
-        "sg-0123", ComplianceType.NON_COMPLIANT, None, NOW, "AWS::EC2::SecurityGroup"
+        "sg-0123", ComplianceType.NON_COMPLIANT, "sg", NOW, "AWS::EC2::SecurityGroup"
     )
-    for batch in (non_compliant[:100], non_compliant[100:], compliant, [other]):
+    for batch in (non_compliant[:100], non_compliant[100:], compliant, exempt, [other]):
         world.config.put_evaluations(
             Evaluations=[
                 {
@@ -202,20 +210,50 @@ def test_previously_non_compliant_vpcs_are_read_100_a_call(
                     "ComplianceResourceId": e.resource_id,
                     "ComplianceType": e.compliance_type.value,
                     "OrderingTimestamp": e.ordering_timestamp,
+                    "Annotation": str(e.annotation),
                 }
                 for e in batch
             ],
             ResultToken=token,
         )
 
-    vpc_ids = api.previously_non_compliant_vpc_ids(RULE_NAME)
+    results = api.recorded_vpc_results(RULE_NAME)
 
-    assert sorted(vpc_ids) == sorted(e.resource_id for e in non_compliant)
-    assert counter.calls["GetComplianceDetailsByConfigRule"] == 2
+    assert set(results) == {e.resource_id for e in [*non_compliant, *compliant, *exempt]}
+    assert results["vpc-c0000000"] == RecordedResult("COMPLIANT", "covered")
+    assert results["vpc-e0000001"] == RecordedResult("NOT_APPLICABLE", "exempt")
+    assert results["vpc-00000000"] == RecordedResult("NON_COMPLIANT", "note 0")
+    assert counter.calls["GetComplianceDetailsByConfigRule"] == 2  # 182 results
     assert {p["Limit"] for p in counter.params("GetComplianceDetailsByConfigRule")} == {100}
     assert {
         tuple(p["ComplianceTypes"]) for p in counter.params("GetComplianceDetailsByConfigRule")
-    } == {("NON_COMPLIANT",)}
+    } == {("COMPLIANT", "NON_COMPLIANT", "NOT_APPLICABLE")}
+
+
+def test_a_deleted_flow_logs_owner_is_found_in_one_history_call(
+    world: World, api: AwsApi, counter: CallCounter
+) -> None:
+    vpc_id = world.vpc()
+    flow_log_id = world.flow_log(vpc_id)
+    world.ec2.delete_flow_logs(FlowLogIds=[flow_log_id])
+
+    owner = api.flow_log_owner(flow_log_id)
+
+    assert owner == vpc_id
+    assert dict(counter.calls) == {"GetResourceConfigHistory": 1}
+    assert counter.params("GetResourceConfigHistory") == [
+        {
+            "resourceType": "AWS::EC2::FlowLog",
+            "resourceId": flow_log_id,
+            "chronologicalOrder": "Reverse",
+            "limit": 10,
+        }
+    ]
+
+
+def test_an_unknown_flow_log_has_no_owner(api: AwsApi, counter: CallCounter) -> None:
+    assert api.flow_log_owner("fl-0123456789abcdef0") is None
+    assert counter.total == 1
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from tests.unit.lambdas.vpc_flow_logs_rule.builders import (
     FakeLambdaContext,
     World,
     change_event,
+    flow_log_event,
     oversized_event,
     scheduled_event,
 )
@@ -396,7 +397,9 @@ def test_a_scheduled_run_marks_vanished_vpcs_not_applicable(
     assert result == counts(NON_COMPLIANT=1, NOT_APPLICABLE=1)  # the default VPC and the gone one
     assert counter.calls["GetComplianceDetailsByConfigRule"] == 1
     assert counter.params("GetComplianceDetailsByConfigRule")[0]["ComplianceTypes"] == [
-        "NON_COMPLIANT"
+        "COMPLIANT",
+        "NON_COMPLIANT",
+        "NOT_APPLICABLE",
     ]
 
 
@@ -421,6 +424,180 @@ def test_a_scheduled_run_over_250_vpcs_costs_pages_not_vpcs(
     }
     assert [len(p["Evaluations"]) for p in counter.params("PutEvaluations")] == [100, 100, 50]
     assert len(world.recorded()) == 250
+
+
+def test_a_steady_scheduled_run_records_nothing_and_still_answers_its_token(
+    world: World, counter: CallCounter
+) -> None:
+    world.flow_log(world.vpc(), "REJECT")
+    world.vpc()
+    invoke(scheduled_event(notification_time=NOTIFICATION_TIME))
+    before = world.recorded()
+    counter.calls.clear()
+    counter.requests.clear()
+
+    result = invoke(scheduled_event(notification_time="2026-11-23T06:00:00.000Z"))
+
+    assert result == ALL_TYPES
+    assert world.recorded() == before
+    assert [p["Evaluations"] for p in counter.params("PutEvaluations")] == [[]]
+    assert counter.calls["GetComplianceDetailsByConfigRule"] == 1
+
+
+def test_a_scheduled_run_records_only_the_vpcs_that_changed(
+    world: World, counter: CallCounter
+) -> None:
+    vpcs = [world.vpc() for _ in range(5)]
+    flow_logs = [world.flow_log(vpc_id, "REJECT") for vpc_id in vpcs]
+    invoke(scheduled_event(notification_time=NOTIFICATION_TIME))
+    world.ec2.delete_flow_logs(FlowLogIds=[flow_logs[0]])
+    world.logs.put_retention_policy(
+        logGroupName=f"/aws/vpc-flow-logs/{vpcs[1]}-reject", retentionInDays=30
+    )
+    counter.requests.clear()
+
+    result = invoke(scheduled_event(notification_time="2026-11-23T06:00:00.000Z"))
+
+    assert result == counts(NON_COMPLIANT=2)
+    assert sorted(e["ComplianceResourceId"] for e in reported(counter)) == sorted(vpcs[:2])
+    recorded = world.recorded()
+    assert [recorded[vpc_id][0] for vpc_id in vpcs] == ["NON_COMPLIANT"] * 2 + ["COMPLIANT"] * 3
+
+
+def test_a_gone_vpc_last_judged_compliant_turns_not_applicable_once(
+    world: World, counter: CallCounter
+) -> None:
+    gone = world.vpc()
+    flow_log_id = world.flow_log(gone, "REJECT")
+    invoke(scheduled_event(notification_time=NOTIFICATION_TIME))
+    assert world.recorded()[gone][0] == "COMPLIANT"
+    world.ec2.delete_flow_logs(FlowLogIds=[flow_log_id])
+    world.ec2.delete_vpc(VpcId=gone)
+
+    invoke(scheduled_event(notification_time="2026-11-23T06:00:00.000Z"))
+    counter.requests.clear()
+    again = invoke(scheduled_event(notification_time="2026-11-24T06:00:00.000Z"))
+
+    assert world.recorded()[gone] == ("NOT_APPLICABLE", "VPC no longer exists")
+    assert again == ALL_TYPES
+    assert reported(counter) == []
+
+
+# --- flow log notifications -----------------------------------------------------------------
+
+
+def test_a_created_flow_log_turns_its_vpc_compliant_in_three_calls(
+    world: World, counter: CallCounter
+) -> None:
+    vpc_id = world.vpc()
+    invoke(change_event(vpc_id))
+    assert world.recorded()[vpc_id][0] == "NON_COMPLIANT"
+    flow_log_id = world.flow_log(vpc_id, "REJECT")
+    counter.calls.clear()
+    counter.requests.clear()
+
+    result = invoke(flow_log_event(flow_log_id, vpc_id=vpc_id))
+
+    assert result == counts(COMPLIANT=1)
+    assert world.recorded()[vpc_id][0] == "COMPLIANT"
+    assert flow_log_id not in world.recorded()  # no verdict for the flow log itself
+    assert [e["ComplianceResourceType"] for e in reported(counter)] == ["AWS::EC2::VPC"]
+    assert dict(counter.calls) == {
+        "DescribeFlowLogs": 1,
+        "DescribeLogGroups": 1,
+        "PutEvaluations": 1,
+    }
+
+
+def test_a_deleted_flow_log_turns_its_vpc_non_compliant_in_four_calls(
+    world: World, counter: CallCounter
+) -> None:
+    vpc_id = world.vpc()
+    kept = world.flow_log(vpc_id, "ACCEPT")
+    deleted = world.flow_log(vpc_id, "REJECT")
+    invoke(flow_log_event(deleted, vpc_id=vpc_id))
+    assert world.recorded()[vpc_id][0] == "COMPLIANT"
+    world.ec2.delete_flow_logs(FlowLogIds=[deleted])
+    counter.calls.clear()
+
+    result = invoke(flow_log_event(deleted, status="ResourceDeleted"))
+
+    assert result == counts(NON_COMPLIANT=1)
+    compliance, annotation = world.recorded()[vpc_id]
+    assert compliance == "NON_COMPLIANT"
+    assert f"flow log {kept} covers ACCEPT traffic only" in str(annotation)
+    assert dict(counter.calls) == {
+        "GetResourceConfigHistory": 1,
+        "DescribeFlowLogs": 1,
+        "DescribeLogGroups": 1,
+        "PutEvaluations": 1,
+    }
+
+
+def test_a_deleted_flow_logs_vpc_is_read_from_the_notifications_diff_first(
+    world: World, counter: CallCounter
+) -> None:
+    vpc_id = world.vpc()
+    kept = world.flow_log(vpc_id, "REJECT")
+    deleted = world.flow_log(vpc_id, "ACCEPT")
+    world.ec2.delete_flow_logs(FlowLogIds=[deleted])
+
+    result = invoke(flow_log_event(deleted, vpc_id=vpc_id, status="ResourceDeleted"))
+
+    assert result == counts(COMPLIANT=1)
+    assert f"covered by flow log {kept}" in str(world.recorded()[vpc_id][1])
+    assert dict(counter.calls) == {
+        "DescribeFlowLogs": 1,
+        "DescribeLogGroups": 1,
+        "PutEvaluations": 1,
+    }
+
+
+def test_deleting_the_only_flow_log_checks_that_the_vpc_still_exists(
+    world: World, counter: CallCounter
+) -> None:
+    vpc_id = world.vpc()
+    flow_log_id = world.flow_log(vpc_id, "REJECT")
+    world.ec2.delete_flow_logs(FlowLogIds=[flow_log_id])
+
+    result = invoke(flow_log_event(flow_log_id, status="ResourceDeleted"))
+
+    assert result == counts(NON_COMPLIANT=1)
+    assert dict(counter.calls) == {
+        "GetResourceConfigHistory": 1,
+        "DescribeFlowLogs": 1,
+        "DescribeVpcs": 1,
+        "PutEvaluations": 1,
+    }
+
+
+def test_an_oversized_flow_log_notification_finds_its_vpc_in_the_history(
+    world: World, counter: CallCounter
+) -> None:
+    vpc_id = world.vpc()
+    flow_log_id = world.flow_log(vpc_id, "REJECT")
+
+    result = invoke(flow_log_event(flow_log_id, status="OK", oversized=True))
+
+    assert result == counts(COMPLIANT=1)
+    assert counter.calls["GetResourceConfigHistory"] == 1
+    assert counter.total == 4
+
+
+def test_a_subnet_flow_log_records_nothing_and_answers_its_token(
+    world: World, counter: CallCounter
+) -> None:
+    subnet_id = world.ec2.create_subnet(VpcId=world.default_vpc_id, CidrBlock="172.31.96.0/20")[
+        "Subnet"
+    ]["SubnetId"]
+    flow_log_id = world.flow_log(subnet_id, "ALL", resource_type="Subnet")
+
+    result = invoke(flow_log_event(flow_log_id, vpc_id=subnet_id))
+
+    assert result == ALL_TYPES
+    assert world.recorded() == {}
+    assert dict(counter.calls) == {"PutEvaluations": 1}
+    assert [p["Evaluations"] for p in counter.params("PutEvaluations")] == [[]]
 
 
 # --- reporting, failures --------------------------------------------------------------------

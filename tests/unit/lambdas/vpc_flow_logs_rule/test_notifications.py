@@ -87,3 +87,41 @@ def test_rule_parameters_are_read_defensively() -> None:
         _ = without.rule_parameters  # what Powertools does when Config sends none
     assert notifications.rule_parameters(without) is None
     assert json.loads(str(notifications.rule_parameters(with_them)))["TrafficType"] == "REJECT"
+
+
+def test_a_flow_log_notification_carries_the_resource_it_logs() -> None:
+    created = notifications.changed_resource(parsed("awsConfigRuleFlowLogCreated.json"))
+    deleted = notifications.changed_resource(parsed("awsConfigRuleFlowLogDeleted.json"))
+
+    assert created.resource_type == "AWS::EC2::FlowLog"
+    assert created.logged_resource_id == VPC_ID
+    assert deleted.status == "ResourceDeleted"
+    assert deleted.logged_resource_id == VPC_ID  # from the diff's previous configuration
+
+
+def test_a_deleted_flow_log_without_a_diff_leaves_the_owner_to_the_history() -> None:
+    event = load_event("awsConfigRuleFlowLogDeleted.json")
+    invoking = json.loads(event["invokingEvent"])
+    invoking["configurationItemDiff"] = {"changedProperties": {}, "changeType": "DELETE"}
+    event["invokingEvent"] = json.dumps(invoking)
+
+    resource = notifications.changed_resource(AWSConfigRuleEvent(event))
+
+    assert resource.logged_resource_id is None
+
+
+@pytest.mark.parametrize(
+    ("configuration", "expected"),
+    [
+        ({"resourceId": "subnet-1"}, "subnet-1"),
+        ({"ResourceId": "eni-1"}, "eni-1"),
+        ({"resourceId": ""}, None),
+        ({"resourceId": 7}, None),
+        ({}, None),
+        (None, None),
+    ],
+)
+def test_logged_resource_id_reads_either_spelling(
+    configuration: dict[str, object] | None, expected: str | None
+) -> None:
+    assert notifications.logged_resource_id(configuration) == expected

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from vpc_flow_logs_rule import rule
-from vpc_flow_logs_rule.model import ComplianceType, Evaluation, FlowLog, LogGroup, Vpc
+from vpc_flow_logs_rule.model import (
+    ComplianceType,
+    Evaluation,
+    FlowLog,
+    LogGroup,
+    RecordedResult,
+    Vpc,
+)
 from vpc_flow_logs_rule.notifications import ChangedResource
 from vpc_flow_logs_rule.parameters import ExemptTag, RuleParameters
 
@@ -26,11 +33,13 @@ class FakeLookups:
         self,
         vpcs: list[Vpc] | None = None,
         flow_logs: list[FlowLog] | None = None,
-        non_compliant: list[str] | None = None,
+        recorded: dict[str, RecordedResult] | None = None,
+        owners: dict[str, str] | None = None,
     ) -> None:
         self.vpcs = vpcs or []
         self.flow_logs = flow_logs or []
-        self.non_compliant = non_compliant or []
+        self.recorded = recorded or {}
+        self.owners = owners or {}
         self.asked: list[str] = []
 
     def describe_vpcs(self, vpc_id: str | None = None) -> list[Vpc]:
@@ -45,9 +54,13 @@ class FakeLookups:
         self.asked.append("DescribeLogGroups")
         return {name: LogGroup(name, None) for name in names}
 
-    def previously_non_compliant_vpc_ids(self, rule_name: str) -> list[str]:
+    def recorded_vpc_results(self, rule_name: str) -> dict[str, RecordedResult]:
         self.asked.append("GetComplianceDetailsByConfigRule")
-        return self.non_compliant
+        return self.recorded
+
+    def flow_log_owner(self, flow_log_id: str) -> str | None:
+        self.asked.append("GetResourceConfigHistory")
+        return self.owners.get(flow_log_id)
 
 
 def changed(**changes: object) -> ChangedResource:
@@ -130,7 +143,10 @@ def test_a_scheduled_run_reads_everything_before_deciding_and_skips_exempt_log_g
     lookups = FakeLookups(
         vpcs=[Vpc(kept), Vpc(exempt, {"skip": "1"})],
         flow_logs=[flow_log(kept), cloud_watch],
-        non_compliant=["vpc-33333333", kept],
+        recorded={
+            "vpc-33333333": RecordedResult("NON_COMPLIANT", "no flow log covers REJECT traffic"),
+            kept: RecordedResult("NON_COMPLIANT", "no flow log covers ALL traffic"),
+        },
     )
 
     evaluations = rule.evaluate_scheduled(
@@ -151,6 +167,205 @@ def test_a_scheduled_run_reads_everything_before_deciding_and_skips_exempt_log_g
         "DescribeFlowLogs",
         "GetComplianceDetailsByConfigRule",
     ]
+
+
+def test_a_steady_scheduled_run_reports_only_what_changed() -> None:
+    same, changed_type, changed_text, new, gone, gone_known = (
+        "vpc-00000001",
+        "vpc-00000002",
+        "vpc-00000003",
+        "vpc-00000004",
+        "vpc-00000005",
+        "vpc-00000006",
+    )
+    lookups = FakeLookups(
+        vpcs=[Vpc(same), Vpc(changed_type), Vpc(changed_text), Vpc(new)],
+        flow_logs=[flow_log(same), flow_log(changed_type), flow_log(changed_text)],
+    )
+    covered = "ALL traffic is covered by flow log fl-{}"
+    lookups.recorded = {
+        same: RecordedResult("COMPLIANT", covered.format(same)),
+        changed_type: RecordedResult("NON_COMPLIANT", covered.format(changed_type)),
+        changed_text: RecordedResult("COMPLIANT", "ALL traffic is covered by flow log fl-old"),
+        gone: RecordedResult("COMPLIANT", "ALL traffic is covered by flow log fl-gone"),
+        gone_known: RecordedResult("NOT_APPLICABLE", "VPC no longer exists"),
+    }
+
+    evaluations = rule.evaluate_scheduled(
+        lookups,
+        RuleParameters(traffic_type="ALL"),
+        rule_name="vpc-flow-logs-enabled",
+        account_id="123456789012",
+        ordering_timestamp=NOW,
+    )
+
+    assert [(e.resource_id, e.compliance_type) for e in evaluations] == [
+        (changed_type, ComplianceType.COMPLIANT),
+        (changed_text, ComplianceType.COMPLIANT),
+        (new, ComplianceType.NON_COMPLIANT),
+        (gone, ComplianceType.NOT_APPLICABLE),
+    ]
+
+
+def test_changed_evaluations_compare_type_and_annotation() -> None:
+    recorded = {
+        "vpc-1": RecordedResult("COMPLIANT", "ok"),
+        "vpc-2": RecordedResult("NON_COMPLIANT", None),
+    }
+    candidates = [
+        Evaluation("vpc-1", ComplianceType.COMPLIANT, "ok", NOW),
+        Evaluation("vpc-1", ComplianceType.COMPLIANT, "ok now", NOW),
+        Evaluation("vpc-2", ComplianceType.NON_COMPLIANT, "", NOW),
+        Evaluation("vpc-2", ComplianceType.NOT_APPLICABLE, None, NOW),
+        Evaluation("vpc-3", ComplianceType.COMPLIANT, "ok", NOW),
+    ]
+
+    kept = rule.changed_evaluations(candidates, recorded)
+
+    assert kept == [candidates[1], candidates[3], candidates[4]]
+
+
+# --- flow log notifications -----------------------------------------------------------------
+
+FLOW_LOG_ID = "fl-0f1e2d3c4b5a69788"
+
+
+def flow_log_changed(**changes: object) -> ChangedResource:
+    base: dict[str, object] = {
+        "resource_type": "AWS::EC2::FlowLog",
+        "resource_id": FLOW_LOG_ID,
+        "logged_resource_id": VPC_ID,
+    }
+    return changed(**{**base, **changes})
+
+
+def evaluate(lookups: FakeLookups, resource: ChangedResource, **parameters: object) -> list[Any]:
+    return rule.evaluate_change(
+        lookups,
+        RuleParameters(**parameters),  # type: ignore[arg-type]
+        resource,
+        account_id="123456789012",
+    )
+
+
+def test_a_created_flow_log_evaluates_its_vpc_and_not_itself() -> None:
+    lookups = FakeLookups(vpcs=[Vpc(VPC_ID)], flow_logs=[flow_log(VPC_ID)])
+
+    [evaluation] = evaluate(lookups, flow_log_changed(status="ResourceDiscovered"))
+
+    assert evaluation == Evaluation(
+        VPC_ID,
+        ComplianceType.COMPLIANT,
+        f"REJECT traffic is covered by flow log fl-{VPC_ID}",
+        NOW,
+        resource_type="AWS::EC2::VPC",
+    )
+    assert lookups.asked == ["DescribeFlowLogs"]
+
+
+def test_a_deleted_flow_log_finds_its_vpc_in_the_history() -> None:
+    lookups = FakeLookups(vpcs=[Vpc(VPC_ID)], owners={FLOW_LOG_ID: VPC_ID})
+
+    [evaluation] = evaluate(
+        lookups, flow_log_changed(status="ResourceDeleted", logged_resource_id=None)
+    )
+
+    assert (evaluation.resource_id, evaluation.compliance_type) == (
+        VPC_ID,
+        ComplianceType.NON_COMPLIANT,
+    )
+    # No flow log is left: DescribeVpcs tells a bare VPC from a deleted one.
+    assert lookups.asked == ["GetResourceConfigHistory", "DescribeFlowLogs", "DescribeVpcs"]
+
+
+def test_a_flow_log_of_a_deleted_vpc_reports_the_vpc_gone() -> None:
+    lookups = FakeLookups(owners={FLOW_LOG_ID: VPC_ID})
+
+    [evaluation] = evaluate(
+        lookups, flow_log_changed(status="ResourceDeleted", logged_resource_id=None)
+    )
+
+    assert (evaluation.compliance_type, evaluation.annotation) == (
+        ComplianceType.NOT_APPLICABLE,
+        "VPC no longer exists",
+    )
+
+
+def test_an_exempt_tag_is_read_from_the_vpc_of_a_flow_log() -> None:
+    lookups = FakeLookups(vpcs=[Vpc(VPC_ID, {"skip": "yes"})], flow_logs=[flow_log(VPC_ID)])
+
+    [evaluation] = evaluate(lookups, flow_log_changed(), exempt_tag=ExemptTag("skip", None))
+
+    assert evaluation.compliance_type is ComplianceType.NOT_APPLICABLE
+    assert lookups.asked == ["DescribeVpcs"]
+
+
+def test_a_deleted_flow_log_with_an_exempt_tag_set_costs_one_more_look_up() -> None:
+    kept = FlowLog(
+        flow_log_id="fl-kept",
+        resource_id=VPC_ID,
+        traffic_type="REJECT",
+        flow_log_status="ACTIVE",
+        deliver_logs_status="SUCCESS",
+        deliver_logs_error_message=None,
+        destination_type="cloud-watch-logs",
+        log_group_name="/aws/vpc-flow-logs/kept",
+        log_destination=None,
+    )
+    lookups = FakeLookups(vpcs=[Vpc(VPC_ID)], flow_logs=[kept], owners={FLOW_LOG_ID: VPC_ID})
+
+    [evaluation] = evaluate(
+        lookups,
+        flow_log_changed(status="ResourceDeleted", logged_resource_id=None),
+        exempt_tag=ExemptTag("skip", None),
+    )
+
+    assert evaluation.compliance_type is ComplianceType.COMPLIANT
+    # with PutEvaluations, 5 calls: the README says so
+    assert lookups.asked == [
+        "GetResourceConfigHistory",
+        "DescribeVpcs",
+        "DescribeFlowLogs",
+        "DescribeLogGroups",
+    ]
+
+
+def test_an_exempt_vpc_id_needs_no_look_up() -> None:
+    lookups = FakeLookups()
+
+    [evaluation] = evaluate(lookups, flow_log_changed(), exempt_vpc_ids=frozenset({VPC_ID}))
+
+    assert evaluation.compliance_type is ComplianceType.NOT_APPLICABLE
+    assert lookups.asked == []
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        flow_log_changed(logged_resource_id="subnet-0123456789abcdef0"),
+        flow_log_changed(logged_resource_id="eni-0123456789abcdef0"),
+        flow_log_changed(left_scope=True),
+        flow_log_changed(status="ResourceNotRecorded"),
+    ],
+    ids=["subnet", "interface", "left-scope", "not-recorded"],
+)
+def test_flow_logs_that_say_nothing_about_a_vpc_report_nothing(resource: ChangedResource) -> None:
+    lookups = FakeLookups(vpcs=[Vpc(VPC_ID)], flow_logs=[flow_log(VPC_ID)])
+
+    assert evaluate(lookups, resource) == []
+    assert lookups.asked == []
+
+
+def test_a_flow_log_config_does_not_know_reports_nothing() -> None:
+    lookups = FakeLookups()
+
+    assert evaluate(lookups, flow_log_changed(logged_resource_id=None)) == []
+    assert lookups.asked == ["GetResourceConfigHistory"]
+
+
+def test_an_undocumented_status_of_a_flow_log_raises() -> None:
+    with pytest.raises(ValueError, match="Unexpected configurationItemStatus 'Weird'"):
+        evaluate(FakeLookups(), flow_log_changed(status="Weird"))
 
 
 @pytest.mark.parametrize(
