@@ -57,7 +57,7 @@ def table(findings: Findings) -> str:
     rows = [HEADINGS, *(_row(result) for result in findings.results)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS) - 1)]
     lines = [
-        "  ".join([*(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)), row[-1]])
+        "  ".join([*(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)), row[-1]]).rstrip()
         for row in rows
     ]
     lines.append("")
