@@ -63,6 +63,7 @@ demo: install
 
 bench: install
 	$(PY) tests/benchmarks/run.py
+	$(PY) tests/benchmarks/audit.py
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .mypy_cache .ruff_cache .pytest_cache
