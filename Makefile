@@ -22,9 +22,13 @@ help:
 	@echo "make synth  - install, then synthesize the app into cdk.out/"
 	@echo "make bench  - install, then print the cost benchmark (not part of make test)"
 
-$(PY_STAMP): requirements.txt requirements-dev.txt lambdas/vpc_flow_logs_rule/requirements.txt
+$(PY_STAMP): requirements.txt requirements-dev.txt lambdas/vpc_flow_logs_rule/requirements.txt \
+  pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 \
+	  | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+	# The project itself, editable: the vpc-flow-logs-guard command (pyproject.toml).
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . 2>&1 \
 	  | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 	touch $@
 
@@ -59,6 +63,7 @@ demo: install
 
 bench: install
 	$(PY) tests/benchmarks/run.py
+	$(PY) tests/benchmarks/audit.py
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .mypy_cache .ruff_cache .pytest_cache

@@ -10,6 +10,8 @@ read from ``cdk.json`` directly, so both ways give the same template.
   given (``-c organizationId=o-...``).
 - ``VpcFlowLogsGuardOrganization``: the StackSet, built once ``organizationalUnitIds``,
   ``regions`` and ``assetBucketPrefix`` are given.
+- ``VpcFlowLogsGuardOrganizationView``: the security account's Config aggregator and
+  compliance-change topic, built once ``aggregatorName`` is given.
 
 The organization stacks need facts only an organization has (its id, OU ids, bucket names); with
 made-up values they would deploy and do nothing useful, so they are left out until given.
@@ -21,10 +23,12 @@ from pathlib import Path
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from stacks import organization_settings
+from stacks import organization_settings, organization_view_settings
 from stacks.log_archive_stack import LogArchiveStack
 from stacks.organization_settings import OrganizationSettings
 from stacks.organization_stack import OrganizationStack
+from stacks.organization_view_settings import OrganizationViewSettings
+from stacks.organization_view_stack import OrganizationViewStack
 from stacks.settings import Settings
 from stacks.vpc_flow_logs_stack import VpcFlowLogsStack
 
@@ -35,9 +39,14 @@ app = cdk.App(context=json.loads(CDK_JSON.read_text(encoding="utf-8"))["context"
 context = app.node.get_all_context()
 settings = Settings.from_context(
     app.node.try_get_context,
-    {key: value for key, value in context.items() if key not in organization_settings.KEYS},
+    {
+        key: value
+        for key, value in context.items()
+        if key not in organization_settings.KEYS | organization_view_settings.KEYS
+    },
 )
 organization = OrganizationSettings.from_context(app.node.try_get_context)
+view = OrganizationViewSettings.from_context(app.node.try_get_context)
 VpcFlowLogsStack(
     app,
     "VpcFlowLogsGuard",
@@ -59,6 +68,14 @@ if organization.wants_organization:
         settings=settings,
         organization=organization,
         description="VPC Flow Logs Guard: service-managed StackSet to the organization's OUs",
+    )
+if view.wanted:
+    OrganizationViewStack(
+        app,
+        "VpcFlowLogsGuardOrganizationView",
+        settings=view,
+        description="VPC Flow Logs Guard: organization-wide AWS Config aggregator and "
+        "compliance-change notifications",
     )
 cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 app.synth()

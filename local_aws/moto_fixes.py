@@ -14,6 +14,8 @@ works for in-process ``mock_aws`` tests and for an in-process ``ThreadedMotoServ
   NotImplementedError), accepts an empty list, and rejects what AWS rejects: more than 100
   evaluations, annotations over 256 characters, an unknown result token. With ``TestMode`` it
   records nothing, as AWS does.
+- ``sts:AssumeRole`` of a role that does not exist fails with AccessDenied, as AWS answers
+  (moto hands out credentials for any role ARN). Trust policies are still not evaluated.
 - ``config:GetComplianceDetailsByConfigRule`` (not implemented in moto) returns the recorded
   evaluations: the latest per resource (by ``OrderingTimestamp``), filtered by compliance type,
   paged with ``Limit`` (default 10, at most 100) and ``NextToken``.
@@ -56,9 +58,12 @@ from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models.flow_logs import FlowLogsBackend
 from moto.ec2.responses.flow_logs import FlowLogs
 from moto.ec2.responses.vpcs import VPCs
+from moto.iam.models import iam_backends
 from moto.logs.exceptions import InvalidParameterException
 from moto.logs.responses import LogsResponse
 from moto.s3.models import S3Backend
+from moto.sts.exceptions import STSClientError
+from moto.sts.models import STSBackend
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -430,6 +435,28 @@ def _create_flow_logs(original: Any) -> Any:
     return create_flow_logs
 
 
+# --- sts ------------------------------------------------------------------------------------
+
+
+def _assume_role(original: Any) -> Any:
+    """AccessDenied for a role that does not exist in its account, as AWS answers."""
+
+    def assume_role(self: Any, **kwargs: Any) -> Any:
+        role_arn: str = kwargs["role_arn"]
+        parts = role_arn.split(":", 5)
+        account_id, partition = (parts[4], parts[1]) if len(parts) == 6 else ("", "")
+        iam = iam_backends[account_id][partition] if account_id and partition else None
+        if iam is None or not any(role.arn == role_arn for role in iam.get_roles()):
+            raise STSClientError(
+                "AccessDenied",
+                f"User: arn:{partition or 'aws'}:iam::{self.account_id}:user/moto is not "
+                f"authorized to perform: sts:AssumeRole on resource: {role_arn}",
+            )
+        return original(self, **kwargs)
+
+    return assume_role
+
+
 @contextmanager
 def patch_moto() -> Iterator[None]:
     """Patch moto (in this process) to behave as AWS documents; undo on exit."""
@@ -494,6 +521,9 @@ def patch_moto() -> Iterator[None]:
                 "get_resource_config_history",
                 _get_resource_config_history(ConfigResponse.get_resource_config_history),
             )
+        )
+        stack.enter_context(
+            mock.patch.object(STSBackend, "assume_role", _assume_role(STSBackend.assume_role))
         )
         try:
             yield

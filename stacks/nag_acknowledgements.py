@@ -214,3 +214,16 @@ def _acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
     cdk.Validations.of(_cfn(construct)).acknowledge(
         cdk.Acknowledgment(id=f"AwsSolutions::{rule_id}", reason=reason)
     )
+
+
+def acknowledge_organization_view(aggregator_role: IConstruct) -> None:
+    """The organization view's accepted finding: the aggregator role's Organizations reads."""
+    _acknowledge(
+        aggregator_role,
+        f"AwsSolutions-IAM5[{NO_RESOURCE_LEVEL}]",
+        "organizations:ListAccounts, DescribeOrganization, ListAWSServiceAccessForOrganization "
+        "and ListDelegatedAdministrators are read-only and have no resource-level permissions "
+        "(Service Authorization Reference), so IAM only accepts Resource '*'. They are what the "
+        "AWS-managed AWSConfigRoleForOrganizations grants an organization aggregator; only AWS "
+        "Config for this account can assume the role.",
+    )

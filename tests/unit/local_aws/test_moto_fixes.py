@@ -295,3 +295,23 @@ def test_moto_itself_keeps_no_flow_log_history() -> None:
             boto3.client("config", region_name="us-east-1").get_resource_config_history(
                 resourceType="AWS::EC2::FlowLog", resourceId=flow_log_id
             )
+
+
+def test_assume_role_of_a_missing_role_is_denied(aws: None) -> None:
+    iam = boto3.client("iam")
+    role_arn = iam.create_role(RoleName="present", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    sts = boto3.client("sts")
+
+    assumed = sts.assume_role(RoleArn=role_arn, RoleSessionName="session")
+
+    assert assumed["AssumedRoleUser"]["Arn"].endswith("assumed-role/present/session")
+    with pytest.raises(ClientError, match="AccessDenied"):
+        sts.assume_role(RoleArn="arn:aws:iam::210987654321:role/present", RoleSessionName="session")
+    with pytest.raises(ClientError, match="AccessDenied"):
+        sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/absent", RoleSessionName="session")
+
+
+def test_assume_role_of_any_arn_succeeds_without_the_patch() -> None:
+    with mock_aws():
+        sts = boto3.client("sts")
+        sts.assume_role(RoleArn="arn:aws:iam::210987654321:role/absent", RoleSessionName="session")

@@ -1,0 +1,167 @@
+"""Judge every VPC of the chosen accounts and regions with the rule's own decisions.
+
+The look-ups are the rule's scheduled run's (every VPC, every flow log, the log groups they
+use), the verdicts come from :mod:`vpc_flow_logs_rule.decision`, so the audit answers what the
+deployed rule would record. An account or region that cannot be read becomes a
+:class:`~vpc_flow_logs_guard.model.Failure` and the others go on. No AWS client here: the
+accounts and their look-ups are handed in (:mod:`vpc_flow_logs_guard.aws` makes them).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Protocol
+
+from vpc_flow_logs_guard.model import AccessError, Failure, Findings, VpcResult
+from vpc_flow_logs_rule import decision
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from datetime import datetime
+
+    from vpc_flow_logs_rule.model import FlowLog, LogGroup, Vpc
+    from vpc_flow_logs_rule.parameters import RuleParameters
+
+NOT_OPTED_IN: Final = "not-opted-in"
+DEFAULT_WORKERS: Final = 8
+
+
+class RegionLookups(Protocol):
+    """The reads of the rule's scheduled run (vpc_flow_logs_rule.aws_api.AwsApi has them)."""
+
+    @property
+    def region(self) -> str: ...
+
+    def describe_vpcs(self, vpc_id: str | None = None) -> list[Vpc]: ...
+
+    def describe_flow_logs(self, vpc_id: str | None = None) -> list[FlowLog]: ...
+
+    def describe_log_groups(self, names: Iterable[str]) -> dict[str, LogGroup]: ...
+
+
+class Account(Protocol):
+    @property
+    def account_id(self) -> str: ...
+
+    def region_statuses(self, home_region: str) -> dict[str, str]: ...
+
+    def lookups(self, region: str) -> RegionLookups: ...
+
+
+class Progress(Protocol):
+    """Told how many regions there are to read, and each time one is done."""
+
+    def add(self, regions: int) -> None: ...
+
+    def advance(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Target:
+    """An account to audit: its id, and how to reach it (may raise AccessError)."""
+
+    account_id: str
+    open: Callable[[], Account]
+
+
+def judge_region(
+    lookups: RegionLookups, parameters: RuleParameters, account_id: str, at: datetime
+) -> list[VpcResult]:
+    """Every VPC of one region, judged as the rule's scheduled run judges it."""
+    account = decision.Account(account_id, lookups.region)
+    vpcs = lookups.describe_vpcs()
+    flow_logs = lookups.describe_flow_logs()
+    scoped = {vpc.vpc_id for vpc in decision.in_scope(vpcs, parameters)}
+    names = decision.log_groups_to_describe(
+        (flow_log for flow_log in flow_logs if flow_log.resource_id in scoped), parameters, account
+    )
+    log_groups = lookups.describe_log_groups(names) if names else {}
+    evaluations = decision.evaluate_vpcs(
+        vpcs, flow_logs, log_groups, parameters, account=account, ordering_timestamp=at
+    )
+    return [
+        VpcResult(
+            account_id,
+            lookups.region,
+            evaluation.resource_id,
+            evaluation.compliance_type.value,
+            evaluation.annotation or "",
+        )
+        for evaluation in evaluations
+    ]
+
+
+def regions_to_read(
+    account_id: str, statuses: Mapping[str, str], requested: Sequence[str] | None
+) -> tuple[list[str], list[Failure]]:
+    """The regions to read in one account, and a failure for each requested one that cannot be.
+
+    Without ``requested``: every region enabled in the account.
+    """
+    if requested is None:
+        return sorted(r for r, status in statuses.items() if status != NOT_OPTED_IN), []
+    regions: list[str] = []
+    failures: list[Failure] = []
+    for region in dict.fromkeys(requested):
+        status = statuses.get(region)
+        if status is None:
+            failures.append(Failure(account_id, region, f"{region} is not a region of AWS here"))
+        elif status == NOT_OPTED_IN:
+            failures.append(
+                Failure(account_id, region, f"region {region} is not enabled in this account")
+            )
+        else:
+            regions.append(region)
+    return regions, failures
+
+
+def run_audit(
+    targets: Sequence[Target],
+    parameters: RuleParameters,
+    *,
+    home_region: str,
+    requested_regions: Sequence[str] | None,
+    at: datetime,
+    progress: Progress,
+    workers: int = DEFAULT_WORKERS,
+) -> Findings:
+    """Read every target's regions, at most ``workers`` calls in flight, and judge its VPCs."""
+    failures: list[Failure] = []
+    results: list[VpcResult] = []
+
+    def open_account(target: Target) -> tuple[Account, list[str]] | Failure:
+        try:
+            account = target.open()
+            statuses = account.region_statuses(home_region)
+        except AccessError as error:
+            return Failure(target.account_id, None, str(error))
+        regions, unusable = regions_to_read(target.account_id, statuses, requested_regions)
+        failures.extend(unusable)
+        progress.add(len(regions))
+        return account, regions
+
+    def read(account: Account, region: str) -> list[VpcResult] | Failure:
+        try:
+            return judge_region(account.lookups(region), parameters, account.account_id, at)
+        except AccessError as error:
+            return Failure(account.account_id, region, str(error))
+        finally:
+            progress.advance()
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit") as pool:
+        opened = list(pool.map(open_account, targets))
+        jobs: list[Future[list[VpcResult] | Failure]] = []
+        for outcome in opened:
+            if isinstance(outcome, Failure):
+                failures.append(outcome)
+                continue
+            account, regions = outcome
+            jobs.extend(pool.submit(read, account, region) for region in regions)
+        for job in jobs:
+            found = job.result()
+            if isinstance(found, Failure):
+                failures.append(found)
+            else:
+                results.extend(found)
+    return Findings(tuple(results), tuple(failures)).sorted()
