@@ -351,6 +351,12 @@ SAMPLES: list[ApiCall] = [
     call("logs", "CreateLogStream", logGroupName="g", logStreamName="s"),
     call("logs", "PutLogEvents", logGroupName="g", logStreamName="s"),
     call("config", "PutEvaluations"),
+    call(
+        "config",
+        "GetResourceConfigHistory",
+        resourceType="AWS::EC2::FlowLog",
+        resourceId="fl-0123456789abcdef0",
+    ),
     call("config", "GetComplianceDetailsByConfigRule", ConfigRuleName="r"),
     call("sts", "GetCallerIdentity"),
 ]
