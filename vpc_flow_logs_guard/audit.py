@@ -17,27 +17,14 @@ from vpc_flow_logs_guard.model import AccessError, Failure, Findings, VpcResult
 from vpc_flow_logs_rule import decision
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from datetime import datetime
 
-    from vpc_flow_logs_rule.model import FlowLog, LogGroup, Vpc
     from vpc_flow_logs_rule.parameters import RuleParameters
+    from vpc_flow_logs_rule.rule import RegionReads
 
 NOT_OPTED_IN: Final = "not-opted-in"
 DEFAULT_WORKERS: Final = 8
-
-
-class RegionLookups(Protocol):
-    """The reads of the rule's scheduled run (vpc_flow_logs_rule.aws_api.AwsApi has them)."""
-
-    @property
-    def region(self) -> str: ...
-
-    def describe_vpcs(self, vpc_id: str | None = None) -> list[Vpc]: ...
-
-    def describe_flow_logs(self, vpc_id: str | None = None) -> list[FlowLog]: ...
-
-    def describe_log_groups(self, names: Iterable[str]) -> dict[str, LogGroup]: ...
 
 
 class Account(Protocol):
@@ -46,7 +33,7 @@ class Account(Protocol):
 
     def region_statuses(self, home_region: str) -> dict[str, str]: ...
 
-    def lookups(self, region: str) -> RegionLookups: ...
+    def lookups(self, region: str) -> RegionReads: ...
 
 
 class Progress(Protocol):
@@ -66,7 +53,7 @@ class Target:
 
 
 def judge_region(
-    lookups: RegionLookups, parameters: RuleParameters, account_id: str, at: datetime
+    lookups: RegionReads, parameters: RuleParameters, account_id: str, at: datetime
 ) -> list[VpcResult]:
     """Every VPC of one region, judged as the rule's scheduled run judges it."""
     account = decision.Account(account_id, lookups.region)

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from vpc_flow_logs_rule.parameters import RuleParameters
 
 
-class Lookups(Protocol):
-    """The reads the rule needs (vpc_flow_logs_rule.aws_api.AwsApi provides them)."""
+class RegionReads(Protocol):
+    """What judging a region's VPCs reads (the audit command needs only these)."""
 
     @property
     def region(self) -> str: ...
@@ -36,6 +36,10 @@ class Lookups(Protocol):
     def describe_flow_logs(self, vpc_id: str | None = None) -> list[FlowLog]: ...
 
     def describe_log_groups(self, names: Iterable[str]) -> dict[str, LogGroup]: ...
+
+
+class Lookups(RegionReads, Protocol):
+    """The reads the rule needs (vpc_flow_logs_rule.aws_api.AwsApi provides them)."""
 
     def recorded_vpc_results(self, rule_name: str) -> dict[str, RecordedResult]: ...
 
