@@ -13,13 +13,19 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
+from cdk_nag import AwsSolutionsChecks
 
 from stacks.settings import Settings
 from stacks.vpc_flow_logs_stack import VpcFlowLogsStack
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+S = TypeVar("S", bound=cdk.Stack)
 
 ROOT = Path(__file__).resolve().parents[3]
 CDK_JSON = ROOT / "cdk.json"
@@ -30,6 +36,24 @@ def cdk_json_context() -> dict[str, Any]:
     """The context ``cdk.json`` gives the app: the settings' defaults and feature flags."""
     context: dict[str, Any] = json.loads(CDK_JSON.read_text(encoding="utf-8"))["context"]
     return context
+
+
+def synth_stack(
+    build: Callable[[cdk.App], S],
+    *,
+    nag: bool = False,
+    change: Callable[[S], object] | None = None,
+) -> tuple[Any, Path]:
+    """The template (JSON) of the stack ``build`` adds to an app with cdk.json's context, and
+    the assembly directory; ``nag`` registers cdk-nag as app.py does."""
+    app = cdk.App(context=cdk_json_context())
+    stack = build(app)
+    if change is not None:
+        change(stack)
+    if nag:
+        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    assembly = app.synth()
+    return assembly.get_stack_artifact(stack.artifact_id).template, Path(assembly.directory)
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
-from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import lint
 from parliament import analyze_policy_string
 
@@ -18,10 +16,11 @@ from stacks.log_archive_stack import LogArchiveStack
 from stacks.organization_settings import OrganizationSettings
 from tests.support import iam_simulator
 from tests.unit.stacks.iam_policies import ACCOUNT, resolve
-from tests.unit.stacks.synthesis import cdk_json_context
+from tests.unit.stacks.synthesis import synth_stack
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
 ORG = "o-a1b2c3d4e5"
 OTHER_ORG = "o-zzzzzzzzzz"
@@ -36,15 +35,12 @@ def synth(
     change: Callable[[cdk.Stack], object] | None = None,
 ) -> tuple[Any, Path]:
     """The log-archive template (JSON) and the assembly directory."""
-    app = cdk.App(context=cdk_json_context())  # cdk.json's feature flags, as app.py has them
     settings = OrganizationSettings.from_mapping({"organizationId": ORG, **(overrides or {})})
-    stack = LogArchiveStack(app, "VpcFlowLogsGuardLogArchive", settings=settings)
-    if change is not None:
-        change(stack)
-    if nag:
-        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    assembly = app.synth()
-    return assembly.get_stack_artifact(stack.artifact_id).template, Path(assembly.directory)
+    return synth_stack(
+        lambda app: LogArchiveStack(app, "VpcFlowLogsGuardLogArchive", settings=settings),
+        nag=nag,
+        change=change,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
-from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import lint
 
 from stacks.config_rule import RULE_NAME
@@ -20,11 +17,12 @@ from stacks.organization_view_stack import (
     OrganizationViewStack,
 )
 from stacks.settings import SettingsError
-from tests.unit.stacks.synthesis import cdk_json_context
+from tests.unit.stacks.synthesis import synth_stack
 from tests.unit.test_app import run_app
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
 AGGREGATOR = "org-vpc-flow-logs"
 RULE_ARN = {
@@ -53,17 +51,16 @@ def synth(
     nag: bool = False,
     change: Callable[[OrganizationViewStack], object] | None = None,
 ) -> tuple[Any, Path]:
-    app = cdk.App(context=cdk_json_context())
     settings = OrganizationViewSettings.from_mapping(
         {"aggregatorName": AGGREGATOR, "complianceNotificationEmail": email}
     )
-    stack = OrganizationViewStack(app, "VpcFlowLogsGuardOrganizationView", settings=settings)
-    if change is not None:
-        change(stack)
-    if nag:
-        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    assembly = app.synth()
-    return assembly.get_stack_artifact(stack.artifact_id).template, Path(assembly.directory)
+    return synth_stack(
+        lambda app: OrganizationViewStack(
+            app, "VpcFlowLogsGuardOrganizationView", settings=settings
+        ),
+        nag=nag,
+        change=change,
+    )
 
 
 @pytest.fixture(scope="module")
