@@ -12,12 +12,11 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from stacks.runbook_document import build_document
+from stacks.settings import DELIVERY_ROLE_NAME
 
 DOCUMENT_PATH: Final = (
     Path(__file__).resolve().parent.parent / "ssm_documents" / "enable_vpc_flow_logs.yaml"
 )
-DELIVERY_ROLE_NAME: Final = "VpcFlowLogsDeliveryRole"
-"""The global role VPC Flow Logs assumes; the runbook creates it, this stack does not."""
 BOUNDARY_PATH: Final = "/vpc-flow-logs-guard/"
 """IAM path of the delivery role's permissions boundary (the script's ``BOUNDARY_PATH``).
 

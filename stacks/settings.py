@@ -36,6 +36,11 @@ LOG_RETENTION_DAYS: Final = (
 )  # fmt: skip
 """The values CloudWatch Logs accepts for a log group's retention (PutRetentionPolicy)."""
 
+DELIVERY_ROLE_NAME: Final = "VpcFlowLogsDeliveryRole"
+"""The global role VPC Flow Logs assumes; the runbook creates it, no stack does."""
+MAX_AGGREGATION_INTERVAL: Final = "600"
+"""Seconds; the runbook's default, passed explicitly so the remediation does not rely on it."""
+
 RULE_INPUT_PARAMETERS_MAX_CHARS: Final = 1024
 """AWS Config limit on a rule's InputParameters (a JSON string)."""
 
@@ -142,6 +147,36 @@ class Settings:
             "S3BucketArn": self.central_bucket_arn,
         }
         return {name: value for name, value in parameters.items() if value}
+
+    def runbook_parameters(self, *, boundary_arn: str) -> dict[str, str]:
+        """The runbook's parameters other than VpcId and AutomationAssumeRole, from the settings.
+
+        ``LogGroupName`` and ``LogFormat`` stay empty (one log group per VPC, AWS default format);
+        an empty ``KmsKeyArn`` means no key. With the central bucket (``destination`` ``s3``) only
+        the parameters of the S3 path are given: no role, log group, retention or key applies.
+        ``boundary_arn`` is the delivery role's permissions boundary (CloudWatch Logs only).
+        """
+        if self.to_s3:
+            return {
+                "TrafficType": self.traffic_type,
+                "MaxAggregationInterval": MAX_AGGREGATION_INTERVAL,
+                "DestinationType": self.destination,
+                "S3BucketArn": self.central_bucket_arn,
+                "LogFormat": "",
+            }
+        if not boundary_arn:
+            raise ValueError("the cloud-watch-logs destination needs the delivery role's boundary")
+        return {
+            "DestinationType": self.destination,
+            "TrafficType": self.traffic_type,
+            "RetentionInDays": str(self.retention_in_days),
+            "KmsKeyArn": self.kms_key_arn,
+            "DeliveryRoleName": DELIVERY_ROLE_NAME,
+            "DeliveryRoleBoundaryArn": boundary_arn,
+            "MaxAggregationInterval": MAX_AGGREGATION_INTERVAL,
+            "LogGroupName": "",
+            "LogFormat": "",
+        }
 
     def _cross_check(self) -> list[str]:
         problems = []

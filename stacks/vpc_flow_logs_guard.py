@@ -17,19 +17,12 @@ from stacks.config_recorder import VpcConfigRecorder
 from stacks.config_rule import VpcFlowLogsRule, VpcFlowLogsRuleProps
 from stacks.nag_acknowledgements import acknowledge_findings
 from stacks.remediation import AutoRemediation, AutoRemediationProps
-from stacks.remediation_runbook import (
-    DELIVERY_ROLE_NAME,
-    RemediationRunbook,
-    RemediationRunbookProps,
-)
+from stacks.remediation_runbook import RemediationRunbook, RemediationRunbookProps
 
 if TYPE_CHECKING:
     from aws_cdk import aws_lambda as lambda_
 
     from stacks.settings import Settings
-
-MAX_AGGREGATION_INTERVAL = "600"
-"""Seconds; the runbook's default, passed explicitly so the remediation does not rely on it."""
 
 
 @dataclass(frozen=True)
@@ -97,8 +90,7 @@ class VpcFlowLogsGuard(Construct):
                 rule=self.rule.rule,
                 document_name=self.runbook.document.ref,
                 automation_role_arn=self.runbook.role.role_arn,
-                static_parameters=remediation_parameters(
-                    settings,
+                static_parameters=settings.runbook_parameters(
                     boundary_arn=(
                         self.runbook.boundary.managed_policy_arn
                         if self.runbook.boundary is not None
@@ -140,37 +132,6 @@ class VpcFlowLogsGuard(Construct):
             )
 
         acknowledge_findings(self.rule, self.runbook, self.recorder)
-
-
-def remediation_parameters(settings: Settings, *, boundary_arn: str) -> dict[str, str]:
-    """The runbook's parameters other than VpcId and AutomationAssumeRole, from the settings.
-
-    ``LogGroupName`` and ``LogFormat`` stay empty (one log group per VPC, AWS default format);
-    an empty ``KmsKeyArn`` means no key. With the central bucket (``destination`` ``s3``) only
-    the parameters of the S3 path are given: no role, log group, retention or key applies.
-    ``boundary_arn`` is the delivery role's permissions boundary (CloudWatch Logs only).
-    """
-    if settings.to_s3:
-        return {
-            "TrafficType": settings.traffic_type,
-            "MaxAggregationInterval": MAX_AGGREGATION_INTERVAL,
-            "DestinationType": settings.destination,
-            "S3BucketArn": settings.central_bucket_arn,
-            "LogFormat": "",
-        }
-    if not boundary_arn:
-        raise ValueError("the cloud-watch-logs destination needs the delivery role's boundary")
-    return {
-        "DestinationType": settings.destination,
-        "TrafficType": settings.traffic_type,
-        "RetentionInDays": str(settings.retention_in_days),
-        "KmsKeyArn": settings.kms_key_arn,
-        "DeliveryRoleName": DELIVERY_ROLE_NAME,
-        "DeliveryRoleBoundaryArn": boundary_arn,
-        "MaxAggregationInterval": MAX_AGGREGATION_INTERVAL,
-        "LogGroupName": "",
-        "LogFormat": "",
-    }
 
 
 def _frequency(name: str) -> config.MaximumExecutionFrequency:

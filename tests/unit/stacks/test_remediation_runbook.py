@@ -13,7 +13,6 @@ from parliament import analyze_policy_string
 import enable_vpc_flow_logs as script
 from stacks.remediation_runbook import (
     CLOUD_WATCH_LOGS,
-    DELIVERY_ROLE_NAME,
     DOCUMENT_PATH,
     FLOW_LOGS_SERVICE,
     LOG_GROUP_PREFIX,
@@ -23,6 +22,7 @@ from stacks.remediation_runbook import (
     automation_statements,
 )
 from stacks.runbook_document import build_document, compact_script, document_yaml
+from stacks.settings import DELIVERY_ROLE_NAME
 from tests.unit.stacks.aws_calls import aws_actions
 from tests.unit.stacks.iam_policies import resolve
 from tests.unit.stacks.synthesis import KMS_KEY_ARN, ROOT, synthesize
