@@ -2,7 +2,7 @@
 
 The events are built the way Config builds them (``ConfigurationItemChangeNotification`` with a
 configuration item recorded from the embedded AWS's current state, ``ScheduledNotification``),
-and flow logs' items come from the recorder (:func:`local_aws.moto_fixes.configuration_items`):
+and flow logs' items come from the recorder (:func:`local_aws.moto_patches.configuration_items`):
 each one recorded since the last delivery becomes one notification, as Config sends them,
 with the rule's input parameters from the template, and handed to the function's Lambda runner.
 The function reports with ``PutEvaluations`` (not in test mode); the evaluations are read back

@@ -28,7 +28,7 @@ from local_aws.config_service import ConfigService
 from local_aws.deploy import deploy
 from local_aws.intrinsics import TemplateError
 from local_aws.lambda_runner import LambdaRunner
-from local_aws.moto_fixes import configuration_items, issue_result_token, patch_moto
+from local_aws.moto_patches import configuration_items, issue_result_token, patch_moto
 from local_aws.sandbox import Sandbox
 from local_aws.server import ACCOUNT_ID, EmbeddedAws
 

@@ -1,6 +1,6 @@
 """An embedded AWS: moto's server on a loopback port, in this process, with IAM enforcement.
 
-In-process so that the moto behaviour fixes (``local_aws.moto_fixes``) apply to what the server
+In-process so that the moto behaviour fixes (``local_aws.moto_patches``) apply to what the server
 answers. Lifecycle:
 
 1. :meth:`EmbeddedAws.__enter__` starts the server on ``127.0.0.1`` (a free port), resets moto

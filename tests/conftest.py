@@ -32,10 +32,10 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    """moto's mock_aws, patched to behave as AWS documents (local_aws.moto_fixes)."""
+    """moto's mock_aws, patched to behave as AWS documents (local_aws.moto_patches)."""
     from moto import mock_aws
 
-    from local_aws.moto_fixes import patch_moto
+    from local_aws.moto_patches import patch_moto
 
     with mock_aws(), patch_moto():
         yield

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from local_aws.moto_fixes import issue_result_token
+from local_aws.moto_patches import issue_result_token
 from tests.unit.lambdas.vpc_flow_logs_rule.builders import RULE_NAME, CallCounter, World
 from vpc_flow_logs_rule import aws_api
 from vpc_flow_logs_rule.aws_api import AwsApi, PutEvaluationsError
