@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install demo test lint typecheck unit synth cfn-lint bench clean
+.PHONY: help install demo test lint typecheck imports unit synth cfn-lint bench clean
 
 help:
 	@echo "make demo   - install, then run the synthesized app against an embedded AWS (moto)"
@@ -45,6 +45,10 @@ lint: $(PY_STAMP)
 typecheck: $(PY_STAMP)
 	$(BIN)/mypy .
 
+# import-linter contracts (pyproject.toml): the packages from this tree, not the editable install.
+imports: $(PY_STAMP)
+	PYTHONPATH=$(CURDIR):$(CURDIR)/lambdas:$(CURDIR)/ssm_documents/scripts $(BIN)/lint-imports --no-cache
+
 # The end-to-end tests (tests/e2e) synthesize with the pinned CDK CLI, hence node_modules.
 unit: $(PY_STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
@@ -56,7 +60,7 @@ synth: install
 cfn-lint: synth
 	$(BIN)/cfn-lint cdk.out/*.template.json
 
-test: lint typecheck unit cfn-lint
+test: lint typecheck imports unit cfn-lint
 
 demo: install
 	$(PY) -m local_aws.demo

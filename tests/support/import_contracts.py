@@ -1,0 +1,65 @@
+"""An import-linter contract type: modules that import only the standard library and a few
+named distributions (the runbook's script: what ``aws:executeScript`` provides).
+
+import-linter's own ``forbidden`` contract lists what may not be imported; this one lists what
+may, so an import of anything new (a package, or the project's own code) breaks it. Registered in
+pyproject.toml's ``[tool.importlinter]`` as ``contract_types``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from importlinter import Contract, ContractCheck, fields, output
+
+if TYPE_CHECKING:
+    from grimp import ImportGraph
+
+
+def _top_level(module: str) -> str:
+    return module.split(".", 1)[0]
+
+
+class StandardLibraryOnlyContract(Contract):
+    """``source_modules`` (and their submodules) import only the standard library and
+    ``allowed_external_packages``. Needs ``include_external_packages = true``, so that imports of
+    installed packages are in the graph; imports under ``TYPE_CHECKING`` count unless
+    ``exclude_type_checking_imports = true``."""
+
+    type_name = "standard_library_only"
+
+    source_modules = fields.ListField(subfield=fields.ModuleField())
+    allowed_external_packages = fields.ListField(subfield=fields.StringField(), required=False)
+
+    def check(self, graph: ImportGraph, verbose: bool) -> ContractCheck:
+        allowed = set(sys.stdlib_module_names) | {"__future__"}
+        allowed |= set(self.allowed_external_packages or [])  # type: ignore[arg-type]
+        violations: list[dict[str, object]] = []
+        for source in self.source_modules:  # type: ignore[attr-defined]
+            importers = {source.name} | graph.find_descendants(source.name)
+            own = _top_level(source.name)
+            for importer in sorted(importers):
+                for imported in sorted(graph.find_modules_directly_imported_by(importer)):
+                    if _top_level(imported) in allowed or _top_level(imported) == own:
+                        continue
+                    details = graph.get_import_details(importer=importer, imported=imported)
+                    violations.append(
+                        {
+                            "importer": importer,
+                            "imported": imported,
+                            "lines": sorted(detail["line_number"] for detail in details),
+                        }
+                    )
+        return ContractCheck(kept=not violations, metadata={"violations": violations})
+
+    def render_broken_contract(self, check: ContractCheck) -> None:
+        for violation in check.metadata["violations"]:
+            lines = ", ".join(f"l.{number}" for number in violation["lines"])
+            output.print_error(
+                f"{violation['importer']} imports {violation['imported']} ({lines}): only the "
+                "standard library and "
+                f"{', '.join(sorted(self.allowed_external_packages or [])) or 'nothing else'} "  # type: ignore[arg-type]
+                "are allowed"
+            )
+            output.new_line()
