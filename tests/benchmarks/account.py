@@ -4,9 +4,10 @@ Every VPC gets a profile drawn with a seeded random generator, so the same seed 
 account. Most are compliant (one flow log to CloudWatch Logs or S3, some to a log group shared by
 many VPCs); some have no flow log, a log group kept too briefly or a failed delivery; some have
 several flow logs (ACCEPT + REJECT pairs, CloudWatch Logs + S3). moto's default VPC has none.
-Resources are created in moto's backends directly (``BackendWorld``, the rule tests' ``World``
-with faster hands): through the API, 5,000 VPCs with their log groups and flow logs take about
-80 s of moto's per-request work, directly about 25 s. What is measured still goes through boto3.
+Resources are created in moto's backends directly (``tests.support.accounts.BackendWorld``, the
+tests' ``World`` with faster hands): through the API, 5,000 VPCs with their log groups and flow
+logs take about 80 s of moto's per-request work, directly about 25 s. What is measured still goes
+through boto3.
 """
 
 from __future__ import annotations
@@ -14,80 +15,36 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
-from moto.ec2.models import ec2_backends
-from moto.logs.models import logs_backends
+from tests.support.accounts import BackendWorld, World
 
-from tests.unit.lambdas.vpc_flow_logs_rule.builders import ACCOUNT_ID, DELIVERY_ROLE, REGION, World
+__all__ = [  # BackendWorld stays importable from here (the audit benchmark uses it)
+    "ACCEPT_DELETED",
+    "BUCKET",
+    "BUCKET_ARN",
+    "NO_FLOW_LOG",
+    "PROFILES",
+    "REMEDIATED",
+    "RETENTION_SHORTENED",
+    "SHARED_LOG_GROUP",
+    "SHORT_RETENTION_DAYS",
+    "BackendWorld",
+    "Facts",
+    "GrowingAccount",
+    "Profile",
+    "World",
+]
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from mypy_boto3_ec2.literals import LogDestinationTypeType, TrafficTypeType
     from mypy_boto3_ec2.type_defs import FlowLogTypeDef
 
 SHARED_LOG_GROUP: Final = "/aws/vpc-flow-logs/shared"
 BUCKET: Final = "bench-vpc-flow-logs"
 BUCKET_ARN: Final = f"arn:aws:s3:::{BUCKET}"  # what World.bucket(BUCKET) returns
 SHORT_RETENTION_DAYS: Final = 30
-
-
-class BackendWorld(World):
-    """``World`` whose VPCs, log groups and flow logs go straight into moto's backends.
-
-    Same arguments, defaults and results as ``World``'s methods; moto's backends are what its
-    API handlers call, so the resources are the same.
-    """
-
-    def vpc(self, tags: dict[str, str] | None = None) -> str:
-        tag_list = [{"Key": key, "Value": value} for key, value in (tags or {}).items()]
-        vpc_id: str = _ec2().create_vpc("10.0.0.0/16", tags=tag_list).id
-        return vpc_id
-
-    def log_group(self, name: str, retention_days: int | None = 365) -> str:
-        logs = _logs()
-        logs.create_log_group(name, {})
-        if retention_days is not None:
-            logs.put_retention_policy(name, retention_days)  # an int, as the JSON API passes it
-        return name
-
-    def flow_log(
-        self,
-        vpc_id: str,
-        traffic_type: TrafficTypeType = "REJECT",
-        *,
-        log_group: str | None = None,
-        destination_type: LogDestinationTypeType = "cloud-watch-logs",
-        destination: str | None = None,
-        resource_type: str = "VPC",
-    ) -> str:
-        to_logs = destination_type == "cloud-watch-logs"
-        if to_logs and destination is None and log_group is None:
-            log_group = self.log_group(f"/aws/vpc-flow-logs/{vpc_id}-{traffic_type.lower()}")
-        created, unsuccessful = _ec2().create_flow_logs(
-            resource_type=resource_type,
-            resource_ids=[vpc_id],
-            traffic_type=traffic_type,
-            deliver_logs_permission_arn=DELIVERY_ROLE if to_logs else None,
-            log_destination_type=destination_type,
-            log_destination=destination,
-            log_group_name=log_group if to_logs else None,
-            log_format=None,
-            max_aggregation_interval=None,
-        )
-        if unsuccessful:
-            raise RuntimeError(unsuccessful)
-        flow_log_id: str = created[0].id
-        return flow_log_id
-
-
-def _ec2() -> Any:
-    return ec2_backends[ACCOUNT_ID][REGION]
-
-
-def _logs() -> Any:
-    return logs_backends[ACCOUNT_ID][REGION]
 
 
 @dataclass(frozen=True)
@@ -196,7 +153,7 @@ class GrowingAccount:
         if len(chosen) < count:
             raise RuntimeError(f"only {len(chosen)} VPCs of {own_group.name!r} to change")
         for vpc_id in chosen:
-            _logs().put_retention_policy(f"/aws/vpc-flow-logs/{vpc_id}-reject", 30)
+            self.world.retention(f"/aws/vpc-flow-logs/{vpc_id}-reject", SHORT_RETENTION_DAYS)
             self.profiles[vpc_id] = RETENTION_SHORTENED
         return chosen
 

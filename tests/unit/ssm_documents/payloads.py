@@ -1,20 +1,33 @@
-"""The runbook's InputPayload as SSM builds it for a Config remediation: every value a string."""
+"""The runbook's InputPayload as SSM builds it for a Config remediation: every value a string.
+
+The one payload builder of the runbook's tests (``builders.events`` in
+``tests/unit/ssm_documents/scripts`` is this function).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
-ACCOUNT: Final = "123456789012"
-REGION: Final = "us-east-1"
-DELIVERY_ROLE: Final = "VpcFlowLogsDeliveryRole"
+from tests.support.accounts import ACCOUNT_ID, DELIVERY_ROLE_NAME, REGION
+
+if TYPE_CHECKING:
+    from enable_vpc_flow_logs import RunbookInput
+
+ACCOUNT: Final = ACCOUNT_ID
+DELIVERY_ROLE: Final = DELIVERY_ROLE_NAME
 BOUNDARY_ARN: Final = (
     f"arn:aws:iam::{ACCOUNT}:policy/vpc-flow-logs-guard/VpcFlowLogsGuard-Boundary-1A2B"
 )
 
+__all__ = ["ACCOUNT", "BOUNDARY_ARN", "DELIVERY_ROLE", "REGION", "runbook_input"]
 
-def runbook_input(vpc_id: str, **overrides: str) -> dict[str, Any]:
-    """The defaults the stack's remediation configuration passes, for ``vpc_id``."""
-    return {
+
+def runbook_input(vpc_id: str, **overrides: object) -> RunbookInput:
+    """The defaults the stack's remediation configuration passes, for ``vpc_id``.
+
+    ``overrides`` may be of any type: the tests of bad input pass values SSM would not.
+    """
+    payload: dict[str, object] = {
         "VpcId": vpc_id,
         "TrafficType": "REJECT",
         "LogGroupName": "",
@@ -31,3 +44,4 @@ def runbook_input(vpc_id: str, **overrides: str) -> dict[str, Any]:
         "Partition": "aws",
         **overrides,
     }
+    return payload  # type: ignore[return-value]  # overrides may be of the wrong type

@@ -1,4 +1,5 @@
-"""Small builders for the rule's tests: Config events (from tests/events) and a moto world."""
+"""Small builders for the rule's tests: Config events (from tests/events), a Lambda context and
+a call counter. The moto account (``World``) comes from ``tests.support.accounts``."""
 
 from __future__ import annotations
 
@@ -6,24 +7,31 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import boto3
-from moto.ec2.models import ec2_backends
 
 from local_aws.moto_fixes import issue_result_token
+from tests.support.accounts import ACCOUNT_ID, DELIVERY_ROLE, REGION, RULE_NAME, World
 
-if TYPE_CHECKING:
-    from mypy_boto3_config import ConfigServiceClient
-    from mypy_boto3_ec2 import EC2Client
-    from mypy_boto3_ec2.literals import LogDestinationTypeType, TrafficTypeType
-    from mypy_boto3_logs import CloudWatchLogsClient
+__all__ = [  # the account's names, for the tests that import them from here
+    "ABSENT",
+    "ACCOUNT_ID",
+    "DELIVERY_ROLE",
+    "EVENTS",
+    "REGION",
+    "RULE_NAME",
+    "CallCounter",
+    "FakeLambdaContext",
+    "World",
+    "change_event",
+    "flow_log_event",
+    "load_event",
+    "oversized_event",
+    "scheduled_event",
+]
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"
-ACCOUNT_ID = "123456789012"  # moto's default account, as in tests/events
-REGION = "us-east-1"
-RULE_NAME = "vpc-flow-logs-enabled"
-DELIVERY_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/VpcFlowLogsDeliveryRole"
 ABSENT = object()  # leave a key out of the event altogether
 
 
@@ -196,92 +204,3 @@ class CallCounter:
     @property
     def total(self) -> int:
         return sum(self.calls.values())
-
-
-class World:
-    """Arranges VPCs, log groups and flow logs in moto, through a session of its own.
-
-    Its calls are not counted by :class:`CallCounter`.
-    """
-
-    def __init__(self) -> None:
-        session = boto3.session.Session(region_name=REGION)
-        self.ec2: EC2Client = session.client("ec2")
-        self.logs: CloudWatchLogsClient = session.client("logs")
-        self.config: ConfigServiceClient = session.client("config")
-        issue_result_token(RULE_NAME)  # the rule exists, as if deployed
-        default = self.ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])
-        self.default_vpc_id = default["Vpcs"][0]["VpcId"]
-
-    def vpc(self, tags: dict[str, str] | None = None) -> str:
-        vpc_id = self.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        if tags:
-            self.ec2.create_tags(
-                Resources=[vpc_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
-            )
-        return vpc_id
-
-    def bucket(self, name: str) -> str:
-        """An S3 bucket (moto checks that an S3 flow log's bucket exists); returns its ARN."""
-        boto3.session.Session(region_name=REGION).client("s3").create_bucket(Bucket=name)
-        return f"arn:aws:s3:::{name}"
-
-    def log_group(self, name: str, retention_days: int | None = 365) -> str:
-        self.logs.create_log_group(logGroupName=name)
-        if retention_days is not None:
-            self.logs.put_retention_policy(logGroupName=name, retentionInDays=retention_days)
-        return name
-
-    def flow_log(
-        self,
-        vpc_id: str,
-        traffic_type: TrafficTypeType = "REJECT",
-        *,
-        log_group: str | None = None,
-        destination_type: LogDestinationTypeType = "cloud-watch-logs",
-        destination: str | None = None,
-        resource_type: str = "VPC",
-    ) -> str:
-        """A flow log; a cloud-watch-logs one gets a new compliant log group unless told."""
-        kwargs: dict[str, Any] = {
-            "ResourceIds": [vpc_id],
-            "ResourceType": resource_type,
-            "TrafficType": traffic_type,
-            "LogDestinationType": destination_type,
-        }
-        if destination_type == "cloud-watch-logs":
-            kwargs["DeliverLogsPermissionArn"] = DELIVERY_ROLE
-            if destination is not None:
-                kwargs["LogDestination"] = destination
-            else:
-                kwargs["LogGroupName"] = log_group or self.log_group(
-                    f"/aws/vpc-flow-logs/{vpc_id}-{traffic_type.lower()}"
-                )
-        else:
-            kwargs["LogDestination"] = destination
-        response = self.ec2.create_flow_logs(**kwargs)
-        if response["Unsuccessful"]:
-            raise RuntimeError(response["Unsuccessful"])
-        return response["FlowLogIds"][0]
-
-    def set_flow_log(self, flow_log_id: str, **attributes: Any) -> None:
-        """Give a flow log a state moto cannot reach through the API (FAILED delivery...)."""
-        flow_log = ec2_backends[ACCOUNT_ID][REGION].flow_logs[flow_log_id]
-        for name, value in attributes.items():
-            if not hasattr(flow_log, name):
-                raise AttributeError(name)
-            setattr(flow_log, name, value)
-
-    def recorded(self, rule_name: str = RULE_NAME) -> dict[str, tuple[str, str | None]]:
-        """What AWS Config holds for the rule: VPC id -> (compliance type, annotation)."""
-        found: dict[str, tuple[str, str | None]] = {}
-        for page in self.config.get_paginator("get_compliance_details_by_config_rule").paginate(
-            ConfigRuleName=rule_name
-        ):
-            for result in page["EvaluationResults"]:
-                qualifier = result["EvaluationResultIdentifier"]["EvaluationResultQualifier"]
-                found[qualifier["ResourceId"]] = (
-                    result["ComplianceType"],
-                    result.get("Annotation"),
-                )
-        return found

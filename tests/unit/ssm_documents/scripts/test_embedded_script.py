@@ -24,7 +24,7 @@ from tests.unit.ssm_documents.payloads import runbook_input as events
 DOCUMENT = Path(__file__).parents[4] / "ssm_documents" / "enable_vpc_flow_logs.yaml"
 NAMESPACE = "ssm_inline_enable_flow_log"
 
-Handler = Callable[[dict[str, Any], object], dict[str, Any]]
+Handler = Callable[[module.RunbookInput, object], dict[str, Any]]
 
 
 def embedded_handler() -> Handler:
@@ -64,7 +64,7 @@ def test_the_embedded_script_behaves_as_the_module() -> None:
 
     # When the embedded script remediates one VPC (creating the role) and the module another
     from_source = embedded(events(first), None)
-    from_module: dict[str, Any] = dict(module.handler(events(second), None))  # type: ignore[arg-type]
+    from_module: dict[str, Any] = dict(module.handler(events(second), None))
 
     # Then both give their VPC a flow log; the module, finding the role, does not create it
     ec2 = boto3.client("ec2", region_name=REGION)
@@ -80,7 +80,7 @@ def test_the_embedded_script_behaves_as_the_module() -> None:
 
     # And run again, each is a no-op with the same output as the other's second run
     again_source = embedded(events(second), None)
-    again_module: dict[str, Any] = dict(module.handler(events(first), None))  # type: ignore[arg-type]
+    again_module: dict[str, Any] = dict(module.handler(events(first), None))
     assert again_source["Changes"] == again_module["Changes"] == []
     assert again_source["FlowLogId"] == from_module["FlowLogId"]
     assert neutral(again_source, second) == neutral(again_module, first)
@@ -94,6 +94,6 @@ def test_the_embedded_script_refuses_bad_input_like_the_module() -> None:
     with pytest.raises(Exception, match=r"VpcId='vpc-123' is not valid") as from_source:
         embedded(bad, None)
     with pytest.raises(module.InvalidInputError) as from_module:
-        module.handler(bad, None)  # type: ignore[arg-type]
+        module.handler(bad, None)
     assert type(from_source.value).__name__ == "InvalidInputError"
     assert str(from_source.value) == str(from_module.value)
