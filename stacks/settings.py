@@ -38,8 +38,14 @@ LOG_RETENTION_DAYS: Final = (
 
 DELIVERY_ROLE_NAME: Final = "VpcFlowLogsDeliveryRole"
 """The global role VPC Flow Logs assumes; the runbook creates it, no stack does."""
-MAX_AGGREGATION_INTERVAL: Final = "600"
-"""Seconds; the runbook's default, passed explicitly so the remediation does not rely on it."""
+AGGREGATION_INTERVALS: Final = (60, 600)
+"""Seconds; CreateFlowLogs' MaxAggregationInterval values."""
+LOG_GROUP_PREFIX: Final = "/aws/vpc-flow-logs/"
+"""Where the runbook creates log groups (its delivery role is scoped to it); the rule needs it."""
+S3_FILE_FORMATS: Final = ("plain-text", "parquet")
+"""CreateFlowLogs' S3 DestinationOptions FileFormat values (plain-text is EC2's default)."""
+LOG_FORMAT: Final = re.compile(r"\$\{[a-z0-9-]+\}(?: \$\{[a-z0-9-]+\})*")
+"""The runbook's ``LogFormat`` allowedPattern (without its empty alternative)."""
 
 RULE_INPUT_PARAMETERS_MAX_CHARS: Final = 1024
 """AWS Config limit on a rule's InputParameters (a JSON string)."""
@@ -90,6 +96,12 @@ class Settings:
     """``cloud-watch-logs``: a log group per VPC in this account; ``s3``: the central bucket."""
     central_bucket_arn: str
     """The log-archive bucket's ARN; required with ``destination`` ``s3``, empty otherwise."""
+    log_format: str
+    """``''``: AWS's default format; otherwise the runbook's format, whose fields the rule needs."""
+    max_aggregation_interval: int
+    s3_file_format: str
+    s3_hive_compatible_partitions: bool
+    s3_per_hour_partition: bool
 
     @property
     def to_s3(self) -> bool:
@@ -145,13 +157,34 @@ class Settings:
             "ExemptVpcIds": ",".join(self.exempt_vpc_ids),
             "ExemptTag": self.exempt_tag,
             "S3BucketArn": self.central_bucket_arn,
+            **self._flow_log_shape(rule=True),
         }
         return {name: value for name, value in parameters.items() if value}
+
+    def _flow_log_shape(self, *, rule: bool) -> dict[str, str]:
+        """What the runbook is told to create, under the parameter names both sides share.
+
+        The rule gets the same values as requirements (the log group prefix too, which the
+        runbook has fixed), so a flow log the runbook keeps is one the rule counts.
+        """
+        shape = {
+            "MaxAggregationInterval": str(self.max_aggregation_interval),
+            "LogFormat": " ".join(self.log_format.split()),
+        }
+        if self.to_s3:
+            shape |= {
+                "S3FileFormat": self.s3_file_format,
+                "S3HiveCompatiblePartitions": _bool_text(self.s3_hive_compatible_partitions),
+                "S3PerHourPartition": _bool_text(self.s3_per_hour_partition),
+            }
+        elif rule:
+            shape["LogGroupNamePrefix"] = LOG_GROUP_PREFIX
+        return shape
 
     def runbook_parameters(self, *, boundary_arn: str) -> dict[str, str]:
         """The runbook's parameters other than VpcId and AutomationAssumeRole, from the settings.
 
-        ``LogGroupName`` and ``LogFormat`` stay empty (one log group per VPC, AWS default format);
+        ``LogGroupName`` stays empty (one log group per VPC, under the rule's LogGroupNamePrefix);
         an empty ``KmsKeyArn`` means no key. With the central bucket (``destination`` ``s3``) only
         the parameters of the S3 path are given: no role, log group, retention or key applies.
         ``boundary_arn`` is the delivery role's permissions boundary (CloudWatch Logs only).
@@ -159,10 +192,9 @@ class Settings:
         if self.to_s3:
             return {
                 "TrafficType": self.traffic_type,
-                "MaxAggregationInterval": MAX_AGGREGATION_INTERVAL,
                 "DestinationType": self.destination,
                 "S3BucketArn": self.central_bucket_arn,
-                "LogFormat": "",
+                **self._flow_log_shape(rule=False),
             }
         if not boundary_arn:
             raise ValueError("the cloud-watch-logs destination needs the delivery role's boundary")
@@ -173,9 +205,8 @@ class Settings:
             "KmsKeyArn": self.kms_key_arn,
             "DeliveryRoleName": DELIVERY_ROLE_NAME,
             "DeliveryRoleBoundaryArn": boundary_arn,
-            "MaxAggregationInterval": MAX_AGGREGATION_INTERVAL,
             "LogGroupName": "",
-            "LogFormat": "",
+            **self._flow_log_shape(rule=False),
         }
 
     def _cross_check(self) -> list[str]:
@@ -211,10 +242,22 @@ class Settings:
                 "groups the rule rejects; allowed: a CloudWatch Logs retention value >= "
                 "minRetentionDays"
             )
+        if not self.to_s3 and (
+            self.s3_file_format != S3_FILE_FORMATS[0]
+            or self.s3_hive_compatible_partitions
+            or self.s3_per_hour_partition
+        ):
+            problems.append(
+                f"settings 's3FileFormat' / 's3HiveCompatiblePartitions' / 's3PerHourPartition' "
+                f"= {self.s3_file_format!r} / {self.s3_hive_compatible_partitions} / "
+                f"{self.s3_per_hour_partition} shape S3 objects, but 'destination' is "
+                f"{self.destination!r}; allowed: plain-text / false / false, or 'destination' s3"
+            )
         size = len(json.dumps(self.rule_input_parameters()))
         if size > RULE_INPUT_PARAMETERS_MAX_CHARS:
             problems.append(
-                f"settings 'exemptVpcIds' / 'exemptTag' make the rule's input parameters {size} "
+                f"settings 'exemptVpcIds' / 'exemptTag' / 'logFormat' make the rule's input "
+                f"parameters {size} "
                 f"characters long; AWS Config allows {RULE_INPUT_PARAMETERS_MAX_CHARS} (exempt "
                 "fewer VPCs by id, or tag them and use 'exemptTag')"
             )
@@ -350,6 +393,23 @@ def _kms_key_arn(key: str, raw: object) -> str:
     )
 
 
+def _log_format(key: str, raw: object) -> str:
+    if isinstance(raw, str) and (not raw.strip() or LOG_FORMAT.fullmatch(" ".join(raw.split()))):
+        return " ".join(raw.split())
+    raise invalid(key, raw, "'' (AWS's default format) or ${field} tokens separated by spaces")
+
+
+def _aggregation_interval(key: str, raw: object) -> int:
+    value = parse_int(key, raw, AGGREGATION_INTERVALS[0], AGGREGATION_INTERVALS[-1])
+    if value not in AGGREGATION_INTERVALS:
+        raise invalid(key, raw, " or ".join(map(str, AGGREGATION_INTERVALS)))
+    return value
+
+
+def _s3_file_format(key: str, raw: object) -> str:
+    return _one_of(key, raw, S3_FILE_FORMATS)
+
+
 def _frequency(key: str, raw: object) -> str:
     return _one_of(key, raw, EVALUATION_FREQUENCIES)
 
@@ -373,4 +433,9 @@ _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "ruleLogRetentionDays": _retention_value,
     "destination": _runbook_destination,
     "centralBucketArn": _bucket_arn,
+    "logFormat": _log_format,
+    "maxAggregationInterval": _aggregation_interval,
+    "s3FileFormat": _s3_file_format,
+    "s3HiveCompatiblePartitions": parse_bool,
+    "s3PerHourPartition": parse_bool,
 }

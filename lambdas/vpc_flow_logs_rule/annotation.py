@@ -61,6 +61,34 @@ def wrong_bucket(flow_log_id: str, destination: str | None, required: str) -> st
     )
 
 
+def long_aggregation_interval(flow_log_id: str, seconds: int, maximum: int) -> str:
+    return (
+        f"flow log {flow_log_id} aggregates over {seconds}s, longer than "
+        f"MaxAggregationInterval {maximum}s"
+    )
+
+
+def missing_log_fields(flow_log_id: str, missing: Sequence[str]) -> str:
+    return f"flow log {flow_log_id} log format lacks {' '.join(missing)} (LogFormat)"
+
+
+def wrong_destination_option(
+    flow_log_id: str, option: str, actual: object, required: object
+) -> str:
+    return f"flow log {flow_log_id} has {option} {_text(actual)}, not {_text(required)}"
+
+
+def _text(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def log_group_outside_prefix(flow_log_id: str, name: str, prefix: str) -> str:
+    return (
+        f"flow log {flow_log_id} delivers to log group {name}, not under LogGroupNamePrefix "
+        f"{prefix}"
+    )
+
+
 def no_log_group(flow_log_id: str) -> str:
     return f"flow log {flow_log_id} names no log group"
 

@@ -15,7 +15,6 @@ import boto3
 from botocore.config import Config
 
 from vpc_flow_logs_rule.model import (
-    CLOUD_WATCH_LOGS,
     FLOW_LOG_RESOURCE_TYPE,
     TEST_MODE_TOKEN,
     VPC_RESOURCE_TYPE,
@@ -123,17 +122,7 @@ class AwsApi:
         for page in pages:
             self.calls["DescribeFlowLogs"] += 1
             flow_logs.extend(
-                FlowLog(
-                    flow_log_id=item["FlowLogId"],
-                    resource_id=item["ResourceId"],
-                    traffic_type=item.get("TrafficType", ""),
-                    flow_log_status=item.get("FlowLogStatus", ""),
-                    deliver_logs_status=item.get("DeliverLogsStatus"),
-                    deliver_logs_error_message=item.get("DeliverLogsErrorMessage"),
-                    destination_type=item.get("LogDestinationType", CLOUD_WATCH_LOGS),
-                    log_group_name=item.get("LogGroupName"),
-                    log_destination=item.get("LogDestination"),
-                )
+                FlowLog.from_description(item)
                 for item in page["FlowLogs"]
                 if item.get("ResourceId", "").startswith("vpc-")
             )

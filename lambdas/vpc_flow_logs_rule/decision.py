@@ -2,8 +2,10 @@
 
 A flow log counts only if it passes every check (ACTIVE; delivery not FAILED, unless the rule is
 told not to require it; an allowed destination type; for CloudWatch Logs, a log group in this
-account and region that exists and keeps logs long enough; for S3, when ``S3BucketArn`` is set,
-that bucket).
+account and region that exists, is under ``LogGroupNamePrefix`` when set and keeps logs long
+enough; for S3, when ``S3BucketArn`` is set, that bucket, and the ``S3FileFormat`` and partition
+options when set; the fields of ``LogFormat``, in any order among others; an aggregation interval
+no longer than ``MaxAggregationInterval``).
 The VPC is COMPLIANT when the flow logs that count cover the required traffic together: ALL
 covers ACCEPT and REJECT, ACCEPT + REJECT cover ALL.
 """
@@ -25,6 +27,7 @@ from vpc_flow_logs_rule.model import (
     LogGroup,
     Vpc,
 )
+from vpc_flow_logs_rule.parameters import log_fields
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -97,7 +100,12 @@ def log_groups_to_describe(
     names = set()
     for flow_log in flow_logs:
         reference = log_group_reference(flow_log)
-        if _checks_log_group(flow_log, parameters) and reference and reference.is_in(account):
+        if (
+            _checks_log_group(flow_log, parameters)
+            and reference
+            and reference.is_in(account)
+            and _under_prefix(reference.name, parameters)  # outside it, it fails unread
+        ):
             names.add(reference.name)
     return sorted(names)
 
@@ -126,6 +134,15 @@ def flow_log_problems(
         problems.append(annotation.not_active(fid, flow_log.flow_log_status))
     if parameters.require_delivery_success and flow_log.deliver_logs_status == DELIVERY_FAILED:
         problems.append(annotation.delivery_failed(fid, flow_log.deliver_logs_error_message))
+    if flow_log.max_aggregation_interval > parameters.max_aggregation_interval:
+        problems.append(
+            annotation.long_aggregation_interval(
+                fid, flow_log.max_aggregation_interval, parameters.max_aggregation_interval
+            )
+        )
+    missing_fields = missing_log_fields(flow_log.log_format, parameters.log_fields)
+    if missing_fields:
+        problems.append(annotation.missing_log_fields(fid, missing_fields))
     if flow_log.destination_type not in parameters.allowed_destination_types:
         problems.append(
             annotation.destination_not_allowed(
@@ -142,7 +159,40 @@ def flow_log_problems(
         problems.append(
             annotation.wrong_bucket(fid, flow_log.log_destination, parameters.s3_bucket_arn)
         )
+    if flow_log.destination_type == S3:
+        problems.extend(_destination_option_problems(flow_log, parameters))
     return problems
+
+
+def missing_log_fields(log_format: str, required: Sequence[str]) -> list[str]:
+    """The required ``${field}`` tokens a flow log's format lacks: order and extras do not
+    matter, since every record still carries the fields a reader needs."""
+    present = set(log_fields(log_format))
+    return [field for field in required if field not in present]
+
+
+def _destination_option_problems(flow_log: FlowLog, parameters: RuleParameters) -> list[str]:
+    """The S3 DestinationOptions the parameters require and the flow log does not have."""
+    fid = flow_log.flow_log_id
+    options = (
+        ("FileFormat", flow_log.file_format, parameters.s3_file_format),
+        (
+            "HiveCompatiblePartitions",
+            flow_log.hive_compatible_partitions,
+            parameters.s3_hive_compatible_partitions,
+        ),
+        ("PerHourPartition", flow_log.per_hour_partition, parameters.s3_per_hour_partition),
+    )
+    return [
+        annotation.wrong_destination_option(fid, name, actual, required)
+        for name, actual, required in options
+        if required is not None and actual != required
+    ]
+
+
+def _under_prefix(name: str, parameters: RuleParameters) -> bool:
+    prefix = parameters.log_group_name_prefix
+    return prefix is None or name.startswith(prefix)
 
 
 def delivers_under(destination: str | None, required: str) -> bool:
@@ -173,6 +223,12 @@ def _log_group_problems(
                 reference.name,
                 reference.account_id or account.account_id,
                 reference.region or account.region,
+            )
+        ]
+    if not _under_prefix(reference.name, parameters):
+        return [
+            annotation.log_group_outside_prefix(
+                fid, reference.name, parameters.log_group_name_prefix or ""
             )
         ]
     group = log_groups.get(reference.name)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from vpc_flow_logs_rule.model import S3
+from vpc_flow_logs_rule.model import CLOUD_WATCH_LOGS, DEFAULT_AGGREGATION_INTERVAL, S3
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -24,6 +24,11 @@ _VPC_ID = re.compile(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 _S3_DESTINATION = re.compile(
     r"arn:aws(?:-[a-z]+)*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](?:/[A-Za-z0-9_.-]+)*/?"
 )
+AGGREGATION_INTERVALS: Final = (60, 600)
+S3_FILE_FORMATS: Final = ("plain-text", "parquet")
+_LOG_FORMAT = re.compile(r"\$\{[a-z0-9-]+\}(?: \$\{[a-z0-9-]+\})*")
+_LOG_FIELD = re.compile(r"\$\{[a-z0-9-]+\}")
+_LOG_GROUP_PREFIX = re.compile(r"[A-Za-z0-9._/#-]{1,512}")  # CloudWatch Logs' name characters
 _MAX_TAG_KEY_LENGTH = 128
 _MAX_TAG_VALUE_LENGTH = 256
 
@@ -51,6 +56,16 @@ class RuleParameters:
     exempt_tag: ExemptTag | None = None
     s3_bucket_arn: str | None = None
     """When set, an S3 flow log counts only if it delivers to this bucket ARN (or under it)."""
+    log_group_name_prefix: str | None = None
+    """When set, a CloudWatch Logs flow log counts only if its log group's name starts with it."""
+    log_fields: tuple[str, ...] = ()
+    """``${field}`` tokens every flow log's format must contain (in any order, among others)."""
+    max_aggregation_interval: int = DEFAULT_AGGREGATION_INTERVAL
+    """Seconds; a flow log aggregating over a longer interval does not count."""
+    s3_file_format: str | None = None
+    """When set, an S3 flow log counts only with this FileFormat; None: any."""
+    s3_hive_compatible_partitions: bool | None = None
+    s3_per_hour_partition: bool | None = None
 
 
 def _invalid(name: str, value: str, allowed: str) -> ParameterError:
@@ -79,9 +94,9 @@ def _destination_types(value: str) -> frozenset[str]:
     return frozenset(items)
 
 
-def _boolean(value: str) -> bool:
+def _boolean(value: str, name: str = "RequireDeliverySuccess") -> bool:
     if value.lower() not in ("true", "false"):
-        raise _invalid("RequireDeliverySuccess", value, "true or false")
+        raise _invalid(name, value, "true or false")
     return value.lower() == "true"
 
 
@@ -119,6 +134,45 @@ def _s3_bucket_arn(value: str) -> str:
     return value.rstrip("/")
 
 
+def _log_group_name_prefix(value: str) -> str:
+    if _LOG_GROUP_PREFIX.fullmatch(value) is None:
+        raise _invalid(
+            "LogGroupNamePrefix",
+            value,
+            "the start of a log group name (1-512 letters, digits, . _ / # -), e.g. "
+            "/aws/vpc-flow-logs/",
+        )
+    return value
+
+
+def log_fields(log_format: str) -> tuple[str, ...]:
+    """The ``${field}`` tokens of a flow log format, in order (``""``: none)."""
+    return tuple(_LOG_FIELD.findall(log_format))
+
+
+def _log_format(value: str) -> tuple[str, ...]:
+    text = " ".join(value.split())
+    if _LOG_FORMAT.fullmatch(text) is None:
+        raise _invalid(
+            "LogFormat", value, "${field} tokens separated by spaces, e.g. ${version} ${srcaddr}"
+        )
+    return log_fields(text)
+
+
+def _aggregation_interval(value: str) -> int:
+    if value not in {str(seconds) for seconds in AGGREGATION_INTERVALS}:
+        raise _invalid(
+            "MaxAggregationInterval", value, " or ".join(map(str, AGGREGATION_INTERVALS))
+        )
+    return int(value)
+
+
+def _s3_file_format(value: str) -> str:
+    if value.lower() not in S3_FILE_FORMATS:
+        raise _invalid("S3FileFormat", value, " or ".join(S3_FILE_FORMATS))
+    return value.lower()
+
+
 PARAMETER_NAMES: Final = (
     "TrafficType",
     "MinRetentionDays",
@@ -127,6 +181,12 @@ PARAMETER_NAMES: Final = (
     "ExemptVpcIds",
     "ExemptTag",
     "S3BucketArn",
+    "LogGroupNamePrefix",
+    "LogFormat",
+    "MaxAggregationInterval",
+    "S3FileFormat",
+    "S3HiveCompatiblePartitions",
+    "S3PerHourPartition",
 )
 
 
@@ -179,6 +239,12 @@ def parse_parameters(raw: str | Mapping[str, object] | None) -> RuleParameters:
     vpc_ids = texts.get("ExemptVpcIds")
     tag = texts.get("ExemptTag")
     bucket = texts.get("S3BucketArn")
+    prefix = texts.get("LogGroupNamePrefix")
+    log_format = texts.get("LogFormat")
+    interval = texts.get("MaxAggregationInterval")
+    file_format = texts.get("S3FileFormat")
+    hive = texts.get("S3HiveCompatiblePartitions")
+    per_hour = texts.get("S3PerHourPartition")
     parameters = RuleParameters(
         traffic_type=_traffic_type(traffic) if traffic else default.traffic_type,
         min_retention_days=(
@@ -193,12 +259,39 @@ def parse_parameters(raw: str | Mapping[str, object] | None) -> RuleParameters:
         exempt_vpc_ids=_vpc_ids(vpc_ids) if vpc_ids else default.exempt_vpc_ids,
         exempt_tag=_exempt_tag(tag) if tag else default.exempt_tag,
         s3_bucket_arn=_s3_bucket_arn(bucket) if bucket else default.s3_bucket_arn,
+        log_group_name_prefix=(
+            _log_group_name_prefix(prefix) if prefix else default.log_group_name_prefix
+        ),
+        log_fields=_log_format(log_format) if log_format else default.log_fields,
+        max_aggregation_interval=(
+            _aggregation_interval(interval) if interval else default.max_aggregation_interval
+        ),
+        s3_file_format=_s3_file_format(file_format) if file_format else default.s3_file_format,
+        s3_hive_compatible_partitions=(
+            _boolean(hive, "S3HiveCompatiblePartitions")
+            if hive
+            else default.s3_hive_compatible_partitions
+        ),
+        s3_per_hour_partition=(
+            _boolean(per_hour, "S3PerHourPartition") if per_hour else default.s3_per_hour_partition
+        ),
     )
-    if parameters.s3_bucket_arn and S3 not in parameters.allowed_destination_types:
+    _require_destination(parameters, S3, "S3BucketArn", bucket)
+    _require_destination(parameters, S3, "S3FileFormat", file_format)
+    _require_destination(parameters, S3, "S3HiveCompatiblePartitions", hive)
+    _require_destination(parameters, S3, "S3PerHourPartition", per_hour)
+    _require_destination(parameters, CLOUD_WATCH_LOGS, "LogGroupNamePrefix", prefix)
+    return parameters
+
+
+def _require_destination(
+    parameters: RuleParameters, destination_type: str, name: str, value: str | None
+) -> None:
+    """A parameter about one destination type is only meaningful if that type is allowed."""
+    if value and destination_type not in parameters.allowed_destination_types:
         raise _invalid(
-            "S3BucketArn",
-            parameters.s3_bucket_arn,
-            f"empty, or AllowedDestinationTypes must include {S3} (it is "
+            name,
+            value,
+            f"empty, or AllowedDestinationTypes must include {destination_type} (it is "
             f"{','.join(sorted(parameters.allowed_destination_types))})",
         )
-    return parameters

@@ -66,6 +66,16 @@ RESERVED_S3_FOLDER = "AWSLogs"
 
 TRAFFIC_TYPES = ("ACCEPT", "REJECT", "ALL")
 AGGREGATION_INTERVALS = (60, 600)
+DEFAULT_AGGREGATION_INTERVAL = 600
+"""What EC2 uses, and reports, when CreateFlowLogs is given no MaxAggregationInterval."""
+PLAIN_TEXT: Final = "plain-text"
+S3_FILE_FORMATS = (PLAIN_TEXT, "parquet")
+DEFAULT_DESTINATION_OPTIONS: Final = {
+    "FileFormat": PLAIN_TEXT,
+    "HiveCompatiblePartitions": False,
+    "PerHourPartition": False,
+}
+"""EC2's defaults for S3 ``DestinationOptions`` (EC2 API reference, DestinationOptionsRequest)."""
 RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
     1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -94,6 +104,9 @@ class RunbookInput(TypedDict):
     LogFormat: str
     DestinationType: str
     S3BucketArn: str
+    S3FileFormat: str
+    S3HiveCompatiblePartitions: str
+    S3PerHourPartition: str
     AccountId: str
     Region: str
     Partition: str
@@ -152,6 +165,10 @@ class Request(NamedTuple):
     s3_destination: str = ""
     boundary_arn: str = ""
     """The delivery role's permissions boundary (CloudWatch Logs only)."""
+    file_format: str = PLAIN_TEXT
+    """S3 only, like the two partition flags (``DestinationOptions``)."""
+    hive_compatible_partitions: bool = False
+    per_hour_partition: bool = False
 
     @property
     def to_s3(self) -> bool:
@@ -286,6 +303,19 @@ def parse_request(events: Mapping[str, object]) -> Request:
             log_format,
             "empty, or ${field} tokens separated by spaces",
         )
+    file_format = _text(events, "S3FileFormat") or PLAIN_TEXT
+    _require(
+        file_format in S3_FILE_FORMATS, "S3FileFormat", file_format, " / ".join(S3_FILE_FORMATS)
+    )
+    hive = _flag(events, "S3HiveCompatiblePartitions")
+    per_hour = _flag(events, "S3PerHourPartition")
+    if destination_type != S3:
+        for name, value, default in (
+            ("S3FileFormat", file_format, PLAIN_TEXT),
+            ("S3HiveCompatiblePartitions", hive, False),
+            ("S3PerHourPartition", per_hour, False),
+        ):
+            _require(value == default, name, value, f"{default!r} unless DestinationType is s3")
     return Request(
         vpc_id=vpc_id,
         traffic_type=traffic_type,  # type: ignore[arg-type]  # checked against TRAFFIC_TYPES
@@ -301,6 +331,9 @@ def parse_request(events: Mapping[str, object]) -> Request:
         destination_type=destination_type,  # type: ignore[arg-type]  # checked above
         s3_destination=s3_destination,
         boundary_arn=boundary_arn,
+        file_format=file_format,
+        hive_compatible_partitions=hive,
+        per_hour_partition=per_hour,
     )
 
 
@@ -369,6 +402,13 @@ def _integer(events: Mapping[str, object], name: str) -> int:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     raise InvalidInputError(f"{name} must be an integer, got {value!r}")
+
+
+def _flag(events: Mapping[str, object], name: str) -> bool:
+    """``true`` / ``false`` as SSM passes a String parameter; empty means false."""
+    value = _text(events, name).lower() or "false"
+    _require(value in ("true", "false"), name, value, "true or false")
+    return value == "true"
 
 
 def _require(condition: object, name: str, value: object, allowed: str) -> None:
@@ -524,16 +564,49 @@ def unmet_requirements(flow_log: FlowLogTypeDef, request: Request) -> list[str]:
         reasons.append(f"traffic type {traffic} does not cover {request.traffic_type}")
     if not delivers_to_destination(flow_log, request):
         reasons.append(f"does not deliver to {request.destination_text}")
-    interval = flow_log.get("MaxAggregationInterval", 600)
+    interval = flow_log.get("MaxAggregationInterval", DEFAULT_AGGREGATION_INTERVAL)
     if interval > request.max_aggregation_interval:
         reasons.append(
             f"aggregation interval {interval}s is longer than {request.max_aggregation_interval}s"
         )
-    if request.log_format and " ".join(flow_log.get("LogFormat", "").split()) != (
-        request.log_format
-    ):
-        reasons.append("log format differs from the requested one")
+    missing = missing_log_fields(flow_log.get("LogFormat", ""), request.log_format)
+    if missing:
+        reasons.append(f"log format differs from the requested one: lacks {' '.join(missing)}")
+    if request.to_s3:
+        reasons.extend(destination_option_differences(flow_log, request))
     return reasons
+
+
+LOG_FIELD = re.compile(r"\$\{[a-z0-9-]+\}")
+
+
+def missing_log_fields(existing: str, requested: str) -> list[str]:
+    """The requested ``${field}`` tokens the existing format lacks.
+
+    A format with every requested field, in any order and with others, carries what the
+    request asks for: it is kept, as the Config rule counts it (its ``LogFormat`` parameter).
+    """
+    present = set(LOG_FIELD.findall(existing))
+    return [field for field in LOG_FIELD.findall(requested) if field not in present]
+
+
+def destination_options(request: Request) -> dict[str, Any]:
+    """The S3 ``DestinationOptions`` the request asks for (EC2's defaults unless told)."""
+    return {
+        "FileFormat": request.file_format,
+        "HiveCompatiblePartitions": request.hive_compatible_partitions,
+        "PerHourPartition": request.per_hour_partition,
+    }
+
+
+def destination_option_differences(flow_log: FlowLogTypeDef, request: Request) -> list[str]:
+    """How an S3 flow log's options differ from the request; absent options are EC2's defaults."""
+    actual = {**DEFAULT_DESTINATION_OPTIONS, **flow_log.get("DestinationOptions", {})}
+    return [
+        f"{name} is {actual[name]}, not {wanted}"
+        for name, wanted in destination_options(request).items()
+        if actual[name] != wanted
+    ]
 
 
 class FlowLogPlan(NamedTuple):
@@ -909,9 +982,8 @@ class _DuplicateFlowLogError(Exception):
     """CreateFlowLogs refused a flow log to a destination the VPC already logs to."""
 
 
-def create_flow_log(run: Run, role_arn: str) -> str:
-    """Create the flow log; retry while the delivery role propagates; return its id."""
-    request, ec2 = run.request, run.aws.ec2
+def flow_log_arguments(request: Request, role_arn: str) -> dict[str, Any]:
+    """CreateFlowLogs' arguments for the request."""
     arguments: dict[str, Any] = {
         "ResourceIds": [request.vpc_id],
         "ResourceType": "VPC",
@@ -932,6 +1004,16 @@ def create_flow_log(run: Run, role_arn: str) -> str:
         arguments["DeliverLogsPermissionArn"] = role_arn
     if request.log_format:
         arguments["LogFormat"] = request.log_format
+    options = destination_options(request)
+    if request.to_s3 and options != DEFAULT_DESTINATION_OPTIONS:
+        arguments["DestinationOptions"] = options  # only when asked: EC2 knows its defaults
+    return arguments
+
+
+def create_flow_log(run: Run, role_arn: str) -> str:
+    """Create the flow log; retry while the delivery role propagates; return its id."""
+    request, ec2 = run.request, run.aws.ec2
+    arguments = flow_log_arguments(request, role_arn)
     delays = backoff_delays()
     attempt = 0
     while True:

@@ -257,6 +257,9 @@ def test_flow_logs_parameters_are_the_public_interface(
         "LogFormat",
         "DestinationType",
         "S3BucketArn",
+        "S3FileFormat",
+        "S3HiveCompatiblePartitions",
+        "S3PerHourPartition",
     ]
     assert {name: parameters[name].get("default") for name in parameters} == {
         "VpcId": None,
@@ -271,6 +274,9 @@ def test_flow_logs_parameters_are_the_public_interface(
         "LogFormat": "",
         "DestinationType": "cloud-watch-logs",
         "S3BucketArn": "",
+        "S3FileFormat": "plain-text",
+        "S3HiveCompatiblePartitions": "false",
+        "S3PerHourPartition": "false",
     }
     assert flow_logs_document["outputs"] == [
         "EnableFlowLog.FlowLogId",
@@ -292,6 +298,7 @@ def test_flow_logs_allowed_values_match_the_script(flow_logs_document: dict[str,
     )
     assert tuple(parameters["TrafficType"]["allowedValues"]) == script.TRAFFIC_TYPES
     assert tuple(parameters["DestinationType"]["allowedValues"]) == script.DESTINATION_TYPES
+    assert tuple(parameters["S3FileFormat"]["allowedValues"]) == script.S3_FILE_FORMATS
 
 
 @pytest.mark.parametrize(

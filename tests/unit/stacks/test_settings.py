@@ -44,6 +44,11 @@ def test_defaults_come_from_cdk_json() -> None:
         rule_log_retention_days=365,
         destination="cloud-watch-logs",
         central_bucket_arn="",
+        log_format="",
+        max_aggregation_interval=600,
+        s3_file_format="plain-text",
+        s3_hive_compatible_partitions=False,
+        s3_per_hour_partition=False,
     )
 
 
@@ -68,6 +73,11 @@ def test_cli_strings_are_parsed_like_json_values() -> None:
         ruleLogRetentionDays="30",
         destination="cloud-watch-logs",
         centralBucketArn="",
+        logFormat="${version}  ${srcaddr}",
+        maxAggregationInterval="60",
+        s3FileFormat="plain-text",
+        s3HiveCompatiblePartitions="false",
+        s3PerHourPartition="false",
     )
 
     assert settings == Settings(
@@ -89,6 +99,11 @@ def test_cli_strings_are_parsed_like_json_values() -> None:
         rule_log_retention_days=30,
         destination="cloud-watch-logs",
         central_bucket_arn="",
+        log_format="${version} ${srcaddr}",
+        max_aggregation_interval=60,
+        s3_file_format="plain-text",
+        s3_hive_compatible_partitions=False,
+        s3_per_hour_partition=False,
     )
 
 
@@ -104,6 +119,8 @@ def test_rule_input_parameters_are_strings_named_as_the_rule_expects() -> None:
         "RequireDeliverySuccess": "true",
         "ExemptVpcIds": "vpc-0123456789abcdef0,vpc-12345678",
         "ExemptTag": "Team",
+        "MaxAggregationInterval": "600",
+        "LogGroupNamePrefix": "/aws/vpc-flow-logs/",
     }
 
 
@@ -269,3 +286,54 @@ def test_retention_values_are_cloudwatch_logs_values() -> None:
     assert LOG_RETENTION_DAYS[-1] == 3653
     assert 365 in LOG_RETENTION_DAYS
     assert 366 not in LOG_RETENTION_DAYS
+
+
+# --- what shapes a flow log: one setting, both sides -----------------------------------------
+
+
+def test_the_runbook_and_the_rule_get_the_same_flow_log_shape() -> None:
+    settings = settings_with(logFormat="${version} ${srcaddr}", maxAggregationInterval=60)
+
+    rule = settings.rule_input_parameters()
+    runbook = settings.runbook_parameters(boundary_arn="arn:aws:iam::1:policy/b")
+
+    assert rule["LogFormat"] == runbook["LogFormat"] == "${version} ${srcaddr}"
+    assert rule["MaxAggregationInterval"] == runbook["MaxAggregationInterval"] == "60"
+    assert rule["LogGroupNamePrefix"] == "/aws/vpc-flow-logs/"
+    assert "S3FileFormat" not in rule
+    assert "S3FileFormat" not in runbook
+
+
+def test_s3_destination_options_go_to_both_sides() -> None:
+    settings = settings_with(
+        **TO_CENTRAL_BUCKET,
+        s3FileFormat="parquet",
+        s3HiveCompatiblePartitions=True,
+        s3PerHourPartition="true",
+    )
+
+    rule = settings.rule_input_parameters()
+    runbook = settings.runbook_parameters(boundary_arn="")
+
+    for name, value in {
+        "S3FileFormat": "parquet",
+        "S3HiveCompatiblePartitions": "true",
+        "S3PerHourPartition": "true",
+    }.items():
+        assert rule[name] == runbook[name] == value
+    assert "LogGroupNamePrefix" not in rule  # the runbook creates no log group for S3
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"s3FileFormat": "parquet"}, "shape S3 objects, but 'destination' is 'cloud-watch-logs'"),
+        ({"s3PerHourPartition": True}, "allowed: plain-text / false / false"),
+        ({"s3FileFormat": "csv"}, "setting 's3FileFormat' = 'csv' is invalid; allowed: plain-text"),
+        ({"maxAggregationInterval": 300}, "'maxAggregationInterval' = 300 is invalid"),
+        ({"logFormat": "version srcaddr"}, "'logFormat' = 'version srcaddr' is invalid"),
+        ({"logFormat": "${version}" + " ${srcaddr}" * 90}, "AWS Config allows 1024"),
+    ],
+)
+def test_flow_log_shape_settings_are_validated(overrides: dict[str, Any], message: str) -> None:
+    assert message in error_for(**overrides)
