@@ -34,7 +34,7 @@ from stacks.settings import REGION_PLACEHOLDER, destination_arn_in
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-POLICY_NAME: Final = "VpcFlowLogsGuard-CentralArchive"
+POLICY_NAME: Final = "VpcFlowLogsGuardCentralArchive"
 """One subscription filter policy per account and Region (PutAccountPolicy quota)."""
 POLICY_TYPE: Final = "SUBSCRIPTION_FILTER_POLICY"
 FORWARDING_PARAMETER: Final = "CentralLogDestinationArn"

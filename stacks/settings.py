@@ -237,7 +237,6 @@ class Settings:
             )
         return problems
 
-
     def _forwarding_problems(self) -> list[str]:
         if self.central_log_destination_arn and self.destination != CLOUD_WATCH_LOGS:
             return [
