@@ -65,6 +65,8 @@ from moto.s3.models import S3Backend
 from moto.sts.exceptions import STSClientError
 from moto.sts.models import STSBackend
 
+from local_aws.moto_patches.logs import patch_logs
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -525,6 +527,7 @@ def patch_moto() -> Iterator[None]:
         stack.enter_context(
             mock.patch.object(STSBackend, "assume_role", _assume_role(STSBackend.assume_role))
         )
+        stack.enter_context(patch_logs())
         try:
             yield
         finally:

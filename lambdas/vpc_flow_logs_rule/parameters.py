@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from vpc_flow_logs_rule.model import S3
+from vpc_flow_logs_rule.model import CLOUD_WATCH_LOGS, S3
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -23,6 +23,10 @@ _VPC_ID = re.compile(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 # A bucket ARN, optionally with a key prefix: what CreateFlowLogs takes as an S3 LogDestination.
 _S3_DESTINATION = re.compile(
     r"arn:aws(?:-[a-z]+)*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](?:/[A-Za-z0-9_.-]+)*/?"
+)
+# PutDestination: a name of 1-512 characters without ':' or '*'.
+_LOGS_DESTINATION = re.compile(
+    r"arn:aws(?:-[a-z]+)*:logs:[a-z]{2}(?:-[a-z]+)+-\d{1,2}:\d{12}:destination:[^:*]{1,512}"
 )
 _MAX_TAG_KEY_LENGTH = 128
 _MAX_TAG_VALUE_LENGTH = 256
@@ -51,6 +55,8 @@ class RuleParameters:
     exempt_tag: ExemptTag | None = None
     s3_bucket_arn: str | None = None
     """When set, an S3 flow log counts only if it delivers to this bucket ARN (or under it)."""
+    central_log_destination_arn: str | None = None
+    """When set, a CloudWatch Logs flow log counts only if its log group forwards here."""
 
 
 def _invalid(name: str, value: str, allowed: str) -> ParameterError:
@@ -119,6 +125,30 @@ def _s3_bucket_arn(value: str) -> str:
     return value.rstrip("/")
 
 
+def _central_log_destination_arn(value: str) -> str:
+    if _LOGS_DESTINATION.fullmatch(value) is None:
+        raise _invalid(
+            "CentralLogDestinationArn",
+            value,
+            "a CloudWatch Logs destination ARN such as "
+            "arn:aws:logs:us-east-1:111122223333:destination:central-archive",
+        )
+    return value
+
+
+def _check_forwarding(parameters: RuleParameters) -> None:
+    if (
+        parameters.central_log_destination_arn
+        and CLOUD_WATCH_LOGS not in parameters.allowed_destination_types
+    ):
+        raise _invalid(
+            "CentralLogDestinationArn",
+            parameters.central_log_destination_arn,
+            f"empty, or AllowedDestinationTypes must include {CLOUD_WATCH_LOGS} (it is "
+            f"{','.join(sorted(parameters.allowed_destination_types))})",
+        )
+
+
 PARAMETER_NAMES: Final = (
     "TrafficType",
     "MinRetentionDays",
@@ -127,6 +157,7 @@ PARAMETER_NAMES: Final = (
     "ExemptVpcIds",
     "ExemptTag",
     "S3BucketArn",
+    "CentralLogDestinationArn",
 )
 
 
@@ -179,6 +210,7 @@ def parse_parameters(raw: str | Mapping[str, object] | None) -> RuleParameters:
     vpc_ids = texts.get("ExemptVpcIds")
     tag = texts.get("ExemptTag")
     bucket = texts.get("S3BucketArn")
+    central = texts.get("CentralLogDestinationArn")
     parameters = RuleParameters(
         traffic_type=_traffic_type(traffic) if traffic else default.traffic_type,
         min_retention_days=(
@@ -193,7 +225,9 @@ def parse_parameters(raw: str | Mapping[str, object] | None) -> RuleParameters:
         exempt_vpc_ids=_vpc_ids(vpc_ids) if vpc_ids else default.exempt_vpc_ids,
         exempt_tag=_exempt_tag(tag) if tag else default.exempt_tag,
         s3_bucket_arn=_s3_bucket_arn(bucket) if bucket else default.s3_bucket_arn,
+        central_log_destination_arn=(_central_log_destination_arn(central) if central else None),
     )
+    _check_forwarding(parameters)
     if parameters.s3_bucket_arn and S3 not in parameters.allowed_destination_types:
         raise _invalid(
             "S3BucketArn",

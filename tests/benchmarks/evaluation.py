@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from vpc_flow_logs_rule.forwarding import SubscriptionFilterPolicy
     from vpc_flow_logs_rule.model import FlowLog, LogGroup, Vpc
 
 NAIVE_RULE_NAME: Final = "naive-vpc-flow-logs-baseline"
@@ -204,6 +205,9 @@ class RecordEveryVpc:
 
     def flow_log_owner(self, flow_log_id: str) -> str | None:
         return self._api.flow_log_owner(flow_log_id)
+
+    def subscription_filter_policies(self) -> list[SubscriptionFilterPolicy]:
+        return self._api.subscription_filter_policies()
 
 
 @dataclass(frozen=True)

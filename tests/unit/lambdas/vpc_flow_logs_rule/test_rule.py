@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from vpc_flow_logs_rule import rule
+from vpc_flow_logs_rule.forwarding import SubscriptionFilterPolicy
 from vpc_flow_logs_rule.model import (
     ComplianceType,
     Evaluation,
@@ -35,11 +36,13 @@ class FakeLookups:
         flow_logs: list[FlowLog] | None = None,
         recorded: dict[str, RecordedResult] | None = None,
         owners: dict[str, str] | None = None,
+        policies: list[SubscriptionFilterPolicy] | None = None,
     ) -> None:
         self.vpcs = vpcs or []
         self.flow_logs = flow_logs or []
         self.recorded = recorded or {}
         self.owners = owners or {}
+        self.policies = policies or []
         self.asked: list[str] = []
 
     def describe_vpcs(self, vpc_id: str | None = None) -> list[Vpc]:
@@ -61,6 +64,10 @@ class FakeLookups:
     def flow_log_owner(self, flow_log_id: str) -> str | None:
         self.asked.append("GetResourceConfigHistory")
         return self.owners.get(flow_log_id)
+
+    def subscription_filter_policies(self) -> list[SubscriptionFilterPolicy]:
+        self.asked.append("DescribeAccountPolicies")
+        return self.policies
 
 
 def changed(**changes: object) -> ChangedResource:
