@@ -8,9 +8,17 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from cfnlint.api import lint
 
+from stacks.config_rule import RULE_PACKAGE
 from stacks.log_forwarding import FLOW_LOG_RECORDS, POLICY_NAME
 from stacks.settings import Settings, SettingsError
-from tests.unit.stacks.iam_policies import ACCOUNT, PARTITION, REGION, resolve
+from tests.unit.stacks.aws_calls import aws_actions
+from tests.unit.stacks.iam_policies import (
+    ACCOUNT,
+    PARTITION,
+    REGION,
+    identity_policies,
+    resolve,
+)
 from tests.unit.stacks.synthesis import cdk_json_context, synth_stack, synthesize
 
 if TYPE_CHECKING:
@@ -153,10 +161,14 @@ def test_the_rule_requires_the_same_destination_as_the_policy(forwarding: Synthe
     assert parameters["CentralLogDestinationArn"] == destination == IN_REGION
 
 
+def rule_role_id(synthesized: Synthesized) -> str:
+    _, function = synthesized.only("AWS::Lambda::Function")
+    role_id: str = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return role_id
+
+
 def test_the_rules_role_reads_the_account_policy(forwarding: Synthesized) -> None:
-    role_id = forwarding.template.find_resources("AWS::Lambda::Function")
-    ((function,),) = [list(role_id.values())]
-    role = forwarding.json["Resources"][function["Properties"]["Role"]["Fn::GetAtt"][0]]
+    role = forwarding.json["Resources"][rule_role_id(forwarding)]
     statements = resolve(
         role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"],
         forwarding.json["Resources"],
@@ -176,6 +188,24 @@ def test_the_rules_role_reads_the_account_policy(forwarding: Synthesized) -> Non
             "Resource": f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:*",
         },
     ]
+
+
+def test_with_forwarding_the_role_grants_every_call_of_the_rule(forwarding: Synthesized) -> None:
+    called = aws_actions(RULE_PACKAGE / "aws_api.py", ["ec2", "logs", "config"])
+    role_id = rule_role_id(forwarding)
+    granted: set[str] = set()
+    for where, policy in identity_policies(forwarding.json).items():
+        if role_id in where or "ReadOwnCompliance" in where:
+            for statement in policy["Statement"]:
+                action = statement["Action"]
+                granted.update([action] if isinstance(action, str) else action)
+
+    # DescribeSubscriptionFilters is not called: DescribeAccountPolicies needs it granted
+    assert granted == called | {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "logs:DescribeSubscriptionFilters",
+    }
 
 
 # --- cdk-nag, cfn-lint ---------------------------------------------------------------------------
