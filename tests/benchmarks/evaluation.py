@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from vpc_flow_logs_rule.model import FlowLog, LogGroup, Vpc
 
 NAIVE_RULE_NAME: Final = "naive-vpc-flow-logs-baseline"
+FORWARDING_RULE_NAME: Final = "central-destination-configured"
+CENTRAL_DESTINATION: Final = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:destination:central-archive"
+FORWARDING_POLICY: Final = "VpcFlowLogsGuardCentralArchive"
 EVERY_VPC_RULE_NAME: Final = "record-every-vpc-baseline"
 _FIRST_NOTIFICATION: Final = datetime(2026, 11, 22, 6, 0, 0, 512000, tzinfo=UTC)
 
@@ -177,6 +180,50 @@ def measured_naive(
         )
         raise BenchmarkError(f"naive baseline and rule disagree on {differing[:5]}")
     return NaiveResult(measurement, peak_memory(run) if with_memory else None)
+
+
+def measured_with_forwarding(target: Rule, expected: Mapping[str, int]) -> Measurement:
+    """A steady scheduled run with ``CentralLogDestinationArn``, under a rule of its own.
+
+    The account gets an account-level subscription filter policy to the destination that
+    selects every log group, so the verdicts are the plain rule's; the first run records them,
+    the second (nothing changed) is measured. The policy is removed afterwards.
+    """
+    logs = target.session.client("logs")
+    logs.put_destination(
+        destinationName=CENTRAL_DESTINATION.rsplit(":", 1)[1],
+        targetArn=f"arn:aws:firehose:{REGION}:{ACCOUNT_ID}:deliverystream/central-archive",
+        roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/central-archive",
+    )
+    logs.put_account_policy(
+        policyName=FORWARDING_POLICY,
+        policyType="SUBSCRIPTION_FILTER_POLICY",
+        policyDocument=json.dumps({"DestinationArn": CENTRAL_DESTINATION}),
+    )
+    token = issue_result_token(FORWARDING_RULE_NAME)
+
+    def event() -> dict[str, Any]:
+        parameters = json.loads(scheduled_event()["ruleParameters"])
+        parameters["CentralLogDestinationArn"] = CENTRAL_DESTINATION
+        built = scheduled_event(
+            notification_time=config_time(target.clock.tick()),
+            parameters=parameters,
+            token=token,
+        )
+        built["configRuleName"] = FORWARDING_RULE_NAME
+        return built
+
+    try:
+        target.invoke(event())
+        steady = event()
+        counts, measurement = measure(target.session, lambda: target.invoke(steady))
+    finally:
+        logs.delete_account_policy(
+            policyName=FORWARDING_POLICY, policyType="SUBSCRIPTION_FILTER_POLICY"
+        )
+    if counts != expected:
+        raise BenchmarkError(f"run with the central destination reported {counts}")
+    return measurement
 
 
 class RecordEveryVpc:
