@@ -47,6 +47,9 @@ class VpcFlowLogsRuleProps:
     log_level: str = "INFO"
     code: lambda_.Code | None = field(default=None)
     """The Lambda's code; default: the bundled ``lambdas/vpc_flow_logs_rule`` package."""
+    reads_forwarding: bool = False
+    """The rule checks that flow-log groups forward to the central destination
+    (``CentralLogDestinationArn``): it reads the account's subscription filter policy."""
 
 
 class VpcFlowLogsRule(Construct):
@@ -62,6 +65,7 @@ class VpcFlowLogsRule(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: VpcFlowLogsRuleProps) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
+        self.reads_forwarding = props.reads_forwarding
 
         self.log_group = logs.LogGroup(
             self,
@@ -113,6 +117,7 @@ class VpcFlowLogsRule(Construct):
                             actions=["config:GetResourceConfigHistory"],
                             resources=["*"],
                         ),
+                        *(forwarding_statements(stack) if props.reads_forwarding else []),
                     ]
                 )
             },
@@ -178,6 +183,33 @@ class VpcFlowLogsRule(Construct):
                 )
             ],
         )
+
+
+def forwarding_statements(stack: cdk.Stack) -> list[iam.PolicyStatement]:
+    """What DescribeAccountPolicies needs for subscription filter policies: "To see
+    subscription filter policies, you must have the logs:DescribeSubscriptionFilters and
+    logs:DescribeAccountPolicies permissions" (CloudWatch Logs API Reference). The service
+    authorization reference gives DescribeAccountPolicies no resource type ("*") and
+    DescribeSubscriptionFilters the log-group type: this account's and Region's groups."""
+    return [
+        iam.PolicyStatement(
+            sid="ReadAccountSubscriptionPolicy",
+            actions=["logs:DescribeAccountPolicies"],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="ReadSubscriptionFilters",
+            actions=["logs:DescribeSubscriptionFilters"],
+            resources=[
+                stack.format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name="*",
+                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
+        ),
+    ]
 
 
 def _ignore_cfn_lint(construct: Construct, *checks: str) -> None:

@@ -45,8 +45,9 @@ def acknowledge_findings(
     _acknowledge(
         rule.role,
         f"AwsSolutions-IAM5[{NO_RESOURCE_LEVEL}]",
-        "ec2:DescribeVpcs, ec2:DescribeFlowLogs, logs:DescribeLogGroups and "
-        "config:PutEvaluations have no resource-level permissions (Service Authorization "
+        "ec2:DescribeVpcs, ec2:DescribeFlowLogs, logs:DescribeLogGroups, "
+        "config:PutEvaluations (and logs:DescribeAccountPolicies, with a central log "
+        "destination) have no resource-level permissions (Service Authorization "
         "Reference: no resource types), so IAM only accepts Resource '*'. The first three are "
         "read-only; PutEvaluations can only report against the result token of an invocation "
         "Config made for this rule.",
@@ -57,6 +58,14 @@ def acknowledge_findings(
         "Lambda names the log streams of its own log group at run time (one per execution "
         "environment); the wildcard is limited to streams of this function's log group.",
     )
+    if rule.reads_forwarding:
+        _acknowledge(
+            rule.role,
+            f"AwsSolutions-IAM5[{LOG_GROUPS}*]",
+            "logs:DescribeSubscriptionFilters only, read-only: DescribeAccountPolicies needs it "
+            "to return the account's subscription filter policy (CloudWatch Logs API "
+            "Reference), which covers every log group of this account and region.",
+        )
     _acknowledge(
         runbook.role,
         f"AwsSolutions-IAM5[{NO_RESOURCE_LEVEL}]",

@@ -61,6 +61,13 @@ S3_BUCKET_ARN: Final = re.compile(r"arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}
 prefix the log-archive bucket's policy lets the delivery service write to."""
 TAG_KEY_MAX: Final = 128
 TAG_VALUE_MAX: Final = 256
+REGION_PLACEHOLDER: Final = "{region}"
+"""Stands for the Region a stack is deployed to, in ``centralLogDestinationArn``: a StackSet
+deploys one template to every Region, and each Region forwards to its own destination."""
+LOGS_DESTINATION_ARN: Final = re.compile(
+    r"arn:aws[a-z-]*:logs:(?:\{region\}|[a-z]{2}(?:-[a-z]+)+-\d{1,2}):\d{12}:destination:[^:*]{1,512}"
+)
+"""A CloudWatch Logs destination (PutDestination: a name of 1-512 characters, no ':' or '*')."""
 # Setting keys are camelCase; CDK's own context keys contain ':' or '-' and are not ours.
 SETTING_KEY: Final = re.compile(r"[a-z][A-Za-z0-9]*")
 
@@ -102,6 +109,9 @@ class Settings:
     s3_file_format: str
     s3_hive_compatible_partitions: bool
     s3_per_hour_partition: bool
+    central_log_destination_arn: str = ""
+    """The log-archive account's CloudWatch Logs destination, ``{region}`` for the stack's Region;
+    empty: the flow-log groups are not forwarded (see ``stacks/log_forwarding.py``)."""
 
     @property
     def to_s3(self) -> bool:
@@ -158,6 +168,7 @@ class Settings:
             "ExemptTag": self.exempt_tag,
             "S3BucketArn": self.central_bucket_arn,
             **self._flow_log_shape(rule=True),
+            **self._forwarding_rule_parameters(),
         }
         return {name: value for name, value in parameters.items() if value}
 
@@ -180,6 +191,11 @@ class Settings:
         elif rule:
             shape["LogGroupNamePrefix"] = LOG_GROUP_PREFIX
         return shape
+
+    def _forwarding_rule_parameters(self) -> dict[str, str]:
+        """``CentralLogDestinationArn`` as the setting gives it; the stack puts its own Region
+        for ``{region}`` (:func:`destination_arn_in`)."""
+        return {"CentralLogDestinationArn": self.central_log_destination_arn}
 
     def runbook_parameters(self, *, boundary_arn: str) -> dict[str, str]:
         """The runbook's parameters other than VpcId and AutomationAssumeRole, from the settings.
@@ -253,6 +269,7 @@ class Settings:
                 f"{self.s3_per_hour_partition} shape S3 objects, but 'destination' is "
                 f"{self.destination!r}; allowed: plain-text / false / false, or 'destination' s3"
             )
+        problems.extend(self._forwarding_problems())
         size = len(json.dumps(self.rule_input_parameters()))
         if size > RULE_INPUT_PARAMETERS_MAX_CHARS:
             problems.append(
@@ -262,6 +279,21 @@ class Settings:
                 "fewer VPCs by id, or tag them and use 'exemptTag')"
             )
         return problems
+
+    def _forwarding_problems(self) -> list[str]:
+        if self.central_log_destination_arn and self.destination != CLOUD_WATCH_LOGS:
+            return [
+                f"setting 'centralLogDestinationArn' = {self.central_log_destination_arn!r} "
+                f"forwards CloudWatch Logs log groups, but 'destination' is "
+                f"{self.destination!r}; allowed: '' with {self.destination}, or 'destination' "
+                f"{CLOUD_WATCH_LOGS}"
+            ]
+        return []
+
+
+def destination_arn_in(arn: str, region: str) -> str:
+    """``centralLogDestinationArn`` for a stack in ``region`` (a token in an env-agnostic stack)."""
+    return arn.replace(REGION_PLACEHOLDER, region)
 
 
 def snake_case(key: str) -> str:
@@ -348,6 +380,19 @@ def _bucket_arn(key: str, raw: object) -> str:
         raw,
         "'' or an S3 bucket ARN without a key prefix, like arn:aws:s3:::org-vpc-flow-logs "
         "(the log-archive stack's bucket)",
+    )
+
+
+def _log_destination_arn(key: str, raw: object) -> str:
+    if isinstance(raw, str) and (not raw.strip() or LOGS_DESTINATION_ARN.fullmatch(raw.strip())):
+        return raw.strip()
+    raise invalid(
+        key,
+        raw,
+        "'' (no forwarding) or a CloudWatch Logs destination ARN, with {region} for the "
+        "Region of each stack, like arn:aws:logs:{region}:111122223333:destination:"
+        "VpcFlowLogsGuardLogArchive-CentralArchive (the log-archive stack's output "
+        "CentralLogDestinationArn); a literal Region deploys only in that Region",
     )
 
 
@@ -438,4 +483,5 @@ _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "s3FileFormat": _s3_file_format,
     "s3HiveCompatiblePartitions": parse_bool,
     "s3PerHourPartition": parse_bool,
+    "centralLogDestinationArn": _log_destination_arn,
 }

@@ -15,9 +15,11 @@ from constructs import Construct
 
 from stacks.config_recorder import VpcConfigRecorder
 from stacks.config_rule import VpcFlowLogsRule, VpcFlowLogsRuleProps
+from stacks.log_forwarding import FORWARDING_PARAMETER, LogForwarding, LogForwardingProps
 from stacks.nag_acknowledgements import acknowledge_findings
 from stacks.remediation import AutoRemediation, AutoRemediationProps
 from stacks.remediation_runbook import RemediationRunbook, RemediationRunbookProps
+from stacks.settings import destination_arn_in
 
 if TYPE_CHECKING:
     from aws_cdk import aws_lambda as lambda_
@@ -61,10 +63,11 @@ class VpcFlowLogsGuard(Construct):
             self,
             "Rule",
             VpcFlowLogsRuleProps(
-                input_parameters=settings.rule_input_parameters(),
+                input_parameters=_in_stack_region(settings.rule_input_parameters(), self),
                 maximum_execution_frequency=_frequency(settings.evaluation_frequency),
                 log_retention_days=settings.rule_log_retention_days,
                 code=props.rule_code,
+                reads_forwarding=bool(settings.central_log_destination_arn),
             ),
         )
         if self.recorder is not None:
@@ -105,6 +108,19 @@ class VpcFlowLogsGuard(Construct):
             ),
         )
 
+        self.forwarding = (
+            LogForwarding(
+                self,
+                "CentralArchiveForwarding",
+                LogForwardingProps(
+                    destination_arn=settings.central_log_destination_arn,
+                    excluded_log_group_names=[self.rule.log_group.log_group_name],
+                ),
+            )
+            if settings.central_log_destination_arn
+            else None
+        )
+
         cdk.CfnOutput(
             self,
             "RuleName",
@@ -132,6 +148,15 @@ class VpcFlowLogsGuard(Construct):
             )
 
         acknowledge_findings(self.rule, self.runbook, self.recorder)
+
+
+def _in_stack_region(parameters: dict[str, str], scope: Construct) -> dict[str, str]:
+    """The rule's parameters with ``{region}`` of the destination ARN made the stack's Region."""
+    region = cdk.Stack.of(scope).region
+    return {
+        name: destination_arn_in(value, region) if name == FORWARDING_PARAMETER else value
+        for name, value in parameters.items()
+    }
 
 
 def _frequency(name: str) -> config.MaximumExecutionFrequency:

@@ -111,6 +111,13 @@ def short_retention(flow_log_id: str, name: str, days: int, minimum: int) -> str
     )
 
 
+def not_forwarded(flow_log_id: str, name: str, destination_arn: str) -> str:
+    return (
+        f"flow log {flow_log_id} delivers to log group {name}, which no account subscription "
+        f"filter policy forwards to {destination_arn}"
+    )
+
+
 def covers_only(flow_log_id: str, traffic_type: str) -> str:
     return f"flow log {flow_log_id} covers {traffic_type} traffic only"
 

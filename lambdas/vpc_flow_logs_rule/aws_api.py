@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 import boto3
 from botocore.config import Config
 
+from vpc_flow_logs_rule.forwarding import SubscriptionFilterPolicy, subscription_filter_policy
 from vpc_flow_logs_rule.model import (
     FLOW_LOG_RESOURCE_TYPE,
     TEST_MODE_TOKEN,
@@ -50,6 +51,7 @@ RECORDED_COMPLIANCE_TYPES: Final = ("COMPLIANT", "NON_COMPLIANT", "NOT_APPLICABL
 # Configuration items of one flow log, newest first, in its single history call: the deletion
 # item and the ones before it. More than a few means the flow log was changed a lot in a week.
 HISTORY_ITEMS: Final = 10
+SUBSCRIPTION_FILTER_POLICY: Final = "SUBSCRIPTION_FILTER_POLICY"
 
 
 class PutEvaluationsError(RuntimeError):
@@ -65,6 +67,7 @@ class AwsApi:
     def __init__(self, session: boto3.session.Session | None = None) -> None:
         self._session = session
         self.calls: Counter[str] = Counter()
+        self._subscription_filter_policies: list[SubscriptionFilterPolicy] | None = None
 
     @cached_property
     def session(self) -> boto3.session.Session:
@@ -150,6 +153,35 @@ class AwsApi:
                     break
                 kwargs["nextToken"] = token
         return found
+
+    def subscription_filter_policies(self) -> list[SubscriptionFilterPolicy]:
+        """The account's subscription filter policies in this Region, read once per invocation.
+
+        "Each account can have one account-level subscription filter policy per Region"
+        (PutAccountPolicy), so this is one call; DescribeAccountPolicies has no paginator, its
+        ``nextToken`` is followed all the same. Needs logs:DescribeAccountPolicies and
+        logs:DescribeSubscriptionFilters (DescribeAccountPolicies, API Reference).
+        """
+        if self._subscription_filter_policies is None:
+            policies: list[SubscriptionFilterPolicy] = []
+            kwargs: dict[str, Any] = {"policyType": SUBSCRIPTION_FILTER_POLICY}
+            while True:
+                self.calls["DescribeAccountPolicies"] += 1
+                response = self.logs.describe_account_policies(**kwargs)
+                policies.extend(
+                    subscription_filter_policy(
+                        item.get("policyName", ""),
+                        item.get("policyDocument"),
+                        item.get("selectionCriteria"),
+                    )
+                    for item in response.get("accountPolicies", [])
+                )
+                token = response.get("nextToken")
+                if not token:
+                    break
+                kwargs["nextToken"] = token
+            self._subscription_filter_policies = policies
+        return self._subscription_filter_policies
 
     def recorded_vpc_results(self, rule_name: str) -> dict[str, RecordedResult]:
         """The latest result of ``rule_name`` for every VPC, by VPC id, 100 a call."""

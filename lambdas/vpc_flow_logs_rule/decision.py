@@ -239,6 +239,14 @@ def _log_group_problems(
     days = group.retention_in_days
     if days is not None and days < minimum:
         return [annotation.short_retention(fid, reference.name, days, minimum)]
+    return _forwarding_problems(fid, group, parameters)
+
+
+def _forwarding_problems(fid: str, group: LogGroup, parameters: RuleParameters) -> list[str]:
+    """With ``CentralLogDestinationArn``, the log group must forward there."""
+    destination = parameters.central_log_destination_arn
+    if destination and destination not in group.forwarded_to:
+        return [annotation.not_forwarded(fid, group.name, destination)]
     return []
 
 

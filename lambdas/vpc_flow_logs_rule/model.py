@@ -84,6 +84,8 @@ class LogGroup:
 
     name: str
     retention_in_days: int | None
+    forwarded_to: frozenset[str] = frozenset()
+    """Central log destinations the group is known to forward to (see ``forwarding``)."""
 
 
 @dataclass(frozen=True)

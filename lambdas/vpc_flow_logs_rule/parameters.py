@@ -29,6 +29,10 @@ S3_FILE_FORMATS: Final = ("plain-text", "parquet")
 _LOG_FORMAT = re.compile(r"\$\{[a-z0-9-]+\}(?: \$\{[a-z0-9-]+\})*")
 _LOG_FIELD = re.compile(r"\$\{[a-z0-9-]+\}")
 _LOG_GROUP_PREFIX = re.compile(r"[A-Za-z0-9._/#-]{1,512}")  # CloudWatch Logs' name characters
+# PutDestination: a name of 1-512 characters without ':' or '*'.
+_LOGS_DESTINATION = re.compile(
+    r"arn:aws(?:-[a-z]+)*:logs:[a-z]{2}(?:-[a-z]+)+-\d{1,2}:\d{12}:destination:[^:*]{1,512}"
+)
 _MAX_TAG_KEY_LENGTH = 128
 _MAX_TAG_VALUE_LENGTH = 256
 
@@ -66,6 +70,8 @@ class RuleParameters:
     """When set, an S3 flow log counts only with this FileFormat; None: any."""
     s3_hive_compatible_partitions: bool | None = None
     s3_per_hour_partition: bool | None = None
+    central_log_destination_arn: str | None = None
+    """When set, a CloudWatch Logs flow log counts only if its log group forwards here."""
 
 
 def _invalid(name: str, value: str, allowed: str) -> ParameterError:
@@ -145,6 +151,17 @@ def _log_group_name_prefix(value: str) -> str:
     return value
 
 
+def _central_log_destination_arn(value: str) -> str:
+    if _LOGS_DESTINATION.fullmatch(value) is None:
+        raise _invalid(
+            "CentralLogDestinationArn",
+            value,
+            "a CloudWatch Logs destination ARN such as "
+            "arn:aws:logs:us-east-1:111122223333:destination:central-archive",
+        )
+    return value
+
+
 def log_fields(log_format: str) -> tuple[str, ...]:
     """The ``${field}`` tokens of a flow log format, in order (``""``: none)."""
     return tuple(_LOG_FIELD.findall(log_format))
@@ -187,6 +204,7 @@ PARAMETER_NAMES: Final = (
     "S3FileFormat",
     "S3HiveCompatiblePartitions",
     "S3PerHourPartition",
+    "CentralLogDestinationArn",
 )
 
 
@@ -245,6 +263,7 @@ def parse_parameters(raw: str | Mapping[str, object] | None) -> RuleParameters:
     file_format = texts.get("S3FileFormat")
     hive = texts.get("S3HiveCompatiblePartitions")
     per_hour = texts.get("S3PerHourPartition")
+    central = texts.get("CentralLogDestinationArn")
     parameters = RuleParameters(
         traffic_type=_traffic_type(traffic) if traffic else default.traffic_type,
         min_retention_days=(
@@ -275,12 +294,14 @@ def parse_parameters(raw: str | Mapping[str, object] | None) -> RuleParameters:
         s3_per_hour_partition=(
             _boolean(per_hour, "S3PerHourPartition") if per_hour else default.s3_per_hour_partition
         ),
+        central_log_destination_arn=(_central_log_destination_arn(central) if central else None),
     )
     _require_destination(parameters, S3, "S3BucketArn", bucket)
     _require_destination(parameters, S3, "S3FileFormat", file_format)
     _require_destination(parameters, S3, "S3HiveCompatiblePartitions", hive)
     _require_destination(parameters, S3, "S3PerHourPartition", per_hour)
     _require_destination(parameters, CLOUD_WATCH_LOGS, "LogGroupNamePrefix", prefix)
+    _require_destination(parameters, CLOUD_WATCH_LOGS, "CentralLogDestinationArn", central)
     return parameters
 
 

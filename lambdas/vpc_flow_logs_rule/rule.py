@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Protocol
 
-from vpc_flow_logs_rule import annotation, decision
+from vpc_flow_logs_rule import annotation, decision, forwarding
 from vpc_flow_logs_rule.model import (
     FLOW_LOG_RESOURCE_TYPE,
     VPC_RESOURCE_TYPE,
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from datetime import datetime
 
+    from vpc_flow_logs_rule.forwarding import SubscriptionFilterPolicy
     from vpc_flow_logs_rule.model import FlowLog, LogGroup, RecordedResult, Vpc
     from vpc_flow_logs_rule.notifications import ChangedResource
     from vpc_flow_logs_rule.parameters import RuleParameters
@@ -44,6 +45,8 @@ class Lookups(RegionReads, Protocol):
     def recorded_vpc_results(self, rule_name: str) -> dict[str, RecordedResult]: ...
 
     def flow_log_owner(self, flow_log_id: str) -> str | None: ...
+
+    def subscription_filter_policies(self) -> list[SubscriptionFilterPolicy]: ...
 
 
 def evaluate_change(
@@ -95,7 +98,7 @@ def evaluate_change(
     account = decision.Account(account_id, api.region)
     flow_logs = api.describe_flow_logs(resource.resource_id)
     names = decision.log_groups_to_describe(flow_logs, parameters, account)
-    log_groups = api.describe_log_groups(names) if names else {}
+    log_groups = _log_groups(api, names, parameters)
     verdict = decision.evaluate_flow_logs(flow_logs, log_groups, parameters, account)
     return result(verdict.compliance_type, verdict.annotation)
 
@@ -142,7 +145,7 @@ def evaluate_flow_log_change(
         return result(ComplianceType.NOT_APPLICABLE, annotation.vpc_gone())
     account = decision.Account(account_id, api.region)
     names = decision.log_groups_to_describe(flow_logs, parameters, account)
-    log_groups = api.describe_log_groups(names) if names else {}
+    log_groups = _log_groups(api, names, parameters)
     verdict = decision.evaluate_flow_logs(flow_logs, log_groups, parameters, account)
     return result(verdict.compliance_type, verdict.annotation)
 
@@ -169,7 +172,7 @@ def evaluate_scheduled(
     names = decision.log_groups_to_describe(
         (fl for fl in flow_logs if fl.resource_id in scoped_ids), parameters, account
     )
-    log_groups = api.describe_log_groups(names) if names else {}
+    log_groups = _log_groups(api, names, parameters)
     recorded = api.recorded_vpc_results(rule_name)
     judged = [
         *decision.evaluate_vpcs(
@@ -183,6 +186,19 @@ def evaluate_scheduled(
         *decision.stale_evaluations(recorded, (vpc.vpc_id for vpc in vpcs), ordering_timestamp),
     ]
     return changed_evaluations(judged, recorded)
+
+
+def _log_groups(api: Lookups, names: list[str], parameters: RuleParameters) -> dict[str, LogGroup]:
+    """The named log groups that exist; with ``CentralLogDestinationArn``, each marked with
+    whether it forwards there, from the account's subscription filter policies (one read per
+    invocation, whatever the number of groups)."""
+    if not names:
+        return {}
+    log_groups = api.describe_log_groups(names)
+    destination = parameters.central_log_destination_arn
+    if destination is None or not log_groups:
+        return log_groups
+    return forwarding.with_forwarding(log_groups, destination, api.subscription_filter_policies())
 
 
 def changed_evaluations(

@@ -32,7 +32,12 @@ from tests.benchmarks.cold_start import (
     lambda_runtime,
     with_bytecode,
 )
-from tests.benchmarks.evaluation import Rule, measured_naive, measured_record_every_vpc
+from tests.benchmarks.evaluation import (
+    Rule,
+    measured_naive,
+    measured_record_every_vpc,
+    measured_with_forwarding,
+)
 from tests.benchmarks.measure import settle
 from tests.benchmarks.remediation import (
     ALREADY_COMPLIANT,
@@ -82,6 +87,8 @@ def measure_size(account: GrowingAccount, rule: Rule, size: int) -> report.SizeR
     steady = rule.measured_scheduled(NOTHING)  # nothing changed: nothing may be recorded
     peak = rule.scheduled_peak_memory()
     progress(f"N={size:,}: steady scheduled run {steady.total} calls, {steady.seconds:.2f}s")
+    forwarding = measured_with_forwarding(rule, NOTHING)
+    progress(f"N={size:,}: with the central destination {forwarding.total} calls")
     every = measured_record_every_vpc(rule)
     naive = measured_naive(rule, recorded, with_memory=size <= NAIVE_MEMORY_MAX_SIZE)
     progress(f"N={size:,}: baselines {every.measurement.total}, {naive.measurement.total} calls")
@@ -105,6 +112,7 @@ def measure_size(account: GrowingAccount, rule: Rule, size: int) -> report.SizeR
         changes=_changes(account, rule),
         flow_log_changes=_flow_log_changes(account, rule),
         remediations=_remediations(account, rule),
+        forwarding=forwarding,
     )
 
 
@@ -202,6 +210,7 @@ def main(argv: Sequence[str]) -> int:
     sections = [
         report.mix_table(results),
         report.scheduled_table(results),
+        report.forwarding_table(results),
         report.every_vpc_table(results),
         report.naive_table(results),
         report.change_table(results),

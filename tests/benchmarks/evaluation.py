@@ -37,9 +37,13 @@ if TYPE_CHECKING:
 
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from vpc_flow_logs_rule.forwarding import SubscriptionFilterPolicy
     from vpc_flow_logs_rule.model import FlowLog, LogGroup, Vpc
 
 NAIVE_RULE_NAME: Final = "naive-vpc-flow-logs-baseline"
+FORWARDING_RULE_NAME: Final = "central-destination-configured"
+CENTRAL_DESTINATION: Final = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:destination:central-archive"
+FORWARDING_POLICY: Final = "VpcFlowLogsGuardCentralArchive"
 EVERY_VPC_RULE_NAME: Final = "record-every-vpc-baseline"
 _FIRST_NOTIFICATION: Final = datetime(2026, 11, 22, 6, 0, 0, 512000, tzinfo=UTC)
 
@@ -178,6 +182,50 @@ def measured_naive(
     return NaiveResult(measurement, peak_memory(run) if with_memory else None)
 
 
+def measured_with_forwarding(target: Rule, expected: Mapping[str, int]) -> Measurement:
+    """A steady scheduled run with ``CentralLogDestinationArn``, under a rule of its own.
+
+    The account gets an account-level subscription filter policy to the destination that
+    selects every log group, so the verdicts are the plain rule's; the first run records them,
+    the second (nothing changed) is measured. The policy is removed afterwards.
+    """
+    logs = target.session.client("logs")
+    logs.put_destination(
+        destinationName=CENTRAL_DESTINATION.rsplit(":", 1)[1],
+        targetArn=f"arn:aws:firehose:{REGION}:{ACCOUNT_ID}:deliverystream/central-archive",
+        roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/central-archive",
+    )
+    logs.put_account_policy(
+        policyName=FORWARDING_POLICY,
+        policyType="SUBSCRIPTION_FILTER_POLICY",
+        policyDocument=json.dumps({"DestinationArn": CENTRAL_DESTINATION}),
+    )
+    token = issue_result_token(FORWARDING_RULE_NAME)
+
+    def event() -> dict[str, Any]:
+        parameters = json.loads(scheduled_event()["ruleParameters"])
+        parameters["CentralLogDestinationArn"] = CENTRAL_DESTINATION
+        built = scheduled_event(
+            notification_time=config_time(target.clock.tick()),
+            parameters=parameters,
+            token=token,
+        )
+        built["configRuleName"] = FORWARDING_RULE_NAME
+        return built
+
+    try:
+        target.invoke(event())
+        steady = event()
+        counts, measurement = measure(target.session, lambda: target.invoke(steady))
+    finally:
+        logs.delete_account_policy(
+            policyName=FORWARDING_POLICY, policyType="SUBSCRIPTION_FILTER_POLICY"
+        )
+    if counts != expected:
+        raise BenchmarkError(f"run with the central destination reported {counts}")
+    return measurement
+
+
 class RecordEveryVpc:
     """The rule's look-ups, except that no recorded result ever matches: every VPC is recorded
     on every run, as before issue 12 and as periodic rules such as the managed one do."""
@@ -204,6 +252,9 @@ class RecordEveryVpc:
 
     def flow_log_owner(self, flow_log_id: str) -> str | None:
         return self._api.flow_log_owner(flow_log_id)
+
+    def subscription_filter_policies(self) -> list[SubscriptionFilterPolicy]:
+        return self._api.subscription_filter_policies()
 
 
 @dataclass(frozen=True)

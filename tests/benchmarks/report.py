@@ -96,6 +96,8 @@ class SizeResult:
     changes: dict[str, Measurement]
     flow_log_changes: dict[str, Measurement]
     remediations: dict[str, Remediation]
+    forwarding: Measurement | None = None
+    """The steady scheduled run with ``CentralLogDestinationArn`` (central destination)."""
 
     @property
     def bound(self) -> int:
@@ -210,6 +212,22 @@ def scheduled_table(results: Sequence[SizeResult]) -> str:
 def _recorded(measurement: Measurement) -> int:
     """Evaluations the run recorded, from the PutEvaluations it sent (the hook's count)."""
     return measurement.evaluations
+
+
+def forwarding_table(results: Sequence[SizeResult]) -> str:
+    """The steady scheduled run, without and with the central destination configured."""
+    pairs = [(r, r.forwarding) for r in results if r.forwarding is not None]
+    header = [f"N={_n(r.size)}" for r, _ in pairs]
+    rows: list[Row] = [
+        ("log groups referenced L", [_n(r.facts.log_groups) for r, _ in pairs]),
+        ("Steady run, no destination: calls", [_n(r.scheduled.total) for r, _ in pairs]),
+        ("Steady run, central destination configured", [""] * len(pairs)),
+        *_operation_rows([m for _, m in pairs]),
+        ("  total calls", [_n(m.total) for _, m in pairs]),
+        ("  extra calls", [_n(m.total - r.scheduled.total) for r, m in pairs]),
+        ("  wall time (s)", [f"{m.seconds:.2f}" for _, m in pairs]),
+    ]
+    return render("Scheduled run: central destination configured", header, rows)
 
 
 def every_vpc_table(results: Sequence[SizeResult]) -> str:

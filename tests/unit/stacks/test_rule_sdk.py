@@ -21,6 +21,8 @@ from tests.unit.lambdas.vpc_flow_logs_rule.builders import (
     oversized_event,
     scheduled_event,
 )
+from tests.unit.lambdas.vpc_flow_logs_rule.test_forwarding import LOCAL_DESTINATION
+from tests.unit.lambdas.vpc_flow_logs_rule.test_forwarding import put_policy as put_forwarding
 from tests.unit.stacks.synthesis import asset_distributions, rule_asset
 from vpc_flow_logs_rule import handler
 
@@ -37,8 +39,15 @@ RULE_OPERATIONS: Final = {
     ("logs", "DescribeLogGroups"),
     ("config", "GetComplianceDetailsByConfigRule"),
     ("config", "PutEvaluations"),
+    ("logs", "DescribeAccountPolicies"),
 }
 """Every AWS operation the rule calls (its role's actions besides writing its own logs)."""
+
+
+def put_forwarding_policy(world: World) -> str:
+    """An account-level subscription filter policy to a destination; returns its ARN."""
+    put_forwarding(world)
+    return LOCAL_DESTINATION
 
 
 def invoke(event: dict[str, Any]) -> None:
@@ -66,8 +75,11 @@ def rule_requests(aws: None) -> list[ApiRequest]:
     invoke(change_event(gone))  # recorded NON_COMPLIANT, then the VPC is deleted
     world.ec2.delete_vpc(VpcId=gone)
 
+    forwarding = {"CentralLogDestinationArn": put_forwarding_policy(world)}
+
     with recording() as requests:
         invoke(change_event(to_logs))
+        invoke(change_event(to_logs, parameters=forwarding))
         invoke(change_event(to_s3))
         invoke(oversized_event(exempt, parameters={"ExemptTag": "flow-logs=off"}))
         invoke(scheduled_event())  # evaluates every VPC and clears the deleted one
@@ -82,6 +94,10 @@ def test_every_request_of_the_rule_validates_against_the_shipped_botocore(
     assert {(r.service, r.operation) for r in rule_requests} == RULE_OPERATIONS
     assert any("logGroupIdentifiers" in r.params for r in rule_requests)
     assert any(r.params.get("TestMode") is True for r in rule_requests)
+    assert (
+        ApiRequest("logs", "DescribeAccountPolicies", {"policyType": "SUBSCRIPTION_FILTER_POLICY"})
+        in rule_requests
+    )
     cleared = [e["ComplianceType"] for r in rule_requests for e in r.params.get("Evaluations", [])]
     assert "NOT_APPLICABLE" in cleared
 

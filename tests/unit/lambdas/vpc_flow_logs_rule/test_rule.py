@@ -20,6 +20,8 @@ from vpc_flow_logs_rule.parameters import ExemptTag, RuleParameters
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from vpc_flow_logs_rule.forwarding import SubscriptionFilterPolicy
+
 NOW = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 VPC_ID = "vpc-0a1b2c3d4e5f60718"
 
@@ -35,11 +37,13 @@ class FakeLookups:
         flow_logs: list[FlowLog] | None = None,
         recorded: dict[str, RecordedResult] | None = None,
         owners: dict[str, str] | None = None,
+        policies: list[SubscriptionFilterPolicy] | None = None,
     ) -> None:
         self.vpcs = vpcs or []
         self.flow_logs = flow_logs or []
         self.recorded = recorded or {}
         self.owners = owners or {}
+        self.policies = policies or []
         self.asked: list[str] = []
 
     def describe_vpcs(self, vpc_id: str | None = None) -> list[Vpc]:
@@ -61,6 +65,10 @@ class FakeLookups:
     def flow_log_owner(self, flow_log_id: str) -> str | None:
         self.asked.append("GetResourceConfigHistory")
         return self.owners.get(flow_log_id)
+
+    def subscription_filter_policies(self) -> list[SubscriptionFilterPolicy]:
+        self.asked.append("DescribeAccountPolicies")
+        return self.policies
 
 
 def changed(**changes: object) -> ChangedResource:
