@@ -10,7 +10,11 @@ would return (handed in as :class:`RunbookReads`). Nothing is written.
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
+
+import yaml
 
 import enable_vpc_flow_logs as runbook
 from vpc_flow_logs_guard.model import VpcPlan
@@ -24,6 +28,10 @@ if TYPE_CHECKING:
 
     from stacks.settings import Settings
 
+DOCUMENT: Final = (
+    Path(__file__).resolve().parent.parent / "ssm_documents" / "enable_vpc_flow_logs.yaml"
+)
+"""The runbook's document (stacks.remediation_runbook.DOCUMENT_PATH; its defaults apply)."""
 BOUNDARY_NAME: Final = "DeliveryRoleBoundary"
 """Stands for the stack's boundary, whose name CloudFormation generates at deployment."""
 BOUNDARY_TEXT: Final = "the stack's DeliveryRoleBoundaryArn"
@@ -48,12 +56,20 @@ def boundary_arn(partition: str, account_id: str) -> str:
     return f"arn:{partition}:iam::{account_id}:policy{runbook.BOUNDARY_PATH}{BOUNDARY_NAME}"
 
 
+@cache
+def document_defaults() -> dict[str, str]:
+    """The document's parameter defaults: SSM gives them for parameters the remediation omits."""
+    parameters = yaml.safe_load(DOCUMENT.read_text(encoding="utf-8"))["parameters"]
+    return {name: str(p["default"]) for name, p in parameters.items() if "default" in p}
+
+
 def runbook_input(
     settings: Settings, vpc_id: str, *, account_id: str, region: str, partition: str
 ) -> dict[str, str]:
     """The runbook's InputPayload as the deployed remediation would give it for ``vpc_id``."""
     parameters = settings.runbook_parameters(boundary_arn=boundary_arn(partition, account_id))
     return {
+        **document_defaults(),
         **parameters,
         "VpcId": vpc_id,
         "AccountId": account_id,
