@@ -10,16 +10,19 @@ accounts and their look-ups are handed in (:mod:`vpc_flow_logs_guard.aws` makes 
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final, Protocol
 
+from vpc_flow_logs_guard import plan
 from vpc_flow_logs_guard.model import AccessError, Failure, Findings, VpcResult
 from vpc_flow_logs_rule import decision
+from vpc_flow_logs_rule.model import ComplianceType
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from datetime import datetime
 
+    from stacks.settings import Settings
     from vpc_flow_logs_rule.parameters import RuleParameters
     from vpc_flow_logs_rule.rule import RegionReads
 
@@ -31,9 +34,14 @@ class Account(Protocol):
     @property
     def account_id(self) -> str: ...
 
+    @property
+    def partition(self) -> str: ...
+
     def region_statuses(self, home_region: str) -> dict[str, str]: ...
 
     def lookups(self, region: str) -> RegionReads: ...
+
+    def runbook_reads(self, region: str) -> plan.RunbookReads: ...
 
 
 class Progress(Protocol):
@@ -79,6 +87,30 @@ def judge_region(
     ]
 
 
+def plan_region(
+    results: Sequence[VpcResult], reads: plan.RunbookReads, settings: Settings, partition: str
+) -> list[VpcResult]:
+    """The results with, for each NON_COMPLIANT VPC, what the remediation would do there."""
+    return [
+        replace(
+            result,
+            plan=plan.plan_vpc(
+                plan.runbook_input(
+                    settings,
+                    result.vpc_id,
+                    account_id=result.account_id,
+                    region=result.region,
+                    partition=partition,
+                ),
+                reads,
+            ),
+        )
+        if result.compliance_type == ComplianceType.NON_COMPLIANT
+        else result
+        for result in results
+    ]
+
+
 def regions_to_read(
     account_id: str, statuses: Mapping[str, str], requested: Sequence[str] | None
 ) -> tuple[list[str], list[Failure]]:
@@ -112,8 +144,13 @@ def run_audit(
     at: datetime,
     progress: Progress,
     workers: int = DEFAULT_WORKERS,
+    plan_with: Settings | None = None,
 ) -> Findings:
-    """Read every target's regions, at most ``workers`` calls in flight, and judge its VPCs."""
+    """Read every target's regions, at most ``workers`` calls in flight, and judge its VPCs.
+
+    With ``plan_with`` (the deployment's settings), also plan the remediation of every
+    NON_COMPLIANT VPC; a region whose plan cannot be read keeps its verdicts and fails.
+    """
     failures: list[Failure] = []
     results: list[VpcResult] = []
 
@@ -128,17 +165,29 @@ def run_audit(
         progress.add(len(regions))
         return account, regions
 
-    def read(account: Account, region: str) -> list[VpcResult] | Failure:
+    def judge(account: Account, region: str) -> tuple[list[VpcResult], Failure | None]:
         try:
-            return judge_region(account.lookups(region), parameters, account.account_id, at)
+            judged = judge_region(account.lookups(region), parameters, account.account_id, at)
         except AccessError as error:
-            return Failure(account.account_id, region, str(error))
+            return [], Failure(account.account_id, region, str(error))
+        if plan_with is None:
+            return judged, None
+        try:
+            reads = account.runbook_reads(region)
+            return plan_region(judged, reads, plan_with, account.partition), None
+        except AccessError as error:
+            failure = Failure(account.account_id, region, f"planning the remediation: {error}")
+            return judged, failure
+
+    def read(account: Account, region: str) -> tuple[list[VpcResult], Failure | None]:
+        try:
+            return judge(account, region)
         finally:
             progress.advance()
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit") as pool:
         opened = list(pool.map(open_account, targets))
-        jobs: list[Future[list[VpcResult] | Failure]] = []
+        jobs: list[Future[tuple[list[VpcResult], Failure | None]]] = []
         for outcome in opened:
             if isinstance(outcome, Failure):
                 failures.append(outcome)
@@ -146,9 +195,8 @@ def run_audit(
             account, regions = outcome
             jobs.extend(pool.submit(read, account, region) for region in regions)
         for job in jobs:
-            found = job.result()
-            if isinstance(found, Failure):
-                failures.append(found)
-            else:
-                results.extend(found)
-    return Findings(tuple(results), tuple(failures)).sorted()
+            found, failure = job.result()
+            results.extend(found)
+            if failure is not None:
+                failures.append(failure)
+    return Findings(tuple(results), tuple(failures), planned=plan_with is not None).sorted()

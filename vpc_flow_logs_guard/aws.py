@@ -25,7 +25,11 @@ if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
     from mypy_boto3_config.type_defs import AggregateEvaluationResultTypeDef
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import FlowLogTypeDef
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_iam.type_defs import RoleTypeDef
     from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_logs.type_defs import LogGroupTypeDef
 
     from vpc_flow_logs_rule.model import FlowLog, LogGroup, Vpc
 
@@ -96,6 +100,80 @@ class RegionLookups(AwsApi):
         )
 
 
+class RunbookReader:
+    """The remediation runbook's reads for one region, for ``audit --plan``.
+
+    ec2:DescribeFlowLogs, iam:GetRole, iam:GetRolePolicy, logs:DescribeLogGroups and
+    logs:ListTagsForResource, each of access level Read or List in the Service Authorization
+    Reference (a test checks every call of ``audit --plan`` against it). The region's flow logs
+    are read once (the runbook reads one VPC's), and the delivery role once.
+    """
+
+    def __init__(self, session: boto3.session.Session, region: str) -> None:
+        self._ec2: EC2Client = session.client("ec2", region_name=region, config=CLIENT_CONFIG)
+        self._iam: IAMClient = session.client("iam", region_name=region, config=CLIENT_CONFIG)
+        self._logs: CloudWatchLogsClient = session.client(
+            "logs", region_name=region, config=CLIENT_CONFIG
+        )
+        self._roles: dict[str, RoleTypeDef | None] = {}
+
+    @cached_property
+    def _flow_logs(self) -> dict[str, list[FlowLogTypeDef]]:
+        def every() -> dict[str, list[FlowLogTypeDef]]:
+            by_vpc: dict[str, list[FlowLogTypeDef]] = {}
+            for page in self._ec2.get_paginator("describe_flow_logs").paginate():
+                for flow_log in page.get("FlowLogs", []):
+                    by_vpc.setdefault(flow_log.get("ResourceId", ""), []).append(flow_log)
+            return by_vpc
+
+        return _call("ec2:DescribeFlowLogs", every)
+
+    def flow_logs(self, vpc_id: str) -> list[FlowLogTypeDef]:
+        return self._flow_logs.get(vpc_id, [])
+
+    def role(self, name: str) -> RoleTypeDef | None:
+        if name not in self._roles:
+
+            def get() -> RoleTypeDef | None:
+                try:
+                    return self._iam.get_role(RoleName=name)["Role"]
+                except self._iam.exceptions.NoSuchEntityException:
+                    return None
+
+            self._roles[name] = _call(f"iam:GetRole {name}", get)
+        return self._roles[name]
+
+    def inline_policy(self, role_name: str, policy_name: str) -> object | None:
+        def get() -> object | None:
+            try:
+                return self._iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)[
+                    "PolicyDocument"
+                ]
+            except self._iam.exceptions.NoSuchEntityException:
+                return None
+
+        return _call(f"iam:GetRolePolicy {role_name}", get)
+
+    def log_group(self, name: str) -> LogGroupTypeDef | None:
+        def find() -> LogGroupTypeDef | None:
+            pages = self._logs.get_paginator("describe_log_groups").paginate(
+                logGroupNamePrefix=name
+            )
+            for page in pages:
+                for group in page.get("logGroups", []):
+                    if group.get("logGroupName") == name:
+                        return group
+            return None
+
+        return _call(f"logs:DescribeLogGroups {name}", find)
+
+    def log_group_tags(self, arn: str) -> dict[str, str]:
+        return _call(
+            f"logs:ListTagsForResource {arn}",
+            lambda: self._logs.list_tags_for_resource(resourceArn=arn).get("tags", {}),
+        )
+
+
 class AccountAccess:
     """One account's session: who it is, its regions, and a :class:`RegionLookups` per region."""
 
@@ -124,6 +202,10 @@ class AccountAccess:
     def lookups(self, region: str) -> RegionLookups:
         with self._lock:
             return RegionLookups(self.session, region)
+
+    def runbook_reads(self, region: str) -> RunbookReader:
+        with self._lock:
+            return RunbookReader(self.session, region)
 
 
 def base_session(profile: str | None, region: str | None) -> boto3.session.Session:

@@ -18,7 +18,12 @@ from tqdm import tqdm
 
 from vpc_flow_logs_guard import audit, aws, render
 from vpc_flow_logs_guard.model import AccessError, ExitCode
-from vpc_flow_logs_guard.parameters import PROJECT_CDK_JSON, UsageError, rule_parameters
+from vpc_flow_logs_guard.parameters import (
+    PROJECT_CDK_JSON,
+    UsageError,
+    rule_parameters,
+    settings,
+)
 from vpc_flow_logs_guard.report import findings_from_aggregate
 
 if TYPE_CHECKING:
@@ -80,6 +85,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--organization", action="store_true", help="every account of the org")
     run.add_argument("--role-name", help="with --organization: the role to assume in each")
     run.add_argument("--max-workers", type=int, default=audit.DEFAULT_WORKERS)
+    run.add_argument(
+        "--plan",
+        action="store_true",
+        help="for each NON_COMPLIANT VPC, what the remediation would create or change "
+        "(read-only: nothing is changed)",
+    )
 
     report = commands.add_parser("report", parents=[common], help="read an aggregator")
     report.add_argument("--aggregator", required=True, help="AWS Config aggregator name")
@@ -112,6 +123,7 @@ def _audit(args: argparse.Namespace) -> Findings:
     if args.max_workers < 1:
         raise UsageError("--max-workers must be 1 or more")
     parameters = rule_parameters(args.cdk_json, args.context)
+    deployment = settings(args.cdk_json, args.context) if args.plan else None
     requested = _regions(args.regions)
     session = aws.base_session(args.profile, args.region)
     home = _home_region(args, session)
@@ -139,6 +151,7 @@ def _audit(args: argparse.Namespace) -> Findings:
             at=datetime.now(UTC),
             progress=bar,
             workers=args.max_workers,
+            plan_with=deployment,
         )
     finally:
         bar.close()

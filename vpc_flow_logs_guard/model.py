@@ -23,6 +23,19 @@ class ExitCode(IntEnum):
 
 
 @dataclass(frozen=True)
+class VpcPlan:
+    """What the runbook would do for one VPC (``audit --plan``); each part empty when untouched.
+
+    ``blocker`` says why the runbook would stop before changing anything, or is empty.
+    """
+
+    delivery_role: str
+    log_group: str
+    flow_log: str
+    blocker: str = ""
+
+
+@dataclass(frozen=True)
 class VpcResult:
     account_id: str
     region: str
@@ -30,6 +43,8 @@ class VpcResult:
     compliance_type: str
     """COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE (or, from an aggregator, INSUFFICIENT_DATA)."""
     annotation: str
+    plan: VpcPlan | None = None
+    """With ``audit --plan``, for a NON_COMPLIANT VPC: what the remediation would do."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,8 @@ class Failure:
 class Findings:
     results: tuple[VpcResult, ...]
     failures: tuple[Failure, ...] = ()
+    planned: bool = False
+    """Whether the remediation was planned (``audit --plan``): the outputs then show the plans."""
 
     @property
     def exit_code(self) -> ExitCode:
@@ -59,6 +76,7 @@ class Findings:
         return Findings(
             tuple(sorted(self.results, key=lambda r: (r.account_id, r.region, r.vpc_id))),
             tuple(sorted(self.failures, key=lambda f: (f.account_id, f.region or ""))),
+            self.planned,
         )
 
 

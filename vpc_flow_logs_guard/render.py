@@ -9,7 +9,7 @@ from collections import defaultdict
 from html import escape
 from typing import TYPE_CHECKING, Final
 
-from vpc_flow_logs_guard.model import counts
+from vpc_flow_logs_guard.model import VpcPlan, counts
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 FORMATS: Final = ("table", "json", "csv", "html")
 COLUMNS: Final = ("account_id", "region", "vpc_id", "compliance_type", "annotation")
 HEADINGS: Final = ("ACCOUNT", "REGION", "VPC", "COMPLIANCE", "ANNOTATION")
+PLAN_FIELDS: Final = ("delivery_role", "log_group", "flow_log", "blocker")
+"""``audit --plan``: what the runbook would do (VpcPlan's fields), in this order."""
+PLAN_COLUMNS: Final = tuple(f"plan_{field}" for field in PLAN_FIELDS)
+PLAN_HEADINGS: Final = ("PLAN: DELIVERY ROLE", "LOG GROUP", "FLOW LOG", "WOULD STOP")
+PLAN_LABELS: Final = ("delivery role", "log group", "flow log", "would stop")
 COLOURS: Final = {
     "COMPLIANT": "#2e7d32",
     "NON_COMPLIANT": "#c62828",
@@ -46,6 +51,16 @@ def _row(result: VpcResult) -> tuple[str, ...]:
     return tuple(str(getattr(result, column)) for column in COLUMNS)
 
 
+def _plan_row(result: VpcResult) -> tuple[str, ...]:
+    """The plan's fields, all empty for a VPC without a plan (not NON_COMPLIANT)."""
+    plan = result.plan or VpcPlan("", "", "")
+    return tuple(getattr(plan, field) for field in PLAN_FIELDS)
+
+
+def _full_row(result: VpcResult, planned: bool) -> tuple[str, ...]:
+    return _row(result) + (_plan_row(result) if planned else ())
+
+
 def _summary_line(findings: Findings) -> str:
     found = counts(findings.results)
     parts = [f"{number} {kind}" for kind, number in found.items()]
@@ -60,6 +75,12 @@ def table(findings: Findings) -> str:
         "  ".join([*(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)), row[-1]]).rstrip()
         for row in rows
     ]
+    if findings.planned:
+        lines = lines[:1] + [
+            line
+            for result, row_line in zip(findings.results, lines[1:], strict=True)
+            for line in (row_line, *_plan_lines(result))
+        ]
     lines.append("")
     lines.append(_summary_line(findings))
     for failure in findings.failures:
@@ -68,11 +89,32 @@ def table(findings: Findings) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _plan_lines(result: VpcResult) -> list[str]:
+    """The plan under its VPC's row: one indented line per part the runbook would touch."""
+    if result.plan is None:
+        return []
+    return [
+        f"    {label}: {text}"
+        for label, text in zip(PLAN_LABELS, _plan_row(result), strict=True)
+        if text
+    ]
+
+
+def _result_dict(result: VpcResult, planned: bool) -> dict[str, object]:
+    found: dict[str, object] = dict(zip(COLUMNS, _row(result), strict=True))
+    if planned:
+        found["plan"] = (
+            None if result.plan is None else dict(zip(PLAN_FIELDS, _plan_row(result), strict=True))
+        )
+    return found
+
+
 def as_dict(findings: Findings) -> dict[str, object]:
+    """With ``--plan``, each result has ``plan``: its fields, or null (not NON_COMPLIANT)."""
     return {
         "summary": counts(findings.results),
         "exit_code": int(findings.exit_code),
-        "results": [dict(zip(COLUMNS, _row(result), strict=True)) for result in findings.results],
+        "results": [_result_dict(result, findings.planned) for result in findings.results],
         "failures": [
             {"account_id": f.account_id, "region": f.region, "message": f.message}
             for f in findings.failures
@@ -85,13 +127,17 @@ def to_json(findings: Findings) -> str:
 
 
 def to_csv(findings: Findings) -> str:
-    """One row per VPC; an account or region not read is a row with compliance ``NOT_READ``."""
+    """One row per VPC (with ``--plan``, its plan in the ``plan_*`` columns); an account or
+    region not read is a row with compliance ``NOT_READ``.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(_row(result) for result in findings.results)
+    extra = PLAN_COLUMNS if findings.planned else ()
+    writer.writerow(COLUMNS + extra)
+    writer.writerows(_full_row(result, findings.planned) for result in findings.results)
     writer.writerows(
-        (f.account_id, f.region or "", "", "NOT_READ", f.message) for f in findings.failures
+        (f.account_id, f.region or "", "", "NOT_READ", f.message, *("" for _ in extra))
+        for f in findings.failures
     )
     return buffer.getvalue()
 
@@ -183,9 +229,10 @@ def to_html(findings: Findings, *, title: str) -> str:
             "<h2>Not read</h2>",
             _table_html(("ACCOUNT", "REGION", "ERROR"), failure_rows, css="failure"),
         ]
+    headings = HEADINGS + (PLAN_HEADINGS if findings.planned else ())
     sections += [
         "<h2>VPCs</h2>",
-        _table_html(HEADINGS, [_row(result) for result in findings.results]),
+        _table_html(headings, [_full_row(r, findings.planned) for r in findings.results]),
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

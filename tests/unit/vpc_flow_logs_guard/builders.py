@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from vpc_flow_logs_guard.model import AccessError
+
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
@@ -68,3 +70,40 @@ class Organization:
         ec2: EC2Client = self.client("ec2", account, region)
         vpcs = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
         return vpcs[0]["VpcId"]
+
+
+class RunbookWorld:
+    """What the runbook's reads return (``plan.RunbookReads``), arranged by a test."""
+
+    def __init__(self, *, denied: str = "") -> None:
+        self.flow_logs_by_vpc: dict[str, list[dict[str, Any]]] = {}
+        self.roles: dict[str, dict[str, Any]] = {}
+        self.inline_policies: dict[tuple[str, str], object] = {}
+        self.log_groups: dict[str, dict[str, Any]] = {}
+        self.tags: dict[str, dict[str, str]] = {}
+        self.denied = denied
+        """A read that fails as AWS would refuse it (e.g. ``iam:GetRole``)."""
+
+    def _check(self, action: str) -> None:
+        if action == self.denied:
+            raise AccessError(f"{action}: AccessDenied: not allowed")
+
+    def flow_logs(self, vpc_id: str) -> list[Any]:
+        self._check("ec2:DescribeFlowLogs")
+        return self.flow_logs_by_vpc.get(vpc_id, [])
+
+    def role(self, name: str) -> Any:
+        self._check("iam:GetRole")
+        return self.roles.get(name)
+
+    def inline_policy(self, role_name: str, policy_name: str) -> object | None:
+        self._check("iam:GetRolePolicy")
+        return self.inline_policies.get((role_name, policy_name))
+
+    def log_group(self, name: str) -> Any:
+        self._check("logs:DescribeLogGroups")
+        return self.log_groups.get(name)
+
+    def log_group_tags(self, arn: str) -> dict[str, str]:
+        self._check("logs:ListTagsForResource")
+        return self.tags.get(arn, {})

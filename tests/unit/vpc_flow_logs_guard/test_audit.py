@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from stacks.settings import Settings
+from tests.unit.stacks.synthesis import cdk_json_context
+from tests.unit.vpc_flow_logs_guard.builders import RunbookWorld
 from vpc_flow_logs_guard.audit import Target, regions_to_read, run_audit
 from vpc_flow_logs_guard.model import AccessError, Failure
 from vpc_flow_logs_rule.model import FlowLog, LogGroup, Vpc
@@ -17,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 AT = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
+VPC_ID = "vpc-0123456789abcdef0"  # the same in every region: each is a different place
 STATUSES = {
     "us-east-1": "opt-in-not-required",
     "eu-south-2": "opted-in",
@@ -32,11 +36,11 @@ class FakeRegion:
     def describe_vpcs(self, vpc_id: str | None = None) -> list[Vpc]:
         if self.denied:
             raise AccessError("ec2:DescribeVpcs: UnauthorizedOperation: denied by an SCP")
-        return [Vpc(f"vpc-{self.region}")]
+        return [Vpc(VPC_ID)]
 
     def describe_flow_logs(self, vpc_id: str | None = None) -> list[FlowLog]:
         return [
-            FlowLog("fl-1", f"vpc-{self.region}", "ALL", "ACTIVE", "SUCCESS", None,
+            FlowLog("fl-1", VPC_ID, "ALL", "ACTIVE", "SUCCESS", None,
                     "cloud-watch-logs", "/g", None)
         ]  # fmt: skip
 
@@ -48,12 +52,17 @@ class FakeRegion:
 class FakeAccount:
     account_id: str
     denied_regions: frozenset[str] = frozenset()
+    denied_plan_read: str = ""
+    partition: str = "aws"
 
     def region_statuses(self, home_region: str) -> dict[str, str]:
         return STATUSES
 
     def lookups(self, region: str) -> FakeRegion:
         return FakeRegion(region, denied=region in self.denied_regions)
+
+    def runbook_reads(self, region: str) -> RunbookWorld:
+        return RunbookWorld(denied=self.denied_plan_read)
 
 
 @dataclass
@@ -122,3 +131,44 @@ def test_regions_to_read_are_the_enabled_ones(
 
     assert chosen == regions
     assert [f.region for f in failures] == failed
+
+
+def test_a_plan_that_cannot_be_read_keeps_the_verdicts_and_fails_the_region() -> None:
+    # Given: 365-day log groups judged against 400 (NON_COMPLIANT), iam:GetRole denied in one
+    strict = RuleParameters(min_retention_days=400)
+    deployment = Settings.from_mapping(
+        {**cdk_json_context(), "minRetentionDays": 400, "retentionInDays": 400}
+    )
+    targets = [
+        Target("111111111111", lambda: FakeAccount("111111111111", denied_plan_read="iam:GetRole")),
+        Target("333333333333", lambda: FakeAccount("333333333333")),
+    ]
+
+    # When
+    findings = run_audit(
+        targets,
+        strict,
+        home_region="us-east-1",
+        requested_regions=["us-east-1"],
+        at=AT,
+        progress=CountingProgress(),
+        plan_with=deployment,
+    )
+
+    # Then: both verdicts, a plan only where it could be read, and the failure said
+    assert [(r.account_id, r.compliance_type) for r in findings.results] == [
+        ("111111111111", "NON_COMPLIANT"),
+        ("333333333333", "NON_COMPLIANT"),
+    ]
+    assert findings.results[0].plan is None
+    planned = findings.results[1].plan
+    assert planned is not None
+    assert planned.delivery_role.startswith("create VpcFlowLogsDeliveryRole")
+    assert findings.failures == (
+        Failure(
+            "111111111111",
+            "us-east-1",
+            "planning the remediation: iam:GetRole: AccessDenied: not allowed",
+        ),
+    )
+    assert findings.planned

@@ -1,0 +1,169 @@
+"""What the remediation runbook would do for a VPC, decided by the runbook's own code (pure).
+
+The runbook's input is built from the same settings the deployment gives it
+(:meth:`stacks.settings.Settings.runbook_parameters`) and validated by its own
+``parse_request``; its decisions (``plan_flow_log``, ``delivery_role_problems``,
+``policies_equal``, ``retention_to_set``) are imported from ``enable_vpc_flow_logs``, and
+:func:`plan_vpc` takes them in the order its ``remediate`` does, on what the runbook's reads
+would return (handed in as :class:`RunbookReads`). Nothing is written.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, Protocol
+
+import yaml
+
+import enable_vpc_flow_logs as runbook
+from vpc_flow_logs_guard.model import VpcPlan
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from mypy_boto3_ec2.type_defs import FlowLogTypeDef
+    from mypy_boto3_iam.type_defs import RoleTypeDef
+    from mypy_boto3_logs.type_defs import LogGroupTypeDef
+
+    from stacks.settings import Settings
+
+DOCUMENT: Final = (
+    Path(__file__).resolve().parent.parent / "ssm_documents" / "enable_vpc_flow_logs.yaml"
+)
+"""The runbook's document (stacks.remediation_runbook.DOCUMENT_PATH; its defaults apply)."""
+BOUNDARY_NAME: Final = "DeliveryRoleBoundary"
+"""Stands for the stack's boundary, whose name CloudFormation generates at deployment."""
+BOUNDARY_TEXT: Final = "the stack's DeliveryRoleBoundaryArn"
+
+
+class RunbookReads(Protocol):
+    """The runbook's reads of one account and region (read-only calls only)."""
+
+    def flow_logs(self, vpc_id: str) -> list[FlowLogTypeDef]: ...
+
+    def role(self, name: str) -> RoleTypeDef | None: ...
+
+    def inline_policy(self, role_name: str, policy_name: str) -> object | None: ...
+
+    def log_group(self, name: str) -> LogGroupTypeDef | None: ...
+
+    def log_group_tags(self, arn: str) -> dict[str, str]: ...
+
+
+def boundary_arn(partition: str, account_id: str) -> str:
+    """A boundary ARN the runbook accepts, standing for the stack's (see ``BOUNDARY_NAME``)."""
+    return f"arn:{partition}:iam::{account_id}:policy{runbook.BOUNDARY_PATH}{BOUNDARY_NAME}"
+
+
+@cache
+def document_defaults() -> dict[str, str]:
+    """The document's parameter defaults: SSM gives them for parameters the remediation omits."""
+    parameters = yaml.safe_load(DOCUMENT.read_text(encoding="utf-8"))["parameters"]
+    return {name: str(p["default"]) for name, p in parameters.items() if "default" in p}
+
+
+def runbook_input(
+    settings: Settings, vpc_id: str, *, account_id: str, region: str, partition: str
+) -> dict[str, str]:
+    """The runbook's InputPayload as the deployed remediation would give it for ``vpc_id``."""
+    parameters = settings.runbook_parameters(boundary_arn=boundary_arn(partition, account_id))
+    return {
+        **document_defaults(),
+        **parameters,
+        "VpcId": vpc_id,
+        "AccountId": account_id,
+        "Region": region,
+        "Partition": partition,
+    }
+
+
+def plan_vpc(payload: Mapping[str, object], reads: RunbookReads) -> VpcPlan:
+    """The runbook's steps for one VPC, as ``remediate`` would take them, without writing."""
+    try:
+        request = runbook.parse_request(payload)
+    except runbook.InvalidInputError as error:
+        return VpcPlan("", "", "", blocker=f"the runbook would refuse its input: {error}")
+    flow = runbook.plan_flow_log(reads.flow_logs(request.vpc_id), request)
+    if flow.satisfying is None and flow.conflicts:
+        return VpcPlan(
+            "",
+            "",
+            "",
+            blocker=f"VPC {request.vpc_id} already has a flow log to "
+            f"{request.destination_text} that the runbook did not create and that does not "
+            f"satisfy the request: {', '.join(flow.conflicts)}",
+        )
+    role = group = ""
+    if not request.to_s3:
+        existing = flow.satisfying.get("DeliverLogsPermissionArn", "") if flow.satisfying else ""
+        if existing and existing.rsplit("/", 1)[-1] != request.role_name:
+            role = f"leave alone: the flow log kept delivers with {existing}"
+        else:
+            role, blocker = _delivery_role(request, reads)
+            if blocker:
+                return VpcPlan("", "", "", blocker=blocker)
+        group = _log_group(request, reads)
+    return VpcPlan(role, group, _flow_log(request, flow))
+
+
+def _delivery_role(request: runbook.Request, reads: RunbookReads) -> tuple[str, str]:
+    """(what happens to the delivery role, why the run would stop or '')."""
+    name, policy = request.role_name, runbook.INLINE_POLICY_NAME
+    role = reads.role(name)
+    if role is None:
+        return f"create {name} within {BOUNDARY_TEXT}, with inline policy {policy}", ""
+    trust = runbook.trust_policy(request.partition, request.account_id)
+    problems = runbook.delivery_role_problems(role, trust, request)
+    if problems:
+        text = "; ".join(problems).replace(request.boundary_arn, f"<{BOUNDARY_TEXT}>")
+        return "", f"delivery role {name} cannot be used: {text}"
+    current = reads.inline_policy(name, policy)
+    if current is None:
+        return f"keep {name}; write its inline policy {policy}", ""
+    wanted = runbook.delivery_policy(request.partition, request.account_id)
+    if not runbook.policies_equal(current, wanted):
+        return f"keep {name}; repair its inline policy {policy}", ""
+    return f"keep {name}", ""
+
+
+def _log_group(request: runbook.Request, reads: RunbookReads) -> str:
+    name, days, key = request.log_group_name, request.retention_in_days, request.kms_key_arn
+    group = reads.log_group(name)
+    if group is None:
+        encrypted = f", encrypted with {key}" if key else ""
+        return f"create {name}{encrypted}, retention {days} days"
+    current = group.get("retentionInDays")
+    ours = (
+        current is None
+        and reads.log_group_tags(request.log_group_arn).get(runbook.MANAGED_BY_KEY)
+        == runbook.MANAGED_BY_VALUE
+    )
+    raise_to = runbook.retention_to_set(current, days, ours=ours)
+    changes = []
+    if raise_to is not None:
+        changes.append(
+            f"set retention of {name} to {raise_to} days"
+            if current is None
+            else f"raise retention of {name} from {current} to {raise_to} days"
+        )
+    if key and group.get("kmsKeyId") != key:
+        changes.append(f"associate KMS key {key} with {name}")
+    kept = "never expires" if current is None else f"{current} days"
+    return "; ".join(changes) or f"keep {name} (retention {kept})"
+
+
+def _flow_log(request: runbook.Request, flow: runbook.FlowLogPlan) -> str:
+    replaced = ", ".join(_id(fl) for fl in flow.replaceable)
+    if flow.satisfying is not None:
+        kept = f"keep {_id(flow.satisfying)}"
+        return f"{kept}; delete {replaced} (superseded)" if replaced else kept
+    created = (
+        f"create: {request.traffic_type} traffic to {request.destination_text}, "
+        f"aggregation {request.max_aggregation_interval}s"
+    )
+    return f"{created}; delete {replaced} (replaced)" if replaced else created
+
+
+def _id(flow_log: FlowLogTypeDef) -> str:
+    return flow_log.get("FlowLogId", "")
