@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from vpc_flow_logs_rule import rule
-from vpc_flow_logs_rule.forwarding import SubscriptionFilterPolicy
 from vpc_flow_logs_rule.model import (
     ComplianceType,
     Evaluation,
@@ -20,6 +19,8 @@ from vpc_flow_logs_rule.parameters import ExemptTag, RuleParameters
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    from vpc_flow_logs_rule.forwarding import SubscriptionFilterPolicy
 
 NOW = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 VPC_ID = "vpc-0a1b2c3d4e5f60718"
