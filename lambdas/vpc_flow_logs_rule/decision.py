@@ -278,7 +278,7 @@ def evaluate_flow_logs(
         covers = COVERS.get(flow_log.traffic_type, frozenset())
         if covers & missing:
             details.extend(problems[flow_log.flow_log_id])
-        elif not problems[flow_log.flow_log_id]:
+        else:  # whatever else is wrong with it, it could not count for the missing traffic
             details.append(annotation.covers_only(flow_log.flow_log_id, flow_log.traffic_type))
     return Verdict(ComplianceType.NON_COMPLIANT, annotation.non_compliant(missing, details))
 

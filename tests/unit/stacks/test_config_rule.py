@@ -239,6 +239,8 @@ def test_rule_input_parameters_are_the_settings(default: Synthesized) -> None:
         "MinRetentionDays": "365",
         "AllowedDestinationTypes": "cloud-watch-logs,s3,kinesis-data-firehose",
         "RequireDeliverySuccess": "true",
+        "MaxAggregationInterval": "600",
+        "LogGroupNamePrefix": "/aws/vpc-flow-logs/",
     }
     assert (
         rule["Properties"]["InputParameters"]
@@ -270,6 +272,8 @@ def test_rule_follows_overridden_settings(synth: Callable[..., Synthesized]) -> 
         "RequireDeliverySuccess": "false",
         "ExemptVpcIds": "vpc-12345678",
         "ExemptTag": "Team=network",
+        "MaxAggregationInterval": "600",
+        "LogGroupNamePrefix": "/aws/vpc-flow-logs/",
     }
 
 
@@ -324,6 +328,7 @@ def test_the_rule_reads_its_input_parameters_as_the_settings_mean_them(
         require_delivery_success=False,
         exempt_vpc_ids=frozenset({"vpc-12345678", "vpc-0123456789abcdef0"}),
         exempt_tag=ExemptTag(key="FlowLogsExempt", value="true"),
+        log_group_name_prefix="/aws/vpc-flow-logs/",
     )
 
 
@@ -344,12 +349,16 @@ def test_with_the_central_bucket_the_rule_requires_it(synth: Callable[..., Synth
     assert parse_parameters(json.dumps(parameters)) == RuleParameters(
         allowed_destination_types=frozenset({"s3"}),
         s3_bucket_arn="arn:aws:s3:::org-vpc-flow-logs",
+        s3_file_format="plain-text",
+        s3_hive_compatible_partitions=False,
+        s3_per_hour_partition=False,
     )
 
 
-def test_the_rule_reads_the_default_parameters_as_its_own_defaults(default: Synthesized) -> None:
+def test_the_defaults_add_only_the_runbooks_log_group_prefix(default: Synthesized) -> None:
     _, rule = default.only("AWS::Config::ConfigRule")
 
     parsed = parse_parameters(json.dumps(rule["Properties"]["InputParameters"]))
 
-    assert parsed == RuleParameters()
+    # The rule's own defaults accept any log group; the deployment requires the runbook's.
+    assert parsed == RuleParameters(log_group_name_prefix="/aws/vpc-flow-logs/")

@@ -90,14 +90,22 @@ def test_remediation_parameters_are_document_parameters(everything: Synthesized)
 
 def test_parameters_left_out_are_the_document_defaults_we_want(default: Synthesized) -> None:
     # Config refuses empty static values, so "no KMS key", "one log group per VPC" and "AWS
-    # default format" are left to the document's defaults: they must be empty there.
+    # default format" are left to the document's defaults: they must be empty there. The S3
+    # object options do not apply to CloudWatch Logs: their defaults are EC2's own.
     declared = build_document(DOCUMENT_PATH)["parameters"]
     given = remediation(default)["Properties"]["Parameters"]
 
     left_out = set(declared) - set(given)
 
-    assert left_out == {"KmsKeyArn", "LogGroupName", "LogFormat", "S3BucketArn"}
-    assert {name: declared[name]["default"] for name in left_out} == dict.fromkeys(left_out, "")
+    assert {name: declared[name]["default"] for name in left_out} == {
+        "KmsKeyArn": "",
+        "LogGroupName": "",
+        "LogFormat": "",
+        "S3BucketArn": "",
+        "S3FileFormat": "plain-text",
+        "S3HiveCompatiblePartitions": "false",
+        "S3PerHourPartition": "false",
+    }
     assert static(given)["DestinationType"] == "cloud-watch-logs"
 
 
@@ -120,6 +128,9 @@ def test_with_the_central_bucket_the_runbook_delivers_there(
         "S3BucketArn": CENTRAL_BUCKET,
         "TrafficType": "ALL",
         "MaxAggregationInterval": "600",
+        "S3FileFormat": "plain-text",
+        "S3HiveCompatiblePartitions": "false",
+        "S3PerHourPartition": "false",
     }
     for name, value in values.items():
         spec = declared[name]
