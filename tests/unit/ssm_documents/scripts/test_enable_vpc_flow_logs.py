@@ -2,7 +2,6 @@
 
 The harness is in ``builders`` (requests, recorded calls, injected answers, moto state) and
 conftest.py (fixtures); the other test files in this folder each test one part of the script.
-The builders' names are re-exported here for test files that import them from this module.
 """
 
 from __future__ import annotations
@@ -11,134 +10,30 @@ from typing import TYPE_CHECKING
 
 import enable_vpc_flow_logs as script
 from tests.support.accounts import World
-
-# The builders and fixtures, re-exported for test files that import them from this module.
 from tests.unit.ssm_documents.scripts.builders import (
     ACCOUNT,
-    AUTOMATION_ROLE_ACTIONS,
     BOUNDARY_ARN,
-    BUCKET,
-    BUCKET_ARN,
     COMPLIANT_VPC_CALLS,
     FRESH_VPC_CALLS,
-    MANAGED_BY,
-    OTHER_REGIONS_BOUNDARY,
     OURS,
-    PROPAGATION,
-    READS,
     REGION,
     ROLE,
     ROLE_ARN,
-    S3_AUTOMATION_ROLE_ACTIONS,
-    S3_FRESH_VPC_CALLS,
-    TAG_OURS,
-    THROTTLED,
-    WRONG_TRUST,
     Calls,
     Env,
-    S3Destination,
-    allows,
-    before,
-    create_role,
-    error,
     events,
-    flow_log,
     group_name,
-    inject,
     log_group,
-    new_session,
-    no_sleep,
     our_policy,
     our_trust,
-    put_policy,
-    read_back,
     remediate,
-    request,
-    response,
-    run_with_actions,
-    throttled,
-    to_s3,
     vpc_flow_logs,
-)
-from tests.unit.ssm_documents.scripts.conftest import (
-    backoff,
-    bucket,
-    calls,
-    ec2,
-    env,
-    iam,
-    key_arn,
-    logs,
-    session,
-    sleeps,
-    vpc_id,
-    world,
 )
 
 if TYPE_CHECKING:
     import boto3
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_logs import CloudWatchLogsClient
-
-__all__ = [
-    "ACCOUNT",
-    "AUTOMATION_ROLE_ACTIONS",
-    "BOUNDARY_ARN",
-    "BUCKET",
-    "BUCKET_ARN",
-    "COMPLIANT_VPC_CALLS",
-    "FRESH_VPC_CALLS",
-    "MANAGED_BY",
-    "OTHER_REGIONS_BOUNDARY",
-    "OURS",
-    "PROPAGATION",
-    "READS",
-    "REGION",
-    "ROLE",
-    "ROLE_ARN",
-    "S3_AUTOMATION_ROLE_ACTIONS",
-    "S3_FRESH_VPC_CALLS",
-    "TAG_OURS",
-    "THROTTLED",
-    "WRONG_TRUST",
-    "Calls",
-    "Env",
-    "S3Destination",
-    "allows",
-    "backoff",
-    "before",
-    "bucket",
-    "calls",
-    "create_role",
-    "ec2",
-    "env",
-    "error",
-    "events",
-    "flow_log",
-    "group_name",
-    "iam",
-    "inject",
-    "key_arn",
-    "log_group",
-    "logs",
-    "new_session",
-    "no_sleep",
-    "our_policy",
-    "our_trust",
-    "put_policy",
-    "read_back",
-    "remediate",
-    "request",
-    "response",
-    "run_with_actions",
-    "session",
-    "sleeps",
-    "throttled",
-    "to_s3",
-    "vpc_flow_logs",
-    "vpc_id",
-    "world",
-]
 
 
 def test_fresh_vpc_gets_role_log_group_and_flow_log(env: Env) -> None:
