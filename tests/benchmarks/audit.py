@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
     import boto3
     from moto import mock_aws
 
-    from local_aws.moto_fixes import patch_moto
+    from local_aws.moto_patches import patch_moto
     from tests.benchmarks.measure import measure
     from vpc_flow_logs_guard import aws
     from vpc_flow_logs_guard.audit import Target, run_audit

@@ -1,6 +1,6 @@
 """``make bench``: what a scheduled evaluation and a remediation cost as an account grows.
 
-One moto account (in process, patched by ``local_aws.moto_fixes`` to answer as AWS documents)
+One moto account (in process, patched by ``local_aws.moto_patches`` to answer as AWS documents)
 grows through the sizes; at each size the rule's scheduled run (twice: the second, steady-state
 run is measured, then a run after 1% of the VPCs changed), the record-every-VPC and naive
 baselines, change notifications of VPCs and flow logs and the runbook are measured. Then the
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Final
 
 from moto import mock_aws
 
-from local_aws.moto_fixes import patch_moto
+from local_aws.moto_patches import patch_moto
 from tests.benchmarks import report
 from tests.benchmarks.account import PROFILES, GrowingAccount
 from tests.benchmarks.cold_start import (

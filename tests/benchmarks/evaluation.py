@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 import boto3
 
-from local_aws.moto_fixes import issue_result_token
+from local_aws.moto_patches import issue_result_token
 from tests.benchmarks.measure import Measurement, measure, peak_memory
 from tests.unit.lambdas.vpc_flow_logs_rule.builders import (
     ACCOUNT_ID,

@@ -19,7 +19,7 @@ import botocore.session
 from moto.ec2.models import ec2_backends
 from moto.logs.models import logs_backends
 
-from local_aws.moto_fixes import issue_result_token
+from local_aws.moto_patches import issue_result_token
 
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient

@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 
-from local_aws.moto_fixes import issue_result_token
+from local_aws.moto_patches import issue_result_token
 from tests.support.accounts import ACCOUNT_ID, DELIVERY_ROLE, REGION, RULE_NAME, World
 
 __all__ = [  # the account's names, for the tests that import them from here

@@ -12,7 +12,6 @@ from moto.ec2.models.flow_logs import FlowLogsBackend
 from moto.logs.responses import LogsResponse
 from moto.sts.models import STSBackend
 
-from local_aws import moto_fixes, moto_patches
 from local_aws.moto_patches import configuration_items, patch_moto
 
 PATCHED = [
@@ -56,8 +55,3 @@ def test_the_recorder_records_what_the_ec2_patches_let_through(aws: None) -> Non
     (item,) = configuration_items("123456789012", "us-east-1")
     assert item["resourceId"] == created["FlowLogIds"][0]
     assert json.loads(item["configuration"])["logDestination"] == "arn:aws:s3:::flow-logs/team-a"
-
-
-def test_moto_fixes_re_exports_the_package() -> None:
-    for name in moto_patches.__all__:
-        assert getattr(moto_fixes, name) is getattr(moto_patches, name)

@@ -22,7 +22,7 @@ from moto.core import set_initial_no_auth_action_count
 
 import enable_vpc_flow_logs as script
 from enable_vpc_flow_logs import Clients, RemediationError, Request, Run, RunbookOutput
-from local_aws.moto_fixes import patch_moto
+from local_aws.moto_patches import patch_moto
 from tests.support import accounts
 from tests.support.accounts import (
     ACCOUNT_ID,
