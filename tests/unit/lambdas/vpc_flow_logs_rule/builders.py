@@ -1,11 +1,12 @@
-"""Small builders for the rule's tests: Config events (from tests/events), a Lambda context and
-a call counter. The moto account (``World``) comes from ``tests.support.accounts``."""
+"""Small builders for the rule's tests: Config events (from tests/events), flow-log records, a
+Lambda context and a call counter. The moto account (``World``) comes from
+``tests.support.accounts``."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import boto3
 
 from local_aws.moto_patches import issue_result_token
 from tests.support.accounts import ACCOUNT_ID, DELIVERY_ROLE, REGION, RULE_NAME, World
+from vpc_flow_logs_rule.model import FlowLog
 
 __all__ = [  # the account's names, for the tests that import them from here
     "ABSENT",
@@ -21,10 +23,12 @@ __all__ = [  # the account's names, for the tests that import them from here
     "EVENTS",
     "REGION",
     "RULE_NAME",
+    "VPC_ID",
     "CallCounter",
     "FakeLambdaContext",
     "World",
     "change_event",
+    "flow_log",
     "flow_log_event",
     "load_event",
     "oversized_event",
@@ -33,6 +37,31 @@ __all__ = [  # the account's names, for the tests that import them from here
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"
 ABSENT = object()  # leave a key out of the event altogether
+VPC_ID = "vpc-0a1b2c3d4e5f60718"
+
+
+def flow_log(
+    flow_log_id: str = "fl-1",
+    traffic_type: str = "REJECT",
+    *,
+    vpc_id: str = VPC_ID,
+    log_group: str | None = "/aws/vpc-flow-logs/a",
+    **changes: object,
+) -> FlowLog:
+    """An active flow log of ``vpc_id`` to a CloudWatch Logs group, delivering; ``changes``
+    replace any other field (e.g. an S3 destination)."""
+    base = FlowLog(
+        flow_log_id=flow_log_id,
+        resource_id=vpc_id,
+        traffic_type=traffic_type,
+        flow_log_status="ACTIVE",
+        deliver_logs_status="SUCCESS",
+        deliver_logs_error_message=None,
+        destination_type="cloud-watch-logs",
+        log_group_name=log_group,
+        log_destination=None,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -1,40 +1,18 @@
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
+from tests.unit.lambdas.vpc_flow_logs_rule.builders import VPC_ID, flow_log
 from vpc_flow_logs_rule import decision
 from vpc_flow_logs_rule.decision import Account
 from vpc_flow_logs_rule.model import ComplianceType, Evaluation, FlowLog, LogGroup, Vpc
 from vpc_flow_logs_rule.parameters import ExemptTag, RuleParameters
 
 ACCOUNT = Account("123456789012", "us-east-1")
-VPC_ID = "vpc-0a1b2c3d4e5f60718"
 NOW = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 DEFAULTS = RuleParameters()
-
-
-def flow_log(
-    flow_log_id: str = "fl-1",
-    traffic_type: str = "REJECT",
-    *,
-    log_group: str | None = "/aws/vpc-flow-logs/a",
-    **changes: object,
-) -> FlowLog:
-    base = FlowLog(
-        flow_log_id=flow_log_id,
-        resource_id=VPC_ID,
-        traffic_type=traffic_type,
-        flow_log_status="ACTIVE",
-        deliver_logs_status="SUCCESS",
-        deliver_logs_error_message=None,
-        destination_type="cloud-watch-logs",
-        log_group_name=log_group,
-        log_destination=None,
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 GROUPS = {

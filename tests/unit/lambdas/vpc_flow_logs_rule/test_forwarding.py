@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
+from tests.unit.lambdas.vpc_flow_logs_rule import builders
 from tests.unit.lambdas.vpc_flow_logs_rule.builders import (
     ACCOUNT_ID,
     REGION,
@@ -39,16 +40,8 @@ TO_ARCHIVE = SubscriptionFilterPolicy("to-archive", DESTINATION, frozenset({"/aw
 
 def flow_log(vpc_id: str) -> FlowLog:
     """An active ALL flow log to its own log group in this account and Region."""
-    return FlowLog(
-        flow_log_id=f"fl-{vpc_id}",
-        resource_id=vpc_id,
-        traffic_type="ALL",
-        flow_log_status="ACTIVE",
-        deliver_logs_status="SUCCESS",
-        deliver_logs_error_message=None,
-        destination_type="cloud-watch-logs",
-        log_group_name=f"/aws/vpc-flow-logs/{vpc_id}",
-        log_destination=None,
+    return builders.flow_log(
+        f"fl-{vpc_id}", "ALL", vpc_id=vpc_id, log_group=f"/aws/vpc-flow-logs/{vpc_id}"
     )
 
 

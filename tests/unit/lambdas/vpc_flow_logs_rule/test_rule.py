@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.unit.lambdas.vpc_flow_logs_rule import builders
+from tests.unit.lambdas.vpc_flow_logs_rule.builders import VPC_ID
 from vpc_flow_logs_rule import rule
 from vpc_flow_logs_rule.model import (
     ComplianceType,
@@ -23,7 +25,6 @@ if TYPE_CHECKING:
     from vpc_flow_logs_rule.forwarding import SubscriptionFilterPolicy
 
 NOW = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
-VPC_ID = "vpc-0a1b2c3d4e5f60718"
 
 
 class FakeLookups:
@@ -84,15 +85,13 @@ def changed(**changes: object) -> ChangedResource:
 
 
 def flow_log(resource_id: str, traffic_type: str = "ALL") -> FlowLog:
-    return FlowLog(
-        flow_log_id=f"fl-{resource_id}",
-        resource_id=resource_id,
-        traffic_type=traffic_type,
-        flow_log_status="ACTIVE",
-        deliver_logs_status="SUCCESS",
-        deliver_logs_error_message=None,
+    """An S3 flow log (no log group to look up)."""
+    return builders.flow_log(
+        f"fl-{resource_id}",
+        traffic_type,
+        vpc_id=resource_id,
+        log_group=None,
         destination_type="s3",
-        log_group_name=None,
         log_destination="arn:aws:s3:::flow-logs",
     )
 
@@ -137,17 +136,7 @@ def test_s3_flow_logs_need_no_log_group_lookup() -> None:
 
 def test_a_scheduled_run_reads_everything_before_deciding_and_skips_exempt_log_groups() -> None:
     kept, exempt = "vpc-11111111", "vpc-22222222"
-    cloud_watch = FlowLog(
-        flow_log_id="fl-cw",
-        resource_id=exempt,
-        traffic_type="ALL",
-        flow_log_status="ACTIVE",
-        deliver_logs_status="SUCCESS",
-        deliver_logs_error_message=None,
-        destination_type="cloud-watch-logs",
-        log_group_name="/exempt",
-        log_destination=None,
-    )
+    cloud_watch = builders.flow_log("fl-cw", "ALL", vpc_id=exempt, log_group="/exempt")
     lookups = FakeLookups(
         vpcs=[Vpc(kept), Vpc(exempt, {"skip": "1"})],
         flow_logs=[flow_log(kept), cloud_watch],
@@ -309,17 +298,7 @@ def test_an_exempt_tag_is_read_from_the_vpc_of_a_flow_log() -> None:
 
 
 def test_a_deleted_flow_log_with_an_exempt_tag_set_costs_one_more_look_up() -> None:
-    kept = FlowLog(
-        flow_log_id="fl-kept",
-        resource_id=VPC_ID,
-        traffic_type="REJECT",
-        flow_log_status="ACTIVE",
-        deliver_logs_status="SUCCESS",
-        deliver_logs_error_message=None,
-        destination_type="cloud-watch-logs",
-        log_group_name="/aws/vpc-flow-logs/kept",
-        log_destination=None,
-    )
+    kept = builders.flow_log("fl-kept", log_group="/aws/vpc-flow-logs/kept")
     lookups = FakeLookups(vpcs=[Vpc(VPC_ID)], flow_logs=[kept], owners={FLOW_LOG_ID: VPC_ID})
 
     [evaluation] = evaluate(
