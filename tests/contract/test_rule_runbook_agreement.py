@@ -175,14 +175,32 @@ class Group:
 
 @st.composite
 def vpcs(draw: st.DrawFn, request: script.Request) -> tuple[list[dict[str, Any]], dict[str, Group]]:
+    """A VPC's flow logs and log groups; half the time one the runbook has fixed before.
+
+    Arbitrary setups seldom leave the runbook nothing to do (under 1% of them), so the
+    properties about that case would rarely run: a fixed VPC (the flow log and log group an
+    earlier run created, its delivery status and the group's retention drawn again) makes it
+    common, beside whatever other flow logs the VPC has.
+    """
     count = draw(st.integers(0, 3))
     items = [draw(flow_logs(request, index)) for index in range(count)]
+    fixed = draw(st.booleans())
+    if fixed:
+        earlier = created_flow_log(request)
+        delivery = draw(st.sampled_from(["SUCCESS", "FAILED", None]))
+        items.append(
+            {**earlier, "FlowLogId": "fl-fixed"}
+            | ({"DeliverLogsStatus": delivery} if delivery else {})
+        )
     names = {item["LogGroupName"] for item in items if "LogGroupName" in item}
     if request.log_group_name:
         names.add(request.log_group_name)
     groups = {}
     for name in sorted(names):
-        if draw(st.booleans()) or name != request.log_group_name:
+        if fixed and name == request.log_group_name:
+            retention = draw(st.sampled_from([request.retention_in_days, None, 1, 3653]))
+            groups[name] = Group(name, retention, ours=True)
+        elif draw(st.booleans()) or name != request.log_group_name:
             retention = draw(st.sampled_from([None, 1, 30, 365, 731, 3653]))
             groups[name] = Group(name, retention, ours=draw(st.booleans()))
     return items, groups
