@@ -23,13 +23,14 @@ from pathlib import Path
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from stacks import organization_settings, organization_view_settings
 from stacks.log_archive_stack import LogArchiveStack
-from stacks.organization_settings import OrganizationSettings
 from stacks.organization_stack import OrganizationStack
-from stacks.organization_view_settings import OrganizationViewSettings
 from stacks.organization_view_stack import OrganizationViewStack
-from stacks.settings import Settings
+from stacks.settings import organization as organization_settings
+from stacks.settings import organization_view as organization_view_settings
+from stacks.settings.account import Settings
+from stacks.settings.organization import OrganizationSettings
+from stacks.settings.organization_view import OrganizationViewSettings
 from stacks.vpc_flow_logs_stack import VpcFlowLogsStack
 
 CDK_JSON = Path(__file__).resolve().parent / "cdk.json"

@@ -17,7 +17,7 @@ from local_aws.automation import AutomationError
 from local_aws.dashboard import render
 from local_aws.intrinsics import TemplateError
 from local_aws.lambda_runner import LambdaInvocationError
-from local_aws.run import LocalStack, read_stack
+from local_aws.run import LocalDeployment, read_stack
 from local_aws.sandbox import SandboxError
 from local_aws.scenario import DEMO_CONTEXT, ScenarioError, check_settings, run_scenario
 from local_aws.synth import SynthError, synthesize
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                 synth_seconds = time.monotonic() - clock
             check_settings(read_stack(assembly, region=args.region))
             _say("Deploying the synthesized stack into moto on 127.0.0.1 (IAM enforced) ...")
-            with LocalStack(assembly, region=args.region) as local:
+            with LocalDeployment(assembly, region=args.region) as local:
                 _say("Playing AWS Config: discover, remediate, notify, drift, scheduled run ...")
                 result = run_scenario(local)
                 rule_name = local.deployment.rule_name

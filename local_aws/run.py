@@ -1,7 +1,7 @@
 """The synthesized stack, deployed into an embedded AWS, with AWS Config and SSM Automation played.
 
-``with LocalStack(assembly_dir) as local:`` reads the cloud assembly, starts moto (with the moto
-behaviour fixes), deploys the stack's roles, log groups, function, rule and documents, obtains
+``with LocalDeployment(assembly_dir) as local:`` reads the cloud assembly, starts moto (with the
+moto behaviour fixes), deploys the stack's roles, log groups, function, rule and documents, obtains
 each service role's credentials, turns IAM enforcement on, and hands out:
 
 * ``local.admin``: clients as an administrator (to build an account, read results);
@@ -61,7 +61,7 @@ def read_stack(
     return stack
 
 
-class LocalStack(AbstractContextManager["LocalStack"]):
+class LocalDeployment(AbstractContextManager["LocalDeployment"]):
     """One deployment of the synthesized stack into a fresh embedded AWS."""
 
     def __init__(
@@ -80,7 +80,7 @@ class LocalStack(AbstractContextManager["LocalStack"]):
         self._embedded: EmbeddedAws | None = None
         self._work_dir: Path | None = None
 
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> LocalDeployment:
         try:
             self._start()
         except BaseException:

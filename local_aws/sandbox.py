@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stacks.python_runtime import python_for
+from stacks.build.python_runtime import python_for
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

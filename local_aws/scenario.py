@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from local_aws.app_model import GuardStack
     from local_aws.clients import Aws
     from local_aws.config_service import Evaluation, Remediation
-    from local_aws.run import LocalStack
+    from local_aws.run import LocalDeployment
 
 COMPLIANT = "COMPLIANT"
 NON_COMPLIANT = "NON_COMPLIANT"
@@ -286,7 +286,7 @@ def _compliant(admin: Aws, vpc_id: str) -> None:
 # -- the loop ---------------------------------------------------------------------------------
 
 
-def run_scenario(local: LocalStack, cases: Sequence[VpcCase] = DEMO_CASES) -> ScenarioResult:
+def run_scenario(local: LocalDeployment, cases: Sequence[VpcCase] = DEMO_CASES) -> ScenarioResult:
     """Build the account, then play Config through the loop (see the module's docstring)."""
     check_settings(local.stack, cases)
     timings = dict(local.timings)
@@ -367,7 +367,7 @@ def run_scenario(local: LocalStack, cases: Sequence[VpcCase] = DEMO_CASES) -> Sc
 
 
 def _drift(
-    local: LocalStack, rows: Sequence[VpcResult], steps: list[Step], timings: dict[str, float]
+    local: LocalDeployment, rows: Sequence[VpcResult], steps: list[Step], timings: dict[str, float]
 ) -> tuple[str, ...]:
     """Someone deletes the drift VPC's flow log; notifications and remediation bring it back."""
     row = next((row for row in rows if row.case.name == DRIFT_CASE), None)
@@ -394,7 +394,7 @@ def _drift(
     return tuple(states)
 
 
-def _compliance(local: LocalStack, vpc_id: str) -> str:
+def _compliance(local: LocalDeployment, vpc_id: str) -> str:
     evaluation = local.config.evaluations().get(vpc_id)
     return evaluation.compliance_type if evaluation else "NO_EVALUATION"
 
@@ -418,7 +418,7 @@ def _retention_of(admin: Aws, remediation: Remediation) -> dict[str, int | None]
     return retention
 
 
-def _remediation_settings(local: LocalStack) -> dict[str, Any]:
+def _remediation_settings(local: LocalDeployment) -> dict[str, Any]:
     spec = local.stack.remediation
     if spec is None:
         return {}

@@ -8,8 +8,8 @@ organization can deliver without a policy change and no account outside it can.
 
 With ``centralLogDestination``, the stack also receives flow logs kept in CloudWatch Logs: a
 CloudWatch Logs destination for the organization feeds a Firehose stream into the same bucket
-(``stacks/central_log_destination.py``), and the bucket policy admits that stream's role as the
-one other writer, under its own prefix.
+(``stacks/constructs/central_log_destination.py``), and the bucket policy admits that stream's
+role as the one other writer, under its own prefix.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
-from stacks.central_log_destination import (
+from stacks.constructs.central_log_destination import (
     ARCHIVE_PREFIX,
     CentralLogDestination,
     CentralLogDestinationProps,
@@ -31,7 +31,7 @@ from stacks.nag_acknowledgements import acknowledge_central_archive
 if TYPE_CHECKING:
     from constructs import Construct
 
-    from stacks.organization_settings import OrganizationSettings
+    from stacks.settings.organization import OrganizationSettings
 
 LOG_DELIVERY_SERVICE: Final = "delivery.logs.amazonaws.com"
 FLOW_LOGS_PREFIX: Final = "AWSLogs/"

@@ -17,10 +17,10 @@ if TYPE_CHECKING:
     from aws_cdk import aws_iam as iam
     from constructs import IConstruct
 
-    from stacks.central_log_destination import CentralLogDestination
-    from stacks.config_recorder import VpcConfigRecorder
-    from stacks.config_rule import VpcFlowLogsRule
-    from stacks.remediation_runbook import RemediationRunbook
+    from stacks.constructs.central_log_destination import CentralLogDestination
+    from stacks.constructs.config_recorder import VpcConfigRecorder
+    from stacks.constructs.config_rule import VpcFlowLogsRule
+    from stacks.constructs.remediation_runbook import RemediationRunbook
 
 NO_RESOURCE_LEVEL = "Resource::*"
 LOG_GROUPS = "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"

@@ -32,16 +32,16 @@ from cdk_stacksets import (
     StackSetTemplate,
 )
 
+from stacks.constructs.account_guard import VpcFlowLogsGuard, VpcFlowLogsGuardProps
 from stacks.nag_acknowledgements import acknowledge_asset_copy
-from stacks.vpc_flow_logs_guard import VpcFlowLogsGuard, VpcFlowLogsGuardProps
 from stacks.vpc_flow_logs_stack import GUARD_ID
 
 if TYPE_CHECKING:
     from aws_cdk import aws_lambda as lambda_
     from constructs import Construct
 
-    from stacks.organization_settings import OrganizationSettings
-    from stacks.settings import Settings
+    from stacks.settings.account import Settings
+    from stacks.settings.organization import OrganizationSettings
 
 STACK_SET_NAME: Final = "vpc-flow-logs-guard"
 

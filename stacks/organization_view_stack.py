@@ -23,14 +23,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 
-from stacks.config_rule import RULE_NAME
+from stacks.constructs.config_rule import RULE_NAME
 from stacks.nag_acknowledgements import acknowledge_organization_view
 
 if TYPE_CHECKING:
     from aws_cdk.interfaces.aws_events import IRuleRef
     from constructs import Construct
 
-    from stacks.organization_view_settings import OrganizationViewSettings
+    from stacks.settings.organization_view import OrganizationViewSettings
 
 CONFIG_SERVICE: Final = "config.amazonaws.com"
 EVENTS_SERVICE: Final = "events.amazonaws.com"

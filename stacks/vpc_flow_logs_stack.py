@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 
-from stacks.vpc_flow_logs_guard import VpcFlowLogsGuard, VpcFlowLogsGuardProps
+from stacks.constructs.account_guard import VpcFlowLogsGuard, VpcFlowLogsGuardProps
 
 if TYPE_CHECKING:
     from aws_cdk import aws_lambda as lambda_
     from constructs import Construct
 
-    from stacks.settings import Settings
+    from stacks.settings.account import Settings
 
 GUARD_ID = "Default"
 """CDK leaves ``Default`` out of logical ids, so the guard's resources keep the logical ids they

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from datetime import datetime
 
-    from stacks.settings import Settings
+    from stacks.settings.account import Settings
     from vpc_flow_logs_rule.parameters import RuleParameters
     from vpc_flow_logs_rule.rule import RegionReads
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from vpc_flow_logs_guard.model import Findings
 
 RULE_NAME: Final = "vpc-flow-logs-enabled"
-"""The deployed rule's name (stacks.config_rule.RULE_NAME; a test keeps them equal)."""
+"""The deployed rule's name (stacks.constructs.config_rule.RULE_NAME; a test keeps them equal)."""
 ROLE_NAME: Final = re.compile(r"[\w+=,.@-]{1,64}")
 REGION: Final = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
 

@@ -1,7 +1,7 @@
 """The deployed rule's parameters, from the same settings the CDK app reads.
 
 ``cdk.json``'s ``context`` holds the defaults, ``-c key=value`` overrides one (as with
-``npx cdk synth -c``); :class:`stacks.settings.Settings` validates them and gives the rule's
+``npx cdk synth -c``); :class:`stacks.settings.account.Settings` validates them and gives the rule's
 input parameters, which the rule's own :func:`~vpc_flow_logs_rule.parameters.parse_parameters`
 then reads. The audit therefore judges with exactly what the deployed rule is given.
 """
@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from stacks.settings import SETTING_KEY, Settings, SettingsError
+from stacks.settings.account import SETTING_KEY, Settings, SettingsError
 from vpc_flow_logs_rule.parameters import ParameterError, RuleParameters, parse_parameters
 
 if TYPE_CHECKING:

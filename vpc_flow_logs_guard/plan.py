@@ -1,7 +1,7 @@
 """What the remediation runbook would do for a VPC, decided by the runbook's own code (pure).
 
 The runbook's input is built from the same settings the deployment gives it
-(:meth:`stacks.settings.Settings.runbook_parameters`) and validated by its own
+(:meth:`stacks.settings.account.Settings.runbook_parameters`) and validated by its own
 ``parse_request``; its decisions (``plan_flow_log``, ``delivery_role_problems``,
 ``policies_equal``, ``retention_to_set``) are imported from ``enable_vpc_flow_logs``, and
 :func:`plan_vpc` takes them in the order its ``remediate`` does, on what the runbook's reads
@@ -26,12 +26,13 @@ if TYPE_CHECKING:
     from mypy_boto3_iam.type_defs import RoleTypeDef
     from mypy_boto3_logs.type_defs import LogGroupTypeDef
 
-    from stacks.settings import Settings
+    from stacks.settings.account import Settings
 
 DOCUMENT: Final = (
     Path(__file__).resolve().parent.parent / "ssm_documents" / "enable_vpc_flow_logs.yaml"
 )
-"""The runbook's document (stacks.remediation_runbook.DOCUMENT_PATH; its defaults apply)."""
+"""The runbook's document (``stacks.constructs.remediation_runbook.DOCUMENT_PATH``); its
+defaults apply."""
 BOUNDARY_NAME: Final = "DeliveryRoleBoundary"
 """Stands for the stack's boundary, whose name CloudFormation generates at deployment."""
 BOUNDARY_TEXT: Final = "the stack's DeliveryRoleBoundaryArn"

@@ -1,7 +1,7 @@
 """The Lambda's cold start (import time in a fresh interpreter) and the size of its asset.
 
 The asset is the one ``npx cdk synth`` writes (the stack bundles it with
-``stacks/lambda_bundling.py``); if the synth fails, the same bundling code is called directly.
+``stacks/build/lambda_bundling.py``); if the synth fails, the same bundling code is called directly.
 
 Imports are timed as Lambda's Python runtime runs them: the runtime's interpreter (found by
 ``local_aws.sandbox.find_interpreter``), started with ``-S`` (standard library only) and ``-B``,
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Final
 
 from local_aws.sandbox import find_interpreter
-from stacks.lambda_bundling import unzipped_bytes, zipped_bytes
+from stacks.build.lambda_bundling import unzipped_bytes, zipped_bytes
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 HANDLER_MODULE: Final = "vpc_flow_logs_rule.handler"
@@ -99,19 +99,21 @@ def _synthesized_asset(out: Path) -> Asset:
 
 def _bundled_asset(out: Path) -> Asset:
     """The stack's bundling code, called directly (when the synth fails)."""
-    from stacks.config_rule import ARCHITECTURE, RULE_PACKAGE, RUNTIME
-    from stacks.lambda_bundling import PythonPackage, bundle
+    from stacks.build.lambda_bundling import PythonPackage, bundle
+    from stacks.constructs.config_rule import ARCHITECTURE, RULE_PACKAGE, RUNTIME
 
     shutil.rmtree(out, ignore_errors=True)
     bundle(PythonPackage(RULE_PACKAGE, RUNTIME, ARCHITECTURE), out)
-    return _sized(out, RUNTIME.name, "stacks.lambda_bundling.bundle, the synth failed")
+    return _sized(out, RUNTIME.name, "stacks.build.lambda_bundling.bundle, the synth failed")
 
 
 def lambda_asset(cdk_out: Path, fallback: Path) -> Asset:
     try:
         return _synthesized_asset(cdk_out)
     except (ColdStartError, OSError, subprocess.TimeoutExpired, KeyError) as error:
-        print(f"synth failed, bundling with stacks/lambda_bundling.py: {error}", file=sys.stderr)
+        print(
+            f"synth failed, bundling with stacks/build/lambda_bundling.py: {error}", file=sys.stderr
+        )
         return _bundled_asset(fallback)
 
 

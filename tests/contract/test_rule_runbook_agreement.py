@@ -37,9 +37,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import enable_vpc_flow_logs as script
-from stacks.remediation_runbook import DOCUMENT_PATH
-from stacks.runbook_document import build_document
-from stacks.settings import LOG_RETENTION_DAYS, RUNBOOK_DESTINATIONS, Settings
+from stacks.build.runbook_document import build_document
+from stacks.constructs.remediation_runbook import DOCUMENT_PATH
+from stacks.settings.account import LOG_RETENTION_DAYS, RUNBOOK_DESTINATIONS, Settings
 from tests.unit.stacks.synthesis import cdk_json_context
 from vpc_flow_logs_rule import decision
 from vpc_flow_logs_rule.model import ComplianceType, FlowLog, LogGroup

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from local_aws.run import LocalStack
+from local_aws.run import LocalDeployment
 from local_aws.scenario import DEMO_CONTEXT, run_scenario
 from local_aws.synth import synthesize
 from tests.e2e.least_privilege import FIGURES
@@ -25,9 +25,9 @@ def demo_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def demo_run(demo_assembly: Path) -> Iterator[tuple[LocalStack, ScenarioResult]]:
+def demo_run(demo_assembly: Path) -> Iterator[tuple[LocalDeployment, ScenarioResult]]:
     """The demo's loop, run once per module; the embedded AWS stays up for the module's tests."""
-    with LocalStack(demo_assembly) as local:
+    with LocalDeployment(demo_assembly) as local:
         yield local, run_scenario(local)
 
 

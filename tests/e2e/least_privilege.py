@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from local_aws.app_model import GuardStack, RoleSpec
-    from local_aws.run import LocalStack
+    from local_aws.run import LocalDeployment
 
 MANAGED_BY = ("ManagedBy", "vpc-flow-logs-guard")
 OUR_TAG = {"Key": MANAGED_BY[0], "Value": MANAGED_BY[1]}
@@ -52,7 +52,7 @@ class Verdict:
         return "\n".join([*self.failures, "", table(self.rows)])
 
 
-def template_stack(local: LocalStack, assembly_dir: Path) -> GuardStack:
+def template_stack(local: LocalDeployment, assembly_dir: Path) -> GuardStack:
     """The stack of ``assembly_dir`` resolved with the names ``local``'s deployment got."""
     artifact = CloudAssembly.load(assembly_dir).stack(local.stack.template.stack_name)
     rule = local.stack.rule.logical_id
@@ -70,7 +70,7 @@ def template_stack(local: LocalStack, assembly_dir: Path) -> GuardStack:
     return read_guard_stack(template)
 
 
-def role_policies(local: LocalStack, stack: GuardStack) -> dict[str, Policies]:
+def role_policies(local: LocalDeployment, stack: GuardStack) -> dict[str, Policies]:
     """Each role's identity policies and boundary, as the template gives them, by role ARN."""
     policies = {}
     for arn, role in stack.roles.items():
@@ -98,7 +98,7 @@ def _template_managed_policy(stack: GuardStack, arn: str) -> dict[str, Any] | No
     return None
 
 
-def _aws_managed(local: LocalStack, arn: str) -> dict[str, Any]:
+def _aws_managed(local: LocalDeployment, arn: str) -> dict[str, Any]:
     """A policy the template only names (AWS managed): its document as IAM holds it."""
     iam = local.admin.iam()
     version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
@@ -131,7 +131,7 @@ def evaluate(
     return Verdict(rows=rows, failures=failures)
 
 
-def recorded_requests(local: LocalStack) -> tuple[list[IamRequest], list[str]]:
+def recorded_requests(local: LocalDeployment) -> tuple[list[IamRequest], list[str]]:
     """The IAM requests of every call a role made in the run, and the calls that failed mapping."""
     recorded = local.requests.by_roles()
     unmapped = [
@@ -160,7 +160,7 @@ class Forbidden:
 class _Callers:
     """The stack's two roles, and calls as either of them in the deployment's account."""
 
-    local: LocalStack
+    local: LocalDeployment
 
     @property
     def rule(self) -> RoleSpec:
@@ -200,7 +200,7 @@ class _Callers:
         )
 
 
-def forbidden_calls(local: LocalStack) -> list[Forbidden]:
+def forbidden_calls(local: LocalDeployment) -> list[Forbidden]:
     """Calls outside each role's job, on the live account (real names, real tags)."""
     callers = _Callers(local)
     call, rule, runbook = callers.call, callers.rule, callers.runbook
@@ -312,7 +312,7 @@ def forbidden_calls(local: LocalStack) -> list[Forbidden]:
     ]
 
 
-def permitted_calls(local: LocalStack) -> list[ApiCall]:
+def permitted_calls(local: LocalDeployment) -> list[ApiCall]:
     """Calls the demo does not make that the roles must be able to make (positive controls)."""
     callers = _Callers(local)
     group = local.stack.function.log_group_name
@@ -331,14 +331,14 @@ def permitted_calls(local: LocalStack) -> list[ApiCall]:
     ]
 
 
-def mapped(local: LocalStack, calls: Sequence[ApiCall]) -> list[list[IamRequest]]:
+def mapped(local: LocalDeployment, calls: Sequence[ApiCall]) -> list[list[IamRequest]]:
     """Each call's IAM requests, with the account's state as it is now."""
     pseudo = local.stack.template.pseudo
     state = MotoState(pseudo.account_id, pseudo.region, pseudo.partition)
     return [iam_requests(call, state) for call in calls]
 
 
-def _flow_log(local: LocalStack, *, ours: bool) -> Any:
+def _flow_log(local: LocalDeployment, *, ours: bool) -> Any:
     """A flow log of the demo account that the runbook created (``ours``), or one it did not."""
     for flow_log in local.admin.ec2().describe_flow_logs()["FlowLogs"]:
         tags = {tag["Key"]: tag["Value"] for tag in flow_log.get("Tags", [])}

@@ -32,12 +32,12 @@ if TYPE_CHECKING:
 
     from mypy_boto3_ec2.type_defs import FilterTypeDef
 
-    from local_aws.run import LocalStack
+    from local_aws.run import LocalDeployment
     from local_aws.scenario import ScenarioResult, VpcResult
 
 pytestmark = pytest.mark.e2e
 
-DemoRun = tuple["LocalStack", "ScenarioResult"]
+DemoRun = tuple["LocalDeployment", "ScenarioResult"]
 MANAGED_BY = {"Key": "ManagedBy", "Value": "vpc-flow-logs-guard"}
 FIXED_BY_THE_RUNBOOK = ("default", "payments", "partner-link")
 

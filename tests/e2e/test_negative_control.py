@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from local_aws.lambda_runner import LambdaInvocationError
-from local_aws.run import LocalStack
+from local_aws.run import LocalDeployment
 from tests.e2e.template_edits import copy_without_action
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def test_a_permission_missing_from_a_role_fails_with_access_denied_naming_it(
     assembly = copy_without_action(
         assembly, tmp_path / "two-less", "ssm.amazonaws.com", "logs:PutRetentionPolicy"
     )
-    with LocalStack(assembly) as local:
+    with LocalDeployment(assembly) as local:
         vpc_id = local.admin.ec2().create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
 
         # When Config notifies the rule

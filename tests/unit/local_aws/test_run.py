@@ -15,7 +15,7 @@ import pytest
 
 from local_aws.intrinsics import TemplateError
 from local_aws.lambda_runner import LambdaInvocationError
-from local_aws.run import LocalStack
+from local_aws.run import LocalDeployment
 from tests.unit.local_aws.mini_assembly import mini_template
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 def test_evaluates_remediates_and_re_evaluates_then_cleans_up(mini_assembly: Path) -> None:
-    with LocalStack(mini_assembly) as local:
+    with LocalDeployment(mini_assembly) as local:
         endpoint, work = local.admin.endpoint_url, local.work_dir
         # Given a VPC without the tag the rule wants
         vpc_id = local.admin.ec2().create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
@@ -96,7 +96,7 @@ def test_a_missing_permission_fails_the_run_with_access_denied_naming_it(
     # Given a copy of the template whose roles each lack one action their code calls
     template = without_action(mini_template(), "FnRoleE5F6A7B8", "ec2:DescribeVpcs")
     template = without_action(template, "AutoRoleC9F6ECEC", "ec2:CreateTags")
-    with LocalStack(assembly_writer(template)) as local:
+    with LocalDeployment(assembly_writer(template)) as local:
         vpc_id = local.admin.ec2().create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
 
         # When Config notifies the rule, then the function fails
@@ -122,6 +122,6 @@ def test_a_function_role_lambda_cannot_assume_is_a_template_error(
     trust["Statement"][0]["Principal"] = {"Service": "ec2.amazonaws.com"}
     with (
         pytest.raises(TemplateError, match="Lambda cannot assume the function's role"),
-        LocalStack(assembly_writer(template)),
+        LocalDeployment(assembly_writer(template)),
     ):
         pass

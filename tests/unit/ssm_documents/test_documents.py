@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 import enable_vpc_flow_logs as script
-from stacks.runbook_document import build_document, document_yaml
+from stacks.build.runbook_document import build_document, document_yaml
 
 DOCUMENTS_DIR = Path(__file__).parents[3] / "ssm_documents"
 DOCUMENTS = sorted(DOCUMENTS_DIR.glob("*.yaml"))

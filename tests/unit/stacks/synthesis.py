@@ -19,7 +19,7 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
-from stacks.settings import Settings
+from stacks.settings.account import Settings
 from stacks.vpc_flow_logs_stack import VpcFlowLogsStack
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from cfnlint.api import lint
 from parliament import analyze_policy_string
 
 from stacks.log_archive_stack import LogArchiveStack
-from stacks.organization_settings import OrganizationSettings
+from stacks.settings.organization import OrganizationSettings
 from tests.support import iam_simulator
 from tests.unit.stacks.iam_policies import ACCOUNT, resolve
 from tests.unit.stacks.synthesis import synth_stack

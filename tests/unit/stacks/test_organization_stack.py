@@ -14,9 +14,9 @@ from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import lint
 
-from stacks.organization_settings import OrganizationSettings
 from stacks.organization_stack import OrganizationStack
-from stacks.settings import Settings
+from stacks.settings.account import Settings
+from stacks.settings.organization import OrganizationSettings
 from stacks.vpc_flow_logs_stack import VpcFlowLogsStack
 from tests.unit.stacks.synthesis import cdk_json_context
 

@@ -9,14 +9,14 @@ import pytest
 from aws_cdk import aws_iam as iam
 from cfnlint.api import lint
 
-from stacks.config_rule import RULE_NAME
-from stacks.organization_view_settings import OrganizationViewSettings
+from stacks.constructs.config_rule import RULE_NAME
 from stacks.organization_view_stack import (
     EVENT_RULE_NAME,
     ORGANIZATIONS_READ,
     OrganizationViewStack,
 )
-from stacks.settings import SettingsError
+from stacks.settings.account import SettingsError
+from stacks.settings.organization_view import OrganizationViewSettings
 from tests.unit.stacks.synthesis import synth_stack
 from tests.unit.test_app import run_app
 

@@ -12,7 +12,7 @@ from cfnlint.api import lint
 from parliament import analyze_policy_string
 
 import enable_vpc_flow_logs as script
-from stacks.settings import Settings
+from stacks.settings.account import Settings
 from stacks.vpc_flow_logs_stack import VpcFlowLogsStack
 from tests.unit.stacks.iam_policies import ACCOUNT, PARTITION, identity_policies, resolve
 from tests.unit.stacks.synthesis import KMS_KEY_ARN, cdk_json_context

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from stacks.settings import Settings
+from stacks.settings.account import Settings
 from tests.unit.stacks.synthesis import cdk_json_context
 from tests.unit.vpc_flow_logs_guard.builders import RunbookWorld
 from vpc_flow_logs_guard.audit import Target, regions_to_read, run_audit

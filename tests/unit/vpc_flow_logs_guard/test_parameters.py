@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from stacks.config_rule import RULE_NAME
-from stacks.settings import Settings
+from stacks.constructs.config_rule import RULE_NAME
+from stacks.settings.account import Settings
 from vpc_flow_logs_guard import cli
 from vpc_flow_logs_guard.parameters import PROJECT_CDK_JSON, UsageError, rule_parameters
 from vpc_flow_logs_rule.parameters import ExemptTag, parse_parameters

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 import enable_vpc_flow_logs as runbook
-from stacks.settings import Settings
+from stacks.settings.account import Settings
 from tests.support.service_models import recording
 from tests.unit.stacks.synthesis import cdk_json_context
 from tests.unit.vpc_flow_logs_guard.builders import MANAGEMENT, Organization, RunbookWorld

@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 import enable_vpc_flow_logs as module
-from stacks.runbook_document import build_document
+from stacks.build.runbook_document import build_document
 from tests.unit.ssm_documents.payloads import BOUNDARY_ARN, REGION
 from tests.unit.ssm_documents.payloads import runbook_input as events
 

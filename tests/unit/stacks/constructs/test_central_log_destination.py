@@ -34,7 +34,7 @@ from tests.unit.stacks.test_log_archive_stack import (
     synth,
 )
 
-EVENTS = Path(__file__).resolve().parents[2] / "events"
+EVENTS = Path(__file__).resolve().parents[3] / "events"
 CENTRAL = {"centralLogDestination": "true"}
 NAME = "VpcFlowLogsGuardLogArchive-CentralArchive"
 STREAM_ARN = f"arn:{PARTITION}:firehose:{REGION}:{ACCOUNT}:deliverystream/{NAME}"

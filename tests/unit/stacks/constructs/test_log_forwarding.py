@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from cfnlint.api import lint
 
-from stacks.config_rule import RULE_PACKAGE
-from stacks.log_forwarding import FLOW_LOG_RECORDS, POLICY_NAME
-from stacks.settings import Settings, SettingsError
+from stacks.constructs.config_rule import RULE_PACKAGE
+from stacks.constructs.log_forwarding import FLOW_LOG_RECORDS, POLICY_NAME
+from stacks.settings.account import Settings, SettingsError
 from tests.unit.stacks.aws_calls import aws_actions
 from tests.unit.stacks.iam_policies import (
     ACCOUNT,

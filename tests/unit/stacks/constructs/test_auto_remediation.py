@@ -8,9 +8,9 @@ import pytest
 from aws_cdk import aws_config as config
 
 import enable_vpc_flow_logs as script
-from stacks.remediation import AutoRemediation, AutoRemediationProps
-from stacks.remediation_runbook import DOCUMENT_PATH
-from stacks.runbook_document import build_document
+from stacks.build.runbook_document import build_document
+from stacks.constructs.auto_remediation import AutoRemediation, AutoRemediationProps
+from stacks.constructs.remediation_runbook import DOCUMENT_PATH
 from tests.unit.stacks.synthesis import KMS_KEY_ARN
 
 if TYPE_CHECKING:

@@ -1,10 +1,11 @@
 """Settings of the organization-wide stacks: the log-archive bucket and the StackSet.
 
-Kept apart from ``stacks/settings.py`` (the per-account product's settings): a single-account user
-has none of these, and the per-account stack must not change when they are given. Read once from
-CDK context like the per-account settings (``-c key=value`` strings or JSON types); the defaults
-are in ``DEFAULTS`` below and in the README's "Whole organization" section. A wrong value raises
-``SettingsError`` naming the key, the value and what is allowed. Nothing here calls AWS.
+Kept apart from ``stacks/settings/account.py`` (the per-account product's settings): a
+single-account user has none of these, and the per-account stack must not change when they are
+given. Read once from CDK context like the per-account settings (``-c key=value`` strings or JSON
+types); the defaults are in ``DEFAULTS`` below and in the README's "Whole organization" section. A
+wrong value raises ``SettingsError`` naming the key, the value and what is allowed. Nothing here
+calls AWS.
 
 Two stacks are built only when their settings are given (see ``wanted``): the log-archive stack
 needs ``organizationId``; the organization stack needs ``organizationalUnitIds``, ``regions`` and
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aws_cdk.region_info import RegionInfo
 
-from stacks.settings import SettingsError, invalid, parse_bool, parse_int, snake_case
+from stacks.settings.account import SettingsError, invalid, parse_bool, parse_int, snake_case
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

@@ -13,18 +13,18 @@ import aws_cdk as cdk
 from aws_cdk import aws_config as config
 from constructs import Construct
 
-from stacks.config_recorder import VpcConfigRecorder
-from stacks.config_rule import VpcFlowLogsRule, VpcFlowLogsRuleProps
-from stacks.log_forwarding import FORWARDING_PARAMETER, LogForwarding, LogForwardingProps
+from stacks.constructs.auto_remediation import AutoRemediation, AutoRemediationProps
+from stacks.constructs.config_recorder import VpcConfigRecorder
+from stacks.constructs.config_rule import VpcFlowLogsRule, VpcFlowLogsRuleProps
+from stacks.constructs.log_forwarding import FORWARDING_PARAMETER, LogForwarding, LogForwardingProps
+from stacks.constructs.remediation_runbook import RemediationRunbook, RemediationRunbookProps
 from stacks.nag_acknowledgements import acknowledge_findings
-from stacks.remediation import AutoRemediation, AutoRemediationProps
-from stacks.remediation_runbook import RemediationRunbook, RemediationRunbookProps
-from stacks.settings import destination_arn_in
+from stacks.settings.account import destination_arn_in
 
 if TYPE_CHECKING:
     from aws_cdk import aws_lambda as lambda_
 
-    from stacks.settings import Settings
+    from stacks.settings.account import Settings
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from stacks.config_rule import HANDLER, RULE_NAME, RULE_PACKAGE
-from stacks.settings import Settings
+from stacks.constructs.config_rule import HANDLER, RULE_NAME, RULE_PACKAGE
+from stacks.settings.account import Settings
 from tests.unit.stacks.aws_calls import aws_actions
 from tests.unit.stacks.synthesis import cdk_json_context
 from vpc_flow_logs_rule.parameters import (

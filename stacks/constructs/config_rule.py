@@ -13,11 +13,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stacks.lambda_bundling import PythonPackage, package_code
-from stacks.settings import LOG_RETENTION_DAYS
+from stacks.build.lambda_bundling import PythonPackage, package_code
+from stacks.settings.account import LOG_RETENTION_DAYS
 
 RULE_NAME: Final = "vpc-flow-logs-enabled"
-RULE_PACKAGE: Final = Path(__file__).resolve().parent.parent / "lambdas" / "vpc_flow_logs_rule"
+RULE_PACKAGE: Final = Path(__file__).resolve().parents[2] / "lambdas" / "vpc_flow_logs_rule"
 HANDLER: Final = "vpc_flow_logs_rule.handler.lambda_handler"
 RUNTIME: Final = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE: Final = lambda_.Architecture.ARM_64

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from stacks.settings import LOG_RETENTION_DAYS, Settings, SettingsError
+from stacks.settings.account import LOG_RETENTION_DAYS, Settings, SettingsError
 from tests.unit.stacks.synthesis import KMS_KEY_ARN, cdk_json_context
 
 CENTRAL = "arn:aws:s3:::org-vpc-flow-logs"

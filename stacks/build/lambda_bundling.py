@@ -29,7 +29,7 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_lambda as lambda_
 
-from stacks.python_runtime import python_for
+from stacks.build.python_runtime import python_for
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

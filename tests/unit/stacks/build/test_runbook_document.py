@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
-from stacks.runbook_document import (
+from stacks.build.runbook_document import (
     RunbookBuildError,
     build_document,
     compact_script,

@@ -2,7 +2,7 @@
 
 For the security (delegated-administrator) account. Built once ``aggregatorName`` is given
 (``-c aggregatorName=org-vpc-flow-logs``); ``complianceNotificationEmail`` adds an e-mail
-subscription. Kept apart from the per-account settings like ``stacks/organization_settings.py``
+subscription. Kept apart from the per-account settings like ``stacks/settings/organization.py``
 and read the same way; nothing here calls AWS.
 """
 
@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from stacks.settings import SettingsError, invalid
+from stacks.settings.account import SettingsError, invalid
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING
 import pytest
 from aws_cdk import aws_lambda as lambda_
 
-import stacks.lambda_bundling
+import stacks.build.lambda_bundling
 from local_aws.sandbox import runtime_packages
-from stacks.config_rule import HANDLER, RULE_PACKAGE
-from stacks.lambda_bundling import (
+from stacks.build.lambda_bundling import (
     UNZIPPED_QUOTA_BYTES,
     ZIPPED_DIRECT_UPLOAD_QUOTA_BYTES,
     BundlingError,
@@ -23,7 +22,8 @@ from stacks.lambda_bundling import (
     unzipped_bytes,
     zipped_bytes,
 )
-from stacks.python_runtime import python_for
+from stacks.build.python_runtime import python_for
+from stacks.constructs.config_rule import HANDLER, RULE_PACKAGE
 from tests.unit.stacks.synthesis import ROOT, asset_distributions, canonical_name, rule_asset
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ def test_an_asset_over_the_quota_is_refused(
     (source / "__init__.py").write_text("DATA = '" + "x" * 4096 + "'\n")
     (source / "requirements.txt").write_text("# nothing to install\n")
     package = PythonPackage(source, lambda_.Runtime.PYTHON_3_13, lambda_.Architecture.ARM_64)
-    monkeypatch.setattr(stacks.lambda_bundling, "UNZIPPED_QUOTA_BYTES", 4096)
+    monkeypatch.setattr(stacks.build.lambda_bundling, "UNZIPPED_QUOTA_BYTES", 4096)
 
     with pytest.raises(BundlingError, match=r"big_package is [\d,]+ bytes unzipped, over Lambda"):
         bundle(package, tmp_path / "out")
@@ -157,7 +157,7 @@ def test_without_the_runtime_python_the_asset_has_no_byte_code(
     (source / "__init__.py").write_text("VALUE = 1\n")
     (source / "requirements.txt").write_text("# nothing to install\n")
     package = PythonPackage(source, lambda_.Runtime.PYTHON_3_13, lambda_.Architecture.ARM_64)
-    monkeypatch.setattr("stacks.lambda_bundling.python_for", lambda version: None)
+    monkeypatch.setattr("stacks.build.lambda_bundling.python_for", lambda version: None)
 
     bundle(package, tmp_path / "out")
 

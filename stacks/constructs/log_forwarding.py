@@ -29,7 +29,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stacks.settings import REGION_PLACEHOLDER, destination_arn_in
+from stacks.settings.account import REGION_PLACEHOLDER, destination_arn_in
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from stacks import settings as account_settings
-from stacks.organization_settings import (
+from stacks.settings import account as account_settings
+from stacks.settings.account import SettingsError
+from stacks.settings.organization import (
     DEFAULTS,
     KEYS,
     OrganizationSettings,
 )
-from stacks.settings import SettingsError
 
 TARGETS = {
     "organizationalUnitIds": ["ou-ab12-cdef3456", "r-ab12"],

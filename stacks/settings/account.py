@@ -111,7 +111,7 @@ class Settings:
     s3_per_hour_partition: bool
     central_log_destination_arn: str = ""
     """The log-archive account's CloudWatch Logs destination, ``{region}`` for the stack's Region;
-    empty: the flow-log groups are not forwarded (see ``stacks/log_forwarding.py``)."""
+    empty: the flow-log groups are not forwarded (see ``stacks/constructs/log_forwarding.py``)."""
 
     @property
     def to_s3(self) -> bool:

@@ -11,11 +11,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from stacks.runbook_document import build_document
-from stacks.settings import DELIVERY_ROLE_NAME
+from stacks.build.runbook_document import build_document
+from stacks.settings.account import DELIVERY_ROLE_NAME
 
 DOCUMENT_PATH: Final = (
-    Path(__file__).resolve().parent.parent / "ssm_documents" / "enable_vpc_flow_logs.yaml"
+    Path(__file__).resolve().parents[2] / "ssm_documents" / "enable_vpc_flow_logs.yaml"
 )
 BOUNDARY_PATH: Final = "/vpc-flow-logs-guard/"
 """IAM path of the delivery role's permissions boundary (the script's ``BOUNDARY_PATH``).

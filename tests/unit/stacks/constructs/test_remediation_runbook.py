@@ -11,7 +11,8 @@ from cfnlint.api import lint
 from parliament import analyze_policy_string
 
 import enable_vpc_flow_logs as script
-from stacks.remediation_runbook import (
+from stacks.build.runbook_document import build_document, compact_script, document_yaml
+from stacks.constructs.remediation_runbook import (
     CLOUD_WATCH_LOGS,
     DOCUMENT_PATH,
     FLOW_LOGS_SERVICE,
@@ -21,8 +22,7 @@ from stacks.remediation_runbook import (
     S3,
     automation_statements,
 )
-from stacks.runbook_document import build_document, compact_script, document_yaml
-from stacks.settings import DELIVERY_ROLE_NAME
+from stacks.settings.account import DELIVERY_ROLE_NAME
 from tests.unit.stacks.aws_calls import aws_actions
 from tests.unit.stacks.iam_policies import resolve
 from tests.unit.stacks.synthesis import KMS_KEY_ARN, ROOT, synthesize
