@@ -1,4 +1,4 @@
-"""The delivery role VPC Flow Logs assumes: reused, repaired or refused, and its policies."""
+"""DeliveryRole: the role VPC Flow Logs assumes reused, repaired or refused; its policies."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 import parliament
 import pytest
 
-import enable_vpc_flow_logs as script
-from enable_vpc_flow_logs import RemediationError
-from tests.unit.ssm_documents.scripts.builders import (
+from enable_vpc_flow_logs.common import RemediationError
+from enable_vpc_flow_logs.delivery_role import delivery_policy, policies_equal
+from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
     ACCOUNT,
     BOUNDARY_ARN,
     OTHER_REGIONS_BOUNDARY,
@@ -71,7 +71,7 @@ def test_role_with_wrong_trust_fails_naming_it_and_writes_nothing(
     # And it changed nothing: the trust policy is still EC2's, and no write was made
     assert calls.writes == []
     trust = iam.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
-    assert script.policies_equal(trust, WRONG_TRUST)
+    assert policies_equal(trust, WRONG_TRUST)
 
 
 def test_role_from_an_earlier_version_without_boundary_fails_with_the_fix(
@@ -195,7 +195,7 @@ def test_wrong_or_missing_inline_policy_is_replaced(
 
     assert [name for name in calls.writes if name.startswith("iam:")] == ["iam:PutRolePolicy"]
     current = iam.get_role_policy(RoleName=ROLE, PolicyName="VpcFlowLogsDelivery")
-    assert script.policies_equal(current["PolicyDocument"], our_policy())
+    assert policies_equal(current["PolicyDocument"], our_policy())
     verb = "wrote" if policy is None else "repaired"
     assert f"{verb} inline policy VpcFlowLogsDelivery of IAM role {ROLE}" in output["Changes"]
 
@@ -241,18 +241,18 @@ def test_policy_comparison_ignores_form_but_not_meaning() -> None:
         ],
         "Version": "2012-10-17",
     }
-    assert script.policies_equal(reshaped, policy)
-    assert script.policies_equal(json.dumps(policy), policy)
-    assert script.policies_equal(
+    assert policies_equal(reshaped, policy)
+    assert policies_equal(json.dumps(policy), policy)
+    assert policies_equal(
         "%7B%22Version%22%3A%222012-10-17%22%7D", {"Version": "2012-10-17"}
     )
 
     changed = json.loads(json.dumps(policy))
     changed["Statement"][0]["Resource"] = "*"
-    assert not script.policies_equal(changed, policy)
+    assert not policies_equal(changed, policy)
 
 
-@pytest.mark.parametrize("policy", [our_policy(), script.delivery_policy("aws-cn", ACCOUNT)])
+@pytest.mark.parametrize("policy", [our_policy(), delivery_policy("aws-cn", ACCOUNT)])
 def test_delivery_policy_passes_parliament(policy: dict[str, Any]) -> None:
     findings = parliament.analyze_policy_string(json.dumps(policy)).findings
 
