@@ -20,19 +20,24 @@ import importlib
 import inspect
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import yaml
 
 from local_aws.automation import AutomationExecution, run_steps
 from stacks.build.runbook_document import PLACEHOLDER, build_document, script_files
-from stacks.constructs.remediation_runbook import DOCUMENT_PATH
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     import boto3
 
+DOCUMENT_PATH: Final = (
+    Path(__file__).resolve().parents[2] / "ssm_documents" / "enable_vpc_flow_logs.yaml"
+)
+"""The stack's document (``stacks.constructs.remediation_runbook.DOCUMENT_PATH``, without
+importing the CDK)."""
 GLOBALS: Final = {
     "AccountId": "global:ACCOUNT_ID",
     "Region": "global:REGION",
@@ -56,7 +61,9 @@ class PlayedRun:
     @property
     def changes(self) -> list[str]:
         """What every step changed, in order (each script step's ``Changes``)."""
-        return [change for payload in self.payloads.values() for change in payload.get("Changes", [])]
+        return [
+            change for payload in self.payloads.values() for change in payload.get("Changes", [])
+        ]
 
     @property
     def output(self) -> dict[str, Any]:
@@ -74,7 +81,9 @@ def play(
 ) -> PlayedRun:
     """Run the document for ``events``; ``session`` gives the clients (not with ``embedded``)."""
     content = built_document() if embedded else source_document()
-    parameters = {name: spec["default"] for name, spec in content["parameters"].items() if "default" in spec}
+    parameters = {
+        name: spec["default"] for name, spec in content["parameters"].items() if "default" in spec
+    }
     variables: dict[str, Any] = {**parameters}
     for key, value in events.items():
         variables[GLOBALS.get(key, key)] = value

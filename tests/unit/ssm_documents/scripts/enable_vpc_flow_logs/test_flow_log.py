@@ -153,8 +153,6 @@ def test_a_flow_log_that_appeared_and_does_not_satisfy_is_refused_by_the_next_ru
         remediate(session, vpc_id)
 
 
-
-
 def test_iam_propagation_errors_are_retried_with_backoff(
     session: boto3.session.Session, calls: Calls, vpc_id: str, ec2: EC2Client, sleeps: list[float]
 ) -> None:

@@ -117,7 +117,5 @@ def test_an_s3_flow_log_must_have_the_requested_options() -> None:
         DestinationOptions={"FileFormat": "parquet"},
     )
 
-    assert unmet_requirements(existing, request(**s3)) == [
-        "FileFormat is parquet, not plain-text"
-    ]
+    assert unmet_requirements(existing, request(**s3)) == ["FileFormat is parquet, not plain-text"]
     assert unmet_requirements(existing, request(**s3, S3FileFormat="parquet")) == []

@@ -164,7 +164,11 @@ def test_each_step_hands_the_next_what_it_needs_and_says_what_it_did(
     assert request["VpcId"] == vpc_id
     assert request["LogGroupName"] == group_name(vpc_id)
     assert request["RetentionInDays"] == 365
-    assert json.loads(check["FlowLogPlan"]) == {"Keep": "", "KeepDeliveryRoleArn": "", "Replace": []}
+    assert json.loads(check["FlowLogPlan"]) == {
+        "Keep": "",
+        "KeepDeliveryRoleArn": "",
+        "Replace": [],
+    }
     assert check["DestinationType"] == "cloud-watch-logs"
     (flow_log,) = vpc_flow_logs(ec2, vpc_id)
     outputs = {step.name: step.outputs for step in played.execution.steps}
