@@ -387,7 +387,7 @@ def _holds(condition: Mapping[str, Any]) -> bool:
             return test(str(value), str(condition[name]))
     for name, numeric in _NUMERIC_OPERATORS.items():
         if name in condition:
-            return numeric(float(value), float(condition[name]))
+            return numeric(float(str(value)), float(str(condition[name])))
     if "BooleanEquals" in condition:
         actual = value if isinstance(value, bool) else str(value).lower() == "true"
         return actual is bool(condition["BooleanEquals"])

@@ -245,10 +245,10 @@ def _reachable(code: list[ast.stmt], entry: str) -> list[ast.stmt]:
             kept.add(id(statement))
     wanted = [entry, *_names_in(s for s in code if id(s) in kept)]
     while wanted:
-        statement = definitions.get(wanted.pop())
-        if statement is not None and id(statement) not in kept:
-            kept.add(id(statement))
-            wanted.extend(_names_in([statement]))
+        found = definitions.get(wanted.pop())
+        if found is not None and id(found) not in kept:
+            kept.add(id(found))
+            wanted.extend(_names_in([found]))
     return [statement for statement in code if id(statement) in kept]
 
 

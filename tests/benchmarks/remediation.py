@@ -80,4 +80,4 @@ def delivery_role_name() -> str:
 def warm_up(session: boto3.session.Session) -> None:
     """Load the runbook's service models into the session before anything is timed."""
     for service in ("ec2", "iam", "logs"):
-        session.client(service, region_name=REGION)  # type: ignore[call-overload]
+        session.client(service, region_name=REGION)

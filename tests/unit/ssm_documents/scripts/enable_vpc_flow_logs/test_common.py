@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -26,9 +28,10 @@ def client_error(code: str, message: str) -> ClientError:
 
 
 def test_clients_retry_adaptively_and_say_who_calls() -> None:
-    assert RETRY_CONFIG.retries == {"mode": "adaptive", "total_max_attempts": MAX_ATTEMPTS}
+    config: Any = RETRY_CONFIG
+    assert config.retries == {"mode": "adaptive", "total_max_attempts": MAX_ATTEMPTS}
     assert MAX_ATTEMPTS == 10
-    assert RETRY_CONFIG.user_agent_extra == "vpc-flow-logs-guard"
+    assert config.user_agent_extra == "vpc-flow-logs-guard"
 
 
 def test_an_aws_error_becomes_a_remediation_error_naming_what_was_done() -> None:

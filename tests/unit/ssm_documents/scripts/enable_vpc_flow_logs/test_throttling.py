@@ -52,14 +52,14 @@ def test_throttling_is_absorbed_by_the_sdk_up_to_its_attempt_limit(
     # Then botocore backed off once per throttled answer, as every step's clients are set to
     assert output["FlowLogId"].startswith("fl-")
     assert len(backoff) == throttled_calls
-    services = [client.meta.service_model.service_name for client in made]
+    services = [made_client.meta.service_model.service_name for made_client in made]
     assert services == ["ec2", "iam", "logs", "ec2", "ec2"]  # one per step, in order
-    for client in made:
-        assert client.meta.config.retries == {
+    for made_client in made:
+        assert made_client.meta.config.retries == {
             "mode": "adaptive",
             "total_max_attempts": MAX_ATTEMPTS,
         }
-        assert "vpc-flow-logs-guard" in client.meta.config.user_agent_extra
+        assert "vpc-flow-logs-guard" in made_client.meta.config.user_agent_extra
 
 
 @pytest.mark.usefixtures("backoff")
