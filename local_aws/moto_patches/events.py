@@ -16,6 +16,11 @@ another event bus.
   one account (same guide, and "Sending events between event buses in the same account and
   Region"). moto forwards it again.
 
+AWS keeps ``aws.*`` sources to AWS services (``PutEvents`` answers
+``NotAuthorizedForSourceException``; moto 5.2 accepts them). Whoever plays an AWS service (a test
+playing AWS Config) puts its event on the default bus with :func:`emit_service_event`, as the
+service does, not through ``PutEvents``.
+
 Where this stops, as moto does: the receiving bus's policy and the target's role are not
 evaluated (a bus target is delivered whoever may put events there: the tests judge those
 policies with iam-simulate), the topic's policy and key neither, and a delivery that AWS would
@@ -28,11 +33,12 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import uuid
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
-from moto.core.utils import iso_8601_datetime_without_milliseconds, utcfromtimestamp
+from moto.core.utils import iso_8601_datetime_without_milliseconds, unix_time, utcfromtimestamp
 from moto.events.models import Rule, events_backends
 from moto.events.utils import EventTemplateParser
 from moto.sns.exceptions import TopicNotFound
@@ -44,6 +50,37 @@ if TYPE_CHECKING:
 
 _delivery = threading.local()
 """``forwarded`` is true while an event that came through a bus target reaches its bus's rules."""
+
+
+def emit_service_event(
+    account_id: str,
+    region: str,
+    *,
+    source: str,
+    detail_type: str,
+    detail: dict[str, Any],
+    resources: list[str] | None = None,
+) -> str:
+    """Put an AWS service's event on ``account_id``'s default bus in ``region``, as the service
+    does (its rules see it at once); the event's id."""
+    event_id = str(uuid.uuid4())
+    now = unix_time()
+    event = {
+        "version": "0",
+        "id": event_id,
+        "detail-type": detail_type,
+        "source": source,
+        "account": account_id,
+        "time": now,  # moto's form; targets get ISO 8601 (``_as_delivered``, moto's SQS target)
+        "region": region,
+        "resources": list(resources or []),
+        "detail": copy.deepcopy(detail),
+        "ingestion-time": now,
+    }
+    bus = events_backends[account_id][region].describe_event_bus("default")
+    for rule in list(bus.rules.values()):
+        rule.send_to_targets(copy.deepcopy(event))  # type: ignore[arg-type]
+    return event_id
 
 
 def _is_sns(target: dict[str, Any]) -> bool:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 import boto3
 import pytest
 
+from local_aws.moto_patches.events import emit_service_event
 from stacks.organization_view_stack import COMPLIANCE_BUS_NAME
 from tests.unit.stacks.constructs.test_compliance_forwarding import condition_holds
 from tests.unit.stacks.synthesis import synthesize
@@ -113,16 +114,15 @@ def as_aws_config_sends(event: dict[str, Any], account: str, region: str) -> dic
 
 
 def put_as_aws_config(event: dict[str, Any], account: str, region: str) -> None:
-    """Put on ``account``'s default bus in ``region`` (AWS reserves ``aws.*`` sources for AWS
-    services; moto lets the test play AWS Config)."""
-    boto3.client("events", region_name=region).put_events(
-        Entries=[
-            {
-                "Source": event["source"],
-                "DetailType": event["detail-type"],
-                "Detail": json.dumps(event["detail"]),
-            }
-        ]
+    """On ``account``'s default bus in ``region``, as AWS Config puts it (not ``PutEvents``:
+    AWS keeps ``aws.*`` sources to its services)."""
+    emit_service_event(
+        account,
+        region,
+        source=event["source"],
+        detail_type=event["detail-type"],
+        detail=event["detail"],
+        resources=event["resources"],
     )
 
 

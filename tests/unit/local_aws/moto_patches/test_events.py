@@ -9,11 +9,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from local_aws.moto_patches.events import emit_service_event
 from tests.unit.local_aws.moto_patches.gaps import patch_can_go, still_raises
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+DEFAULT_ACCOUNT = "123456789012"  # moto's, without MOTO_ACCOUNT_ID
 SENDER = "210987654321"
 RECEIVER = "111122223333"
 THIRD = "444455556666"
@@ -76,18 +78,15 @@ def rule_to(target_arn: str, region: str, bus: str = "default") -> None:
     )
 
 
-def put_event(region: str) -> str:
-    """AWS Config's event on the current account's default bus; its EventId."""
-    (entry,) = boto3.client("events", region_name=region).put_events(
-        Entries=[
-            {
-                "Source": "aws.config",
-                "DetailType": "Config Rules Compliance Change",
-                "Detail": json.dumps(DETAIL),
-            }
-        ]
-    )["Entries"]
-    return str(entry["EventId"])
+def put_event(account: str, region: str) -> str:
+    """AWS Config's event on ``account``'s default bus in ``region``; its id."""
+    return emit_service_event(
+        account,
+        region,
+        source="aws.config",
+        detail_type="Config Rules Compliance Change",
+        detail=DETAIL,
+    )
 
 
 # --- a topic target -------------------------------------------------------------------------------
@@ -97,13 +96,13 @@ def test_a_topic_target_receives_the_event_itself_as_json(aws: None) -> None:
     topic, url = topic_observed_by_queue(RECEIVER_REGION)
     rule_to(topic, RECEIVER_REGION)
 
-    event_id = put_event(RECEIVER_REGION)
+    event_id = put_event(DEFAULT_ACCOUNT, RECEIVER_REGION)
 
     (message,) = received(url, RECEIVER_REGION)
     assert message["id"] == event_id
     assert message["source"] == "aws.config"
     assert message["detail-type"] == "Config Rules Compliance Change"
-    assert message["account"] == "123456789012"
+    assert message["account"] == DEFAULT_ACCOUNT
     assert message["region"] == RECEIVER_REGION
     assert message["detail"] == DETAIL
     assert message["time"].endswith("Z")  # ISO 8601, as AWS writes it
@@ -128,7 +127,7 @@ def test_a_topic_targets_input_transformer_is_applied(aws: None) -> None:
         ],
     )
 
-    put_event(RECEIVER_REGION)
+    put_event(DEFAULT_ACCOUNT, RECEIVER_REGION)
 
     assert received(url, RECEIVER_REGION) == [{"vpc": "vpc-1"}]
 
@@ -140,7 +139,7 @@ def test_unpatched_moto_cannot_send_to_a_topic() -> None:
         with still_raises(
             NotImplementedError, patch="events._publish", behaviour="sends events to SNS topics"
         ):
-            put_event(RECEIVER_REGION)
+            put_event(DEFAULT_ACCOUNT, RECEIVER_REGION)
 
 
 # --- an event bus target in another account and Region ------------------------------------------
@@ -165,7 +164,7 @@ def test_a_bus_in_another_account_and_region_receives_the_event_as_it_was_sent(
     accounts(SENDER)
     rule_to(BUS_ARN, SENDER_REGION)
 
-    event_id = put_event(SENDER_REGION)
+    event_id = put_event(SENDER, SENDER_REGION)
 
     accounts(RECEIVER)
     (message,) = received(url, RECEIVER_REGION)
@@ -187,7 +186,7 @@ def test_unpatched_moto_rewrites_a_forwarded_events_region_and_id(accounts: Any)
         accounts(SENDER)
         rule_to(BUS_ARN, SENDER_REGION)
 
-        event_id = put_event(SENDER_REGION)
+        event_id = put_event(SENDER, SENDER_REGION)
 
         accounts(RECEIVER)
         (message,) = received(url, RECEIVER_REGION)
@@ -216,7 +215,7 @@ def test_an_event_received_from_another_bus_goes_to_no_third_bus(aws: None, acco
     accounts(SENDER)
     rule_to(BUS_ARN, SENDER_REGION)
 
-    put_event(SENDER_REGION)
+    put_event(SENDER, SENDER_REGION)
 
     accounts(RECEIVER)
     assert len(received(url, RECEIVER_REGION)) == 1  # the receiver's own topic still gets it
@@ -238,7 +237,7 @@ def test_unpatched_moto_forwards_a_forwarded_event_again(accounts: Any) -> None:
         accounts(SENDER)
         rule_to(BUS_ARN, SENDER_REGION)
 
-        put_event(SENDER_REGION)
+        put_event(SENDER, SENDER_REGION)
 
         accounts(THIRD)
         third = received(third_url, RECEIVER_REGION)
