@@ -13,7 +13,7 @@
 
 Why a bus of its own rather than opening the default bus to the organization: the default bus
 carries every event AWS services send this account, and every rule anyone writes on it would
-also match what 500 other accounts put there; its policy is one per bus, shared with whatever
+also match what every other account put there; its policy is one per bus, shared with whatever
 else grants access to it. A dedicated bus has one rule, one policy written for it, and goes
 with the stack.
 """
