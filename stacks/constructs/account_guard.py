@@ -14,6 +14,10 @@ from aws_cdk import aws_config as config
 from constructs import Construct
 
 from stacks.constructs.auto_remediation import AutoRemediation, AutoRemediationProps
+from stacks.constructs.compliance_forwarding import (
+    ComplianceForwarding,
+    ComplianceForwardingProps,
+)
 from stacks.constructs.config_recorder import VpcConfigRecorder
 from stacks.constructs.config_rule import VpcFlowLogsRule, VpcFlowLogsRuleProps
 from stacks.constructs.log_forwarding import FORWARDING_PARAMETER, LogForwarding, LogForwardingProps
@@ -118,6 +122,19 @@ class VpcFlowLogsGuard(Construct):
                 ),
             )
             if settings.central_log_destination_arn
+            else None
+        )
+
+        self.compliance_forwarding = (
+            ComplianceForwarding(
+                self,
+                "ComplianceForwarding",
+                ComplianceForwardingProps(
+                    event_bus_arn=settings.compliance_event_bus_arn,
+                    config_rule_name=self.rule.rule.config_rule_name,
+                ),
+            )
+            if settings.compliance_event_bus_arn
             else None
         )
 

@@ -68,6 +68,11 @@ LOGS_DESTINATION_ARN: Final = re.compile(
     r"arn:aws[a-z-]*:logs:(?:\{region\}|[a-z]{2}(?:-[a-z]+)+-\d{1,2}):\d{12}:destination:[^:*]{1,512}"
 )
 """A CloudWatch Logs destination (PutDestination: a name of 1-512 characters, no ':' or '*')."""
+EVENT_BUS_ARN: Final = re.compile(
+    r"arn:aws[a-z-]*:events:[a-z]{2}(?:-[a-z]+)+-\d{1,2}:\d{12}:event-bus/[.\-_A-Za-z0-9]{1,256}"
+)
+"""An event bus ARN of a bus that is not a partner's (EventBridge API: a name of 1-256 letters,
+digits, ``.``, ``-`` and ``_``), in one Region: members in every Region forward to it."""
 # Setting keys are camelCase; CDK's own context keys contain ':' or '-' and are not ours.
 SETTING_KEY: Final = re.compile(r"[a-z][A-Za-z0-9]*")
 
@@ -112,6 +117,9 @@ class Settings:
     central_log_destination_arn: str = ""
     """The log-archive account's CloudWatch Logs destination, ``{region}`` for the stack's Region;
     empty: the flow-log groups are not forwarded (see ``stacks/constructs/log_forwarding.py``)."""
+    compliance_event_bus_arn: str = ""
+    """The organization view's event bus; empty: this rule's compliance changes stay in this
+    account and Region (see ``stacks/constructs/compliance_forwarding.py``)."""
 
     @property
     def to_s3(self) -> bool:
@@ -396,6 +404,18 @@ def _log_destination_arn(key: str, raw: object) -> str:
     )
 
 
+def _event_bus_arn(key: str, raw: object) -> str:
+    if isinstance(raw, str) and (not raw.strip() or EVENT_BUS_ARN.fullmatch(raw.strip())):
+        return raw.strip()
+    raise invalid(
+        key,
+        raw,
+        "'' (no forwarding) or an event bus ARN like arn:aws:events:us-east-1:111122223333:"
+        "event-bus/vpc-flow-logs-guard-compliance (the organization view stack's output "
+        "ComplianceEventBusArn)",
+    )
+
+
 def _vpc_ids(key: str, raw: object) -> tuple[str, ...]:
     items = _parse_list(key, raw)
     wrong = [item for item in items if not VPC_ID.fullmatch(item)]
@@ -484,4 +504,5 @@ _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "s3HiveCompatiblePartitions": parse_bool,
     "s3PerHourPartition": parse_bool,
     "centralLogDestinationArn": _log_destination_arn,
+    "complianceEventBusArn": _event_bus_arn,
 }

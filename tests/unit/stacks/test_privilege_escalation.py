@@ -28,6 +28,7 @@ from tests.unit.stacks.iam_policies import (
 from tests.unit.stacks.synthesis import KMS_KEY_ARN, synthesize
 from tests.unit.stacks.test_log_archive_stack import synth as synth_log_archive
 from tests.unit.stacks.test_organization_stack import synthesize as synth_organization
+from tests.unit.stacks.test_organization_view_stack import synth as synth_view
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -47,6 +48,7 @@ OUR_TAG: dict[str, str | list[str]] = {
     "aws:RequestTag/ManagedBy": "vpc-flow-logs-guard",
     "aws:TagKeys": ["ManagedBy"],
 }
+COMPLIANCE_BUS = f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/vpc-flow-logs-guard-compliance"
 ALL_ACTIONS = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
@@ -366,12 +368,17 @@ def every_template() -> dict[str, dict[str, Any]]:
         "VpcFlowLogsGuard (everything)": synthesize(
             {"kmsKeyArn": KMS_KEY_ARN, "createConfigRecorder": "true"}
         ).json,
-        "VpcFlowLogsGuard (central bucket)": synthesize(
-            {"destination": "s3", "centralBucketArn": "arn:aws:s3:::org-vpc-flow-logs"}
+        "VpcFlowLogsGuard (central bucket, compliance forwarding)": synthesize(
+            {
+                "destination": "s3",
+                "centralBucketArn": "arn:aws:s3:::org-vpc-flow-logs",
+                "complianceEventBusArn": COMPLIANCE_BUS,
+            }
         ).json,
         "VpcFlowLogsGuardOrganization": organization.parent,
         "StackSet member": organization.member,
         "VpcFlowLogsGuardLogArchive": log_archive,
+        "VpcFlowLogsGuardOrganizationView": synth_view()[0],
     }
 
 
@@ -391,5 +398,6 @@ def test_no_role_of_any_stack_can_widen_permissions() -> None:
                 failures.append(f"{stack}/{logical_id}: unreviewed AWS managed {unreviewed}")
 
     assert failures == []
-    # every role was looked at: rule, automation and recorder roles, the asset copy's role
-    assert len(checked) == 2 + 3 + 1 + 2, checked
+    # every role was looked at: rule, automation and recorder roles, the asset copy's role,
+    # the compliance forwarding role, the aggregator's role
+    assert len(checked) == 3 + 3 + 1 + 2 + 1, checked

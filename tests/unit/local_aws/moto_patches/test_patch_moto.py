@@ -9,6 +9,7 @@ import pytest
 from moto import mock_aws
 from moto.config.responses import ConfigResponse
 from moto.ec2.models.flow_logs import FlowLogsBackend
+from moto.events.models import Rule
 from moto.logs.responses import LogsResponse
 from moto.sts.models import STSBackend
 
@@ -21,6 +22,7 @@ PATCHED = [
     (FlowLogsBackend, "delete_flow_logs"),
     (LogsResponse, "describe_log_groups"),
     (STSBackend, "assume_role"),
+    (Rule, "send_to_targets"),
 ]
 
 
