@@ -151,9 +151,11 @@ class World:
         resource_type: str = "VPC",
         role: str = DELIVERY_ROLE,
         tags: dict[str, str] | None = None,
+        cross_account_role: str | None = None,
     ) -> str:
         """A flow log; a cloud-watch-logs one without ``log_group`` or ``destination`` gets a
-        new log group kept 365 days, delivered to by ``role``."""
+        new log group kept 365 days, delivered to by ``role``. With ``cross_account_role``, a
+        Firehose flow log to another account's stream: ``role`` is the source account's role."""
         kwargs: dict[str, Any] = {
             "ResourceIds": [vpc_id],
             "ResourceType": resource_type,
@@ -170,6 +172,9 @@ class World:
                 )
         else:
             kwargs["LogDestination"] = destination
+        if cross_account_role is not None:
+            kwargs["DeliverLogsPermissionArn"] = role
+            kwargs["DeliverCrossAccountRole"] = cross_account_role
         if tags:
             tag_list = [{"Key": key, "Value": value} for key, value in tags.items()]
             kwargs["TagSpecifications"] = [{"ResourceType": "vpc-flow-log", "Tags": tag_list}]
