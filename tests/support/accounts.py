@@ -254,6 +254,7 @@ class BackendWorld(World):
         resource_type: str = "VPC",
         role: str = DELIVERY_ROLE,
         tags: dict[str, str] | None = None,
+        cross_account_role: str | None = None,
     ) -> str:
         to_logs = destination_type == "cloud-watch-logs"
         if to_logs and destination is None and log_group is None:
@@ -263,7 +264,7 @@ class BackendWorld(World):
             resource_type=resource_type,
             resource_ids=[vpc_id],
             traffic_type=traffic_type,
-            deliver_logs_permission_arn=role if to_logs else None,
+            deliver_logs_permission_arn=role if to_logs or cross_account_role else None,
             log_destination_type=destination_type,
             log_destination=destination,
             log_group_name=log_group if to_logs else None,
@@ -273,6 +274,8 @@ class BackendWorld(World):
         if unsuccessful:
             raise RuntimeError(unsuccessful)
         flow_log_id: str = created[0].id
+        if cross_account_role is not None:  # as local_aws.moto_patches.ec2 keeps it
+            created[0].deliver_cross_account_role = cross_account_role
         if tags:
             ec2.create_tags([flow_log_id], tags)
         return flow_log_id
