@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from stacks.constructs.central_log_destination import CentralLogDestination
     from stacks.constructs.config_recorder import VpcConfigRecorder
     from stacks.constructs.config_rule import VpcFlowLogsRule
+    from stacks.constructs.firehose_destination import CentralFirehoseDelivery
     from stacks.constructs.firehose_source import FirehoseSource
     from stacks.constructs.remediation_runbook import RemediationRunbook
 
@@ -225,6 +226,18 @@ def acknowledge_central_archive(central: CentralLogDestination, bucket: IConstru
         "Firehose names each object it delivers (partition, date and a generated name); the "
         "role's object actions are limited to the CloudWatchLogs/ prefix of the archive bucket, "
         "and the bucket policy denies this role writes anywhere else.",
+    )
+
+
+def acknowledge_firehose_delivery(delivery: CentralFirehoseDelivery, bucket: IConstruct) -> None:
+    """The log-archive stack's accepted finding for direct delivery: Firehose names its objects."""
+    bucket_id = cdk.Stack.of(delivery).get_logical_id(_cfn(bucket))
+    _acknowledge(
+        delivery.firehose_role,
+        f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/VpcFlowLogs/*]",
+        "Firehose names each object it delivers (date and a generated name); the role's object "
+        "actions are limited to the VpcFlowLogs/ prefix of the archive bucket, and the bucket "
+        "policy denies this role writes anywhere else.",
     )
 
 
