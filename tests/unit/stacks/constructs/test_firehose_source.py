@@ -27,7 +27,6 @@ from tests.support.iam_simulator import (
 )
 from tests.unit.local_aws.test_iam_requests import (
     arn_pattern,
-    key_allowed,
     reference_action,
     reference_resource_types,
 )
@@ -446,6 +445,19 @@ def test_a_kms_key_or_a_missing_source_role_is_refused_with_firehose() -> None:
 
 def _as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else value
+
+
+def key_allowed(key: str, allowed: Iterable[str]) -> bool:
+    """Whether ``key`` is one of ``allowed``, each ``${Variable}`` in them standing for any text
+    (``kms:EncryptionContext:${EncryptionContextKey}``, ``aws:RequestTag/${TagKey}``)."""
+    return any(
+        re.fullmatch(
+            ".+".join(re.escape(part) for part in re.split(r"\$\{[^}]+\}", pattern)),
+            key,
+            flags=re.IGNORECASE,
+        )
+        for pattern in allowed
+    )
 
 
 def reference_problems(policy_statements: Iterable[dict[str, Any]]) -> list[str]:
