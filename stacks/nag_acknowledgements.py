@@ -107,9 +107,8 @@ def acknowledge_findings(
 
 
 def _acknowledge_firehose_source(source: FirehoseSource) -> None:
-    policy = source.role.node.find_child("DefaultPolicy")
     _acknowledge(
-        policy,
+        source.policy,
         f"AwsSolutions-IAM5[{NO_RESOURCE_LEVEL}]",
         "logs:CreateLogDelivery, DeleteLogDelivery, ListLogDeliveries and GetLogDelivery have "
         "no resource-level permissions (Service Authorization Reference), so IAM only accepts "

@@ -80,6 +80,14 @@ class FirehoseSource(Construct):
         # ARN, which the role's inline policies cannot reference.
         for statement in source_statements(stack, self.role.role_arn, props.destination_role_arn):
             self.role.add_to_principal_policy(statement)
+        # Retained, with its policy: the flow logs remediation created deliver through it, and
+        # deleting the stack must not stop them (as the CloudWatch Logs delivery role stays).
+        policy = self.role.node.find_child("DefaultPolicy")
+        if not isinstance(policy, iam.Policy):
+            raise TypeError("iam.Role.add_to_principal_policy made no iam.Policy")
+        self.policy = policy
+        for resource in (self.role, self.policy):
+            resource.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
 
 
 def vpcs_of(stack: cdk.Stack) -> str:

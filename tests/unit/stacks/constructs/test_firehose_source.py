@@ -136,6 +136,20 @@ def test_source_role_is_under_the_path_the_destination_role_trusts_with_a_genera
     assert "RoleName" not in role["Properties"]  # one stack per Region, IAM is global
 
 
+def test_source_role_and_its_policy_outlive_the_stack(to_stream: Synthesized) -> None:
+    # Remediation's flow logs deliver through it: deleting the stack must not stop them.
+    logical_id, _ = source_role(to_stream)
+    (policy_id,) = [
+        policy_id
+        for policy_id, policy in to_stream.resources("AWS::IAM::Policy").items()
+        if policy["Properties"]["Roles"] == [{"Ref": logical_id}]
+    ]
+
+    for resource_id in (logical_id, policy_id):
+        resource = to_stream.json["Resources"][resource_id]
+        assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
 def test_source_role_trusts_the_log_delivery_service_for_this_account_and_region(
     to_stream: Synthesized,
 ) -> None:
