@@ -66,6 +66,9 @@ DOCUMENT_DEFAULTS = {
     if "default" in parameter
 }
 OURS = [{"Key": script.MANAGED_BY_KEY, "Value": script.MANAGED_BY_VALUE}]
+RUNBOOK_ONES = [d for d in RUNBOOK_DESTINATIONS if d in script.DESTINATION_TYPES]
+"""The settings' destinations the runbook's script delivers to today (kinesis-data-firehose
+joins once the runbook has it)."""
 
 
 # --- generated settings -> both sides' parameters -----------------------------------------------
@@ -73,7 +76,7 @@ OURS = [{"Key": script.MANAGED_BY_KEY, "Value": script.MANAGED_BY_VALUE}]
 
 @st.composite
 def deployments(draw: st.DrawFn) -> Settings:
-    destination = draw(st.sampled_from(RUNBOOK_DESTINATIONS))
+    destination = draw(st.sampled_from(RUNBOOK_ONES))
     minimum = draw(st.sampled_from([0, 1, 30, 365, 731]))
     to_s3 = destination == script.S3
     context = {

@@ -154,3 +154,34 @@ def test_partial_organization_settings_fail_the_synth_and_say_what_is_missing(
     assert result.returncode != 0
     assert "missing: regions, assetBucketPrefix" in result.stderr
     assert not (tmp_path / "VpcFlowLogsGuard.template.json").exists()
+
+
+def test_direct_firehose_delivery_through_the_app(tmp_path: Path) -> None:
+    from cfnlint.api import lint
+
+    # The log-archive side builds, cdk-nag clean, and lints clean
+    result = run_app(tmp_path, {**ORGANIZATION, "firehoseDelivery": "true"})
+
+    assert result.returncode == 0, result.stderr
+    log_archive = json.loads((tmp_path / "VpcFlowLogsGuardLogArchive.template.json").read_text())
+    assert {"CentralFirehoseArn", "CentralFirehoseRoleArn"} <= set(log_archive["Outputs"])
+    assert [str(m) for m in lint(json.dumps(log_archive), regions=["eu-west-1"])] == []
+
+    # The member side waits for the runbook: the synth says so instead of deploying a
+    # remediation that would fail on every VPC
+    member = run_app(
+        tmp_path / "member",
+        {
+            "destination": "kinesis-data-firehose",
+            "centralFirehoseArn": "arn:aws:firehose:{region}:111122223333:deliverystream/"
+            "VpcFlowLogsGuardLogArchive-FlowLogs",
+            "centralFirehoseRoleArn": "arn:aws:iam::111122223333:role/"
+            "AWSLogDeliveryFirehoseCrossAccountRole-{region}",
+        },
+    )
+    if member.returncode != 0:
+        assert "setting 'destination' = 'kinesis-data-firehose': the runbook document" in (
+            member.stderr
+        )
+    else:  # the runbook has its Firehose step: the member template is built
+        assert (tmp_path / "member" / "VpcFlowLogsGuard.template.json").exists()
