@@ -11,6 +11,7 @@ from moto.config.responses import ConfigResponse
 from moto.ec2.models.flow_logs import FlowLogsBackend
 from moto.firehose.models import FirehoseBackend
 from moto.firehose.responses import FirehoseResponse
+from moto.iam.access_control import S3IAMRequest
 from moto.logs.responses import LogsResponse
 from moto.sts.models import STSBackend
 
@@ -26,6 +27,7 @@ PATCHED = [
     (FirehoseResponse, "put_record"),
     (FirehoseResponse, "put_record_batch"),
     (LogsResponse, "describe_log_groups"),
+    (S3IAMRequest, "_create_aws_request"),
     (STSBackend, "assume_role"),
 ]
 
