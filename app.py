@@ -10,8 +10,9 @@ read from ``cdk.json`` directly, so both ways give the same template.
   given (``-c organizationId=o-...``).
 - ``VpcFlowLogsGuardOrganization``: the StackSet, built once ``organizationalUnitIds``,
   ``regions`` and ``assetBucketPrefix`` are given.
-- ``VpcFlowLogsGuardOrganizationView``: the security account's Config aggregator and
-  compliance-change topic, built once ``aggregatorName`` is given.
+- ``VpcFlowLogsGuardOrganizationView``: the security account's Config aggregator, the event bus
+  the members forward compliance changes to and the topic they reach, built once
+  ``aggregatorName`` is given (with ``organizationId``).
 
 The organization stacks need facts only an organization has (its id, OU ids, bucket names); with
 made-up values they would deploy and do nothing useful, so they are left out until given.

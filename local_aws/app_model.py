@@ -1,8 +1,12 @@
-"""What the synthesized stack deploys, taken from its template only (nothing hard-coded here).
+"""What the synthesized stacks deploy, taken from their templates only (nothing hard-coded here).
 
-The Config rule (scope, triggers, input parameters), the rule's Lambda function (handler,
-runtime, environment, code asset, role), the remediation configuration (target document and
-parameter mapping), the Automation document's content, and every IAM role with its policies.
+The per-account stack (:func:`read_guard_stack`): the Config rule (scope, triggers, input
+parameters), the rule's Lambda function (handler, runtime, environment, code asset, role), the
+remediation configuration (target document and parameter mapping), the Automation document's
+content, the account-level subscription filter policy, and every IAM role with its policies.
+
+The log-archive stack (:func:`read_log_archive_stack`): its buckets and their policies, the
+CloudWatch Logs destination with its access policy, the Firehose stream it targets, both roles.
 """
 
 from __future__ import annotations
@@ -133,6 +137,24 @@ class DocumentSpec:
 
 
 @dataclass(frozen=True)
+class AccountPolicySpec:
+    """An ``AWS::Logs::AccountPolicy``: what CloudFormation passes to PutAccountPolicy."""
+
+    logical_id: str
+    name: str
+    policy_type: str
+    document: str
+    scope: str | None
+    selection_criteria: str | None
+
+    @property
+    def destination_arn(self) -> str | None:
+        """The ``DestinationArn`` of a subscription filter policy's document."""
+        value = json.loads(self.document).get("DestinationArn")
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
 class GuardStack:
     """Everything of the stack that the local run deploys and plays."""
 
@@ -143,6 +165,7 @@ class GuardStack:
     documents: dict[str, DocumentSpec]
     roles: dict[str, RoleSpec]
     log_groups: dict[str, int | None]
+    account_policies: tuple[AccountPolicySpec, ...] = ()
 
     def role_by_arn(self, arn: str) -> RoleSpec:
         if arn not in self.roles:
@@ -178,7 +201,193 @@ def read_guard_stack(template: StackTemplate) -> GuardStack:
         documents=documents,
         roles=roles,
         log_groups=log_groups,
+        account_policies=_account_policies(template),
     )
+
+
+def _account_policies(template: StackTemplate) -> tuple[AccountPolicySpec, ...]:
+    policies = []
+    for resource in template.resources("AWS::Logs::AccountPolicy"):
+        props = template.properties(resource.logical_id)
+        document = props.get("PolicyDocument")
+        policies.append(
+            AccountPolicySpec(
+                logical_id=resource.logical_id,
+                name=template.physical_name(resource.logical_id),
+                policy_type=str(props.get("PolicyType")),
+                # CloudFormation takes the document as a JSON string, as the API does.
+                document=document if isinstance(document, str) else json.dumps(document),
+                scope=props.get("Scope"),
+                selection_criteria=props.get("SelectionCriteria"),
+            )
+        )
+    return tuple(policies)
+
+
+# -- the log-archive stack --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    """An S3 bucket and the policy an ``AWS::S3::BucketPolicy`` of the stack gives it."""
+
+    logical_id: str
+    name: str
+    arn: str
+    versioned: bool
+    policy: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class DeliveryStreamSpec:
+    """An ``AWS::KinesisFirehose::DeliveryStream`` into S3 (the CreateDeliveryStream call)."""
+
+    logical_id: str
+    name: str
+    arn: str
+    stream_type: str
+    encryption: dict[str, Any] | None
+    extended_s3: dict[str, Any]
+    """``ExtendedS3DestinationConfiguration``: CloudFormation's property names are the API's."""
+
+    @property
+    def role_arn(self) -> str:
+        return str(self.extended_s3["RoleARN"])
+
+    @property
+    def bucket_name(self) -> str:
+        return str(self.extended_s3["BucketARN"]).split(":::", 1)[-1]
+
+
+@dataclass(frozen=True)
+class LogDestinationSpec:
+    """An ``AWS::Logs::Destination``: its target, the role CloudWatch Logs uses, who may use it."""
+
+    logical_id: str
+    name: str
+    arn: str
+    role_arn: str
+    target_arn: str
+    access_policy: str | None
+
+
+@dataclass(frozen=True)
+class ArchiveStack:
+    """What the log-archive stack deploys of the central archive."""
+
+    template: StackTemplate
+    buckets: dict[str, BucketSpec]
+    """By bucket name."""
+    streams: dict[str, DeliveryStreamSpec]
+    """By stream ARN."""
+    destinations: dict[str, LogDestinationSpec]
+    """By destination ARN."""
+    roles: dict[str, RoleSpec]
+    outputs: dict[str, Any]
+
+    def destination(self, arn: str) -> LogDestinationSpec:
+        if arn not in self.destinations:
+            known = ", ".join(sorted(self.destinations)) or "none"
+            raise TemplateError(
+                f"{arn} is not a destination of the log-archive stack {self.template.stack_name} "
+                f"(its destinations: {known})"
+            )
+        return self.destinations[arn]
+
+
+def read_log_archive_stack(template: StackTemplate) -> ArchiveStack:
+    """Collect the log-archive stack's buckets, streams, destinations and roles."""
+    roles = _roles(template)
+    buckets = _buckets(template)
+    streams = {stream.arn: stream for stream in _streams(template)}
+    destinations = {destination.arn: destination for destination in _destinations(template)}
+    for stream in streams.values():
+        if stream.bucket_name not in buckets:
+            raise TemplateError(
+                f"stream {stream.name} writes to {stream.bucket_name}, not a bucket of the stack"
+            )
+        if stream.role_arn not in roles:
+            raise TemplateError(
+                f"stream {stream.name}'s role {stream.role_arn} is not a role of the stack"
+            )
+    for destination in destinations.values():
+        if destination.target_arn not in streams:
+            raise TemplateError(
+                f"destination {destination.name} targets {destination.target_arn}: only a Firehose "
+                "stream of the same stack is supported"
+            )
+        if destination.role_arn not in roles:
+            raise TemplateError(
+                f"destination {destination.name}'s role {destination.role_arn} is not a role of "
+                "the stack"
+            )
+    return ArchiveStack(
+        template=template,
+        buckets=buckets,
+        streams=streams,
+        destinations=destinations,
+        roles=roles,
+        outputs=template.outputs(),
+    )
+
+
+def _buckets(template: StackTemplate) -> dict[str, BucketSpec]:
+    policies = {}
+    for resource in template.resources("AWS::S3::BucketPolicy"):
+        props = template.properties(resource.logical_id)
+        policies[str(props["Bucket"])] = props["PolicyDocument"]
+    buckets = {}
+    for resource in template.resources("AWS::S3::Bucket"):
+        props = template.properties(resource.logical_id)
+        name = template.physical_name(resource.logical_id)
+        buckets[name] = BucketSpec(
+            logical_id=resource.logical_id,
+            name=name,
+            arn=template.get_att(resource.logical_id, "Arn"),
+            versioned=props.get("VersioningConfiguration", {}).get("Status") == "Enabled",
+            policy=policies.get(name),
+        )
+    return buckets
+
+
+def _streams(template: StackTemplate) -> list[DeliveryStreamSpec]:
+    streams = []
+    for resource in template.resources("AWS::KinesisFirehose::DeliveryStream"):
+        props = template.properties(resource.logical_id)
+        if "ExtendedS3DestinationConfiguration" not in props:
+            raise TemplateError(
+                f"stream {resource.logical_id}: only an ExtendedS3DestinationConfiguration "
+                "is supported"
+            )
+        streams.append(
+            DeliveryStreamSpec(
+                logical_id=resource.logical_id,
+                name=template.physical_name(resource.logical_id),
+                arn=template.get_att(resource.logical_id, "Arn"),
+                stream_type=str(props.get("DeliveryStreamType", "DirectPut")),
+                encryption=props.get("DeliveryStreamEncryptionConfigurationInput"),
+                extended_s3=props["ExtendedS3DestinationConfiguration"],
+            )
+        )
+    return streams
+
+
+def _destinations(template: StackTemplate) -> list[LogDestinationSpec]:
+    destinations = []
+    for resource in template.resources("AWS::Logs::Destination"):
+        props = template.properties(resource.logical_id)
+        policy = props.get("DestinationPolicy")
+        destinations.append(
+            LogDestinationSpec(
+                logical_id=resource.logical_id,
+                name=template.physical_name(resource.logical_id),
+                arn=template.get_att(resource.logical_id, "Arn"),
+                role_arn=str(props["RoleArn"]),
+                target_arn=str(props["TargetArn"]),
+                access_policy=None if policy is None else str(policy),
+            )
+        )
+    return destinations
 
 
 def _roles(template: StackTemplate) -> dict[str, RoleSpec]:

@@ -165,6 +165,9 @@ _NAME_PROPERTIES: dict[str, tuple[str, int]] = {
     "AWS::Config::DeliveryChannel": ("Name", 256),
     "AWS::S3::Bucket": ("BucketName", 63),
     "AWS::SNS::Topic": ("TopicName", 256),
+    "AWS::Logs::Destination": ("DestinationName", 512),
+    "AWS::Logs::AccountPolicy": ("PolicyName", 256),
+    "AWS::KinesisFirehose::DeliveryStream": ("DeliveryStreamName", 64),
 }
 
 
@@ -224,6 +227,15 @@ class StackTemplate:
 
     def resolve(self, value: Any) -> Any:
         return self._resolver.resolve(value)
+
+    def outputs(self) -> dict[str, Any]:
+        """The stack's outputs (``Outputs``), each value resolved, by output name."""
+        outputs: dict[str, Any] = self.artifact.template.get("Outputs", {})
+        return {
+            name: self._resolver.resolve(output.get("Value"))
+            for name, output in outputs.items()
+            if output.get("Condition") is None or self._resolver.condition(output["Condition"])
+        }
 
     # -- ResourceNames ------------------------------------------------------------------------
 
@@ -295,6 +307,12 @@ class StackTemplate:
             ),
             "AWS::S3::Bucket": f"arn:{p.partition}:s3:::{name}",
             "AWS::SNS::Topic": f"arn:{p.partition}:sns:{region_account}:{name}",
+            "AWS::Logs::Destination": (
+                f"arn:{p.partition}:logs:{region_account}:destination:{name}"
+            ),
+            "AWS::KinesisFirehose::DeliveryStream": (
+                f"arn:{p.partition}:firehose:{region_account}:deliverystream/{name}"
+            ),
         }
         if resource.type not in arns:
             raise TemplateError(

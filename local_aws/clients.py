@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_ssm import SSMClient
     from mypy_boto3_sts import STSClient
 
@@ -69,6 +70,10 @@ class Aws:
 
     def config(self) -> ConfigServiceClient:
         client: ConfigServiceClient = self.client("config")
+        return client
+
+    def s3(self) -> S3Client:
+        client: S3Client = self.client("s3")
         return client
 
     def ssm(self) -> SSMClient:

@@ -1,4 +1,7 @@
-"""Deploy the stack's resources into the embedded AWS, as CloudFormation would create them.
+"""Deploy the stacks' resources into the embedded AWS, as CloudFormation would create them.
+
+:func:`deploy` creates the per-account stack in its account, :func:`deploy_log_archive` the
+log-archive stack's central archive in the log-archive account (each with that account's admin).
 
 IAM roles get the template's own policies, with one deliberate change: every ``Resource`` is
 widened to ``"*"``. moto authorizes every non-S3 call against the resource ``"*"``, so a
@@ -23,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from local_aws.app_model import GuardStack, RoleSpec
+    from local_aws.app_model import AccountPolicySpec, ArchiveStack, GuardStack, RoleSpec
     from local_aws.clients import Aws
 
 
@@ -63,6 +66,8 @@ def deploy(stack: GuardStack, admin: Aws) -> Deployment:
         logs.create_log_group(logGroupName=name)
         if retention is not None:
             logs.put_retention_policy(logGroupName=name, retentionInDays=int(retention))
+    for account_policy in stack.account_policies:
+        put_account_policy(admin, account_policy)
 
     function = stack.function
     admin.client("lambda").create_function(
@@ -120,6 +125,68 @@ def deploy(stack: GuardStack, admin: Aws) -> Deployment:
         document_names=tuple(stack.documents),
         role_arns=tuple(stack.roles),
     )
+
+
+def put_account_policy(admin: Aws, spec: AccountPolicySpec) -> None:
+    """PutAccountPolicy as CloudFormation calls it for an ``AWS::Logs::AccountPolicy``."""
+    arguments: dict[str, Any] = {
+        "policyName": spec.name,
+        "policyDocument": spec.document,
+        "policyType": spec.policy_type,
+    }
+    if spec.scope is not None:
+        arguments["scope"] = spec.scope
+    if spec.selection_criteria is not None:
+        arguments["selectionCriteria"] = spec.selection_criteria
+    admin.logs().put_account_policy(**arguments)
+
+
+def deploy_log_archive(stack: ArchiveStack, admin: Aws) -> None:
+    """Create the roles, buckets, Firehose streams and destinations (with access policies).
+
+    In CloudFormation's order: a stream needs its bucket and role, a destination its stream
+    and role. Not created: the buckets' lifecycle rules, encryption and access logging (nothing
+    here reads them) and their policies. A policy the stack writes denies every request without
+    TLS (``aws:SecureTransport``), as AWS would refuse the embedded AWS's plain HTTP, and moto
+    authorizes nothing of Firehose's own writes; the end-to-end test evaluates the bucket policy
+    with the IAM simulator on the objects Firehose wrote (``BucketSpec.policy``).
+    """
+    for role in stack.roles.values():
+        _create_role(admin, role)
+    s3 = admin.s3()
+    for bucket in stack.buckets.values():
+        if admin.region == "us-east-1":
+            s3.create_bucket(Bucket=bucket.name)
+        else:
+            s3.create_bucket(
+                Bucket=bucket.name,
+                CreateBucketConfiguration={"LocationConstraint": admin.region},  # type: ignore[typeddict-item]
+            )
+        if bucket.versioned:
+            s3.put_bucket_versioning(
+                Bucket=bucket.name, VersioningConfiguration={"Status": "Enabled"}
+            )
+    firehose = admin.client("firehose")
+    for stream in stack.streams.values():
+        arguments: dict[str, Any] = {
+            "DeliveryStreamName": stream.name,
+            "DeliveryStreamType": stream.stream_type,
+            "ExtendedS3DestinationConfiguration": stream.extended_s3,
+        }
+        if stream.encryption is not None:
+            arguments["DeliveryStreamEncryptionConfigurationInput"] = stream.encryption
+        firehose.create_delivery_stream(**arguments)
+    logs = admin.logs()
+    for destination in stack.destinations.values():
+        logs.put_destination(
+            destinationName=destination.name,
+            targetArn=destination.target_arn,
+            roleArn=destination.role_arn,
+        )
+        if destination.access_policy is not None:
+            logs.put_destination_policy(
+                destinationName=destination.name, accessPolicy=destination.access_policy
+            )
 
 
 def _create_role(admin: Aws, role: RoleSpec) -> None:

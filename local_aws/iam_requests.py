@@ -344,6 +344,25 @@ def _logs_stream_action(action: str) -> _Mapper:
     return mapper
 
 
+# Which action lets the caller see each type of account policy (DescribeAccountPolicies, API
+# Reference: "To see subscription filter policies, you must have the
+# logs:DescribeSubscriptionFilters and logs:DescribeAccountPolicies permissions").
+_ACCOUNT_POLICY_READERS: Final = {"SUBSCRIPTION_FILTER_POLICY": "logs:DescribeSubscriptionFilters"}
+
+
+def _logs_describe_account_policies(call: ApiCall, state: ResourceState) -> list[_Authorization]:
+    """DescribeAccountPolicies has no resource type; the second permission is one AWS does not
+    say the resource of: taken as every log group of the account and Region, as the rule's role
+    grants it (the README's "Not verified on real AWS")."""
+    policy_type = str(call.parameters.get("policyType", ""))
+    if policy_type not in _ACCOUNT_POLICY_READERS:
+        raise UnknownOperationError(f"logs:DescribeAccountPolicies for policyType {policy_type!r}")
+    return [
+        ("logs:DescribeAccountPolicies", "*", {}),
+        (_ACCOUNT_POLICY_READERS[policy_type], _log_group_arn(call, "*"), {}),
+    ]
+
+
 # AWS Config --------------------------------------------------------------------------------
 
 
@@ -380,6 +399,7 @@ _OPERATIONS: Final[Mapping[tuple[str, str], _Mapper]] = {
     ("logs", "TagResource"): _logs_resource_action("logs:TagResource"),
     ("logs", "CreateLogStream"): _logs_stream_action("logs:CreateLogStream"),
     ("logs", "PutLogEvents"): _logs_stream_action("logs:PutLogEvents"),
+    ("logs", "DescribeAccountPolicies"): _logs_describe_account_policies,
     ("config", "PutEvaluations"): _no_resource("config:PutEvaluations"),
     ("config", "GetResourceConfigHistory"): _no_resource("config:GetResourceConfigHistory"),
     ("config", "GetComplianceDetailsByConfigRule"): _config_rule_action(

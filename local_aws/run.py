@@ -10,6 +10,12 @@ each service role's credentials, turns IAM enforcement on, and hands out:
 * ``local.requests``: every request the embedded AWS answered, with the IAM requests AWS would
   authorize for the roles' calls (``local_aws.request_log``).
 
+With ``log_archive=LogArchiveAccount(stack_name, account_id)`` the assembly's log-archive stack is
+deployed first, into that account of the same embedded AWS (its buckets, Firehose stream,
+CloudWatch Logs destination and roles), so the per-account stack's account-level subscription
+filter policy forwards there: ``local.log_archive`` is that stack, ``local.log_archive_admin``
+its account's admin.
+
 Everything lives on ``127.0.0.1`` and in a temporary folder removed on exit.
 """
 
@@ -18,24 +24,25 @@ from __future__ import annotations
 import tempfile
 import time
 from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from local_aws.app_model import read_guard_stack
+from local_aws.app_model import read_guard_stack, read_log_archive_stack
 from local_aws.assembly import CloudAssembly, StackTemplate
 from local_aws.automation import AutomationError, AutomationService
 from local_aws.config_service import ConfigService
-from local_aws.deploy import deploy
+from local_aws.deploy import deploy, deploy_log_archive
 from local_aws.intrinsics import TemplateError
 from local_aws.lambda_runner import LambdaRunner
-from local_aws.moto_patches import configuration_items, issue_result_token, patch_moto
+from local_aws.moto_patches import configuration_items, firehose, issue_result_token, patch_moto
 from local_aws.sandbox import Sandbox
 from local_aws.server import ACCOUNT_ID, EmbeddedAws
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from local_aws.app_model import GuardStack
+    from local_aws.app_model import ArchiveStack, GuardStack
     from local_aws.clients import Aws, Credentials
     from local_aws.deploy import Deployment
     from local_aws.request_log import RequestLog
@@ -61,15 +68,65 @@ def read_stack(
     return stack
 
 
+@dataclass(frozen=True)
+class LogArchiveAccount:
+    """The assembly's log-archive stack and the account it is deployed to."""
+
+    stack_name: str
+    account_id: str
+
+
+def read_log_archive(
+    assembly_dir: Path, account: LogArchiveAccount, *, region: str = "us-east-1"
+) -> ArchiveStack:
+    """The log-archive stack as deployed in its account; fails fast on what cannot run here."""
+    artifact = CloudAssembly.load(assembly_dir).stack(account.stack_name)
+    archive = read_log_archive_stack(
+        StackTemplate(artifact, account_id=account.account_id, region=region)
+    )
+    if not archive.destinations:
+        raise TemplateError(
+            f"the log-archive stack {account.stack_name} has no CloudWatch Logs destination "
+            "(synthesize with -c centralLogDestination=true)"
+        )
+    for stream in archive.streams.values():
+        processing = stream.extended_s3.get("ProcessingConfiguration", {})
+        if any(p.get("Type") == "MetadataExtraction" for p in processing.get("Processors", [])):
+            firehose.jq_path()  # a clear JqMissingError now, not a server error later
+    return archive
+
+
+def check_forwarding(stack: GuardStack, archive: ArchiveStack) -> None:
+    """Every account policy of ``stack`` forwards to a destination of ``archive``."""
+    for policy in stack.account_policies:
+        target = policy.destination_arn
+        if target not in archive.destinations:
+            outputs = ", ".join(f"{k}={v}" for k, v in sorted(archive.outputs.items()))
+            raise TemplateError(
+                f"the account policy {policy.name} of {stack.template.stack_name} forwards to "
+                f"{target}, which the log-archive stack {archive.template.stack_name} does not "
+                f"create (its outputs: {outputs}): synthesize with -c centralLogDestinationArn "
+                "set to its CentralLogDestinationArn, the Region as {region}"
+            )
+
+
 class LocalDeployment(AbstractContextManager["LocalDeployment"]):
     """One deployment of the synthesized stack into a fresh embedded AWS."""
 
     def __init__(
-        self, assembly_dir: Path, *, stack_name: str | None = None, region: str = "us-east-1"
+        self,
+        assembly_dir: Path,
+        *,
+        stack_name: str | None = None,
+        region: str = "us-east-1",
+        log_archive: LogArchiveAccount | None = None,
     ) -> None:
         self._assembly_dir = assembly_dir
         self._stack_name = stack_name
         self._region = region
+        self._log_archive_account = log_archive
+        self._log_archive: ArchiveStack | None = None
+        self._log_archive_admin: Aws | None = None
         self._exit = ExitStack()
         self.timings: dict[str, float] = {}
         self._stack: GuardStack | None = None
@@ -101,8 +158,18 @@ class LocalDeployment(AbstractContextManager["LocalDeployment"]):
         stack = read_stack(self._assembly_dir, stack_name=self._stack_name, region=self._region)
         template = stack.template
         self._stack = stack
+        account = self._log_archive_account
+        archive = None
+        if account is not None:
+            archive = read_log_archive(self._assembly_dir, account, region=self._region)
+            check_forwarding(stack, archive)
         embedded = self._exit.enter_context(EmbeddedAws(self._region, fixes=patch_moto()))
         self._embedded = embedded
+        if account is not None and archive is not None:
+            # First: the member's account policy needs the destination to exist.
+            self._log_archive = archive
+            self._log_archive_admin = embedded.admin_in(account.account_id)
+            deploy_log_archive(archive, self._log_archive_admin)
         self._deployment = deploy(stack, embedded.admin)
         service_credentials = self._assume_service_roles(stack, embedded)
         embedded.enforce_iam()
@@ -193,6 +260,22 @@ class LocalDeployment(AbstractContextManager["LocalDeployment"]):
     @property
     def admin(self) -> Aws:
         return _started(self._embedded).admin
+
+    @property
+    def log_archive(self) -> ArchiveStack:
+        """The log-archive stack (a deployment made with ``log_archive``)."""
+        self._require_log_archive()
+        return _started(self._log_archive)
+
+    @property
+    def log_archive_admin(self) -> Aws:
+        """Clients as the admin of the log-archive account."""
+        self._require_log_archive()
+        return _started(self._log_archive_admin)
+
+    def _require_log_archive(self) -> None:
+        if self._log_archive_account is None:
+            raise RuntimeError("deployed without a log-archive account (log_archive=...)")
 
     @property
     def requests(self) -> RequestLog:

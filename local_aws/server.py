@@ -25,7 +25,7 @@ import logging
 import os
 import urllib.request
 from contextlib import AbstractContextManager, ExitStack, nullcontext
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -152,8 +152,25 @@ class EmbeddedAws(AbstractContextManager["EmbeddedAws"]):
         """From now on, every call is authorized against its caller's IAM policies."""
         self._set_auth("0")
 
-    def _create_admin(self) -> Aws:
+    def admin_in(self, account_id: str) -> Aws:
+        """Clients as an admin user of another account (the log-archive account, say).
+
+        moto keeps one set of backends per account and picks the account of a request by its
+        access key; this user's key belongs to ``account_id``. Call before :meth:`enforce_iam`.
+        """
+        if account_id == self.account_id:
+            return self.admin
+        return self._create_admin(account_id)
+
+    def _create_admin(self, account_id: str | None = None) -> Aws:
         iam = Aws(self.endpoint_url, self.region, Credentials("bootstrap", "bootstrap")).iam()
+        if account_id is not None:
+            # moto's way to address an account before any key of it exists (moto's
+            # "Multi-Account support": the x-moto-account-id request header).
+            def to_account(request: Any, **_: Any) -> None:
+                request.headers["x-moto-account-id"] = account_id
+
+            iam.meta.events.register("before-sign.iam.*", to_account)
         iam.create_user(UserName=ADMIN_USER)
         iam.put_user_policy(
             UserName=ADMIN_USER,

@@ -10,10 +10,15 @@ With ``centralLogDestination``, the stack also receives flow logs kept in CloudW
 CloudWatch Logs destination for the organization feeds a Firehose stream into the same bucket
 (``stacks/constructs/central_log_destination.py``), and the bucket policy admits that stream's
 role as the one other writer, under its own prefix.
+
+With ``firehoseDelivery``, member accounts' flow logs deliver straight to a Firehose stream of
+this account, across accounts (``stacks/constructs/firehose_destination.py``); its role is one
+more writer of the bucket, under ``VpcFlowLogs/`` only.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import aws_cdk as cdk
@@ -26,9 +31,18 @@ from stacks.constructs.central_log_destination import (
     CentralLogDestination,
     CentralLogDestinationProps,
 )
-from stacks.nag_acknowledgements import acknowledge_central_archive
+from stacks.constructs.firehose_destination import (
+    FLOW_LOGS_PREFIX as FIREHOSE_PREFIX,
+)
+from stacks.constructs.firehose_destination import (
+    CentralFirehoseDelivery,
+    CentralFirehoseDeliveryProps,
+)
+from stacks.nag_acknowledgements import acknowledge_central_archive, acknowledge_firehose_delivery
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from constructs import Construct
 
     from stacks.settings.organization import OrganizationSettings
@@ -178,10 +192,27 @@ class LogArchiveStack(cdk.Stack):
                 ),
             )
             acknowledge_central_archive(self.central, self.bucket)
+        self.firehose: CentralFirehoseDelivery | None = None
+        if settings.firehose_delivery:
+            self.firehose = CentralFirehoseDelivery(
+                self,
+                "FirehoseDelivery",
+                CentralFirehoseDeliveryProps(
+                    organization_id=settings.organization_id, bucket=self.bucket, key=self.key
+                ),
+            )
+            acknowledge_firehose_delivery(self.firehose, self.bucket)
+        writers = []
+        if self.central is not None:
+            writers.append(
+                Writer("TheArchiveStream", self.central.firehose_role.role_arn, ARCHIVE_PREFIX)
+            )
+        if self.firehose is not None:
+            writers.append(
+                Writer("TheFlowLogStream", self.firehose.firehose_role.role_arn, FIREHOSE_PREFIX)
+            )
         for statement in delivery_statements(
-            self.bucket.bucket_arn,
-            settings.organization_id,
-            archive_role_arn=self.central.firehose_role.role_arn if self.central else None,
+            self.bucket.bucket_arn, settings.organization_id, writers=writers
         ):
             self.bucket.add_to_resource_policy(statement)
 
@@ -206,10 +237,35 @@ class LogArchiveStack(cdk.Stack):
                 description="CloudWatch Logs destination of the central archive: the per-account "
                 "setting centralLogDestinationArn (same Region as the log groups)",
             )
+        if self.firehose is not None:
+            cdk.CfnOutput(
+                self,
+                "CentralFirehoseArn",
+                value=self.firehose.stream.attr_arn,
+                description="Firehose stream for direct delivery: the per-account setting "
+                "centralFirehoseArn (its Region as {region} for a StackSet)",
+            )
+            cdk.CfnOutput(
+                self,
+                "CentralFirehoseRoleArn",
+                value=self.firehose.destination_role.role_arn,
+                description="Destination account role for direct delivery: the per-account "
+                "setting centralFirehoseRoleArn (its Region as {region} for a StackSet)",
+            )
+
+
+@dataclass(frozen=True)
+class Writer:
+    """A Firehose stream's role that writes to the bucket, and the only prefix it may write."""
+
+    name: str
+    """In the statement ids: ``DenyWritesByAnyoneButLogDeliveryAnd<name>``."""
+    role_arn: str
+    prefix: str
 
 
 def delivery_statements(
-    bucket_arn: str, organization_id: str, *, archive_role_arn: str | None = None
+    bucket_arn: str, organization_id: str, *, writers: Sequence[Writer] = ()
 ) -> list[iam.PolicyStatement]:
     """What the log delivery service may do on the bucket, for accounts of the organization.
 
@@ -218,9 +274,10 @@ def delivery_statements(
     A second statement denies ``s3:PutObject`` to every caller that is not that service, so even
     principals of the log-archive account with broad IAM permissions cannot add or overwrite logs.
 
-    With the central archive's Firehose role (``archive_role_arn``), that role is the one other
-    writer, and a third statement keeps it under ``CloudWatchLogs/``. The role is of this account,
-    so its own policy grants the writes; the bucket policy only denies.
+    Each of the ``writers`` (the Firehose streams' roles: the central archive's under
+    ``CloudWatchLogs/``, direct delivery's under ``VpcFlowLogs/``) is excepted from that denial,
+    and one more statement per writer keeps it under its own prefix. The roles are of this
+    account, so their own policies grant the writes; the bucket policy only denies.
     """
     delivery = iam.ServicePrincipal(LOG_DELIVERY_SERVICE)
     statements = [
@@ -245,7 +302,7 @@ def delivery_statements(
         ),
     ]
     not_log_delivery = {"StringNotEquals": {"aws:PrincipalServiceName": LOG_DELIVERY_SERVICE}}
-    if archive_role_arn is None:
+    if not writers:
         return [
             *statements,
             iam.PolicyStatement(
@@ -259,23 +316,31 @@ def delivery_statements(
         ]
     # Both conditions must hold to deny; a request without aws:PrincipalArn (the delivery
     # service's) or without aws:PrincipalServiceName (a role's) meets the negated operator
-    # (IAM User Guide, "Condition operators": negated operators match an absent key).
+    # (IAM User Guide, "Condition operators": negated operators match an absent key). Several
+    # values of one negated operator are NOR'ed: the writer is none of the roles.
+    arns = [writer.role_arn for writer in writers]
     return [
         *statements,
         iam.PolicyStatement(
-            sid="DenyWritesByAnyoneButLogDeliveryAndTheArchiveStream",
+            sid="DenyWritesByAnyoneButLogDeliveryAnd" + "And".join(w.name for w in writers),
             effect=iam.Effect.DENY,
             principals=[iam.AnyPrincipal()],
             actions=["s3:PutObject"],
             resources=[f"{bucket_arn}/*"],
-            conditions={**not_log_delivery, "ArnNotEquals": {"aws:PrincipalArn": archive_role_arn}},
+            conditions={
+                **not_log_delivery,
+                "ArnNotEquals": {"aws:PrincipalArn": arns[0] if len(arns) == 1 else arns},
+            },
         ),
-        iam.PolicyStatement(
-            sid="DenyTheArchiveStreamOutsideItsPrefix",
-            effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()],
-            actions=["s3:PutObject"],
-            not_resources=[f"{bucket_arn}/{ARCHIVE_PREFIX}*"],
-            conditions={"ArnEquals": {"aws:PrincipalArn": archive_role_arn}},
+        *(
+            iam.PolicyStatement(
+                sid=f"Deny{writer.name}OutsideItsPrefix",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject"],
+                not_resources=[f"{bucket_arn}/{writer.prefix}*"],
+                conditions={"ArnEquals": {"aws:PrincipalArn": writer.role_arn}},
+            )
+            for writer in writers
         ),
     ]

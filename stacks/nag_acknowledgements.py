@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from stacks.constructs.central_log_destination import CentralLogDestination
     from stacks.constructs.config_recorder import VpcConfigRecorder
     from stacks.constructs.config_rule import VpcFlowLogsRule
+    from stacks.constructs.firehose_destination import CentralFirehoseDelivery
+    from stacks.constructs.firehose_source import FirehoseSource
     from stacks.constructs.remediation_runbook import RemediationRunbook
 
 NO_RESOURCE_LEVEL = "Resource::*"
@@ -31,6 +33,7 @@ def acknowledge_findings(
     rule: VpcFlowLogsRule,
     runbook: RemediationRunbook,
     recorder: VpcConfigRecorder | None,
+    firehose_source: FirehoseSource | None = None,
 ) -> None:
     """Acknowledge the findings the design accepts; anything else still fails the synth."""
     stack = cdk.Stack.of(rule)
@@ -72,8 +75,8 @@ def acknowledge_findings(
         "ec2:DescribeVpcs, ec2:DescribeFlowLogs and logs:DescribeLogGroups are read-only and "
         "have no resource-level permissions (Service Authorization Reference), so IAM only "
         "accepts Resource '*'; so have logs:CreateLogDelivery and logs:DeleteLogDelivery, which "
-        "CreateFlowLogs and DeleteFlowLogs need with the S3 destination only (VPC user guide). "
-        "Every other write action of this role is scoped to ARNs.",
+        "CreateFlowLogs and DeleteFlowLogs need with the S3 and Firehose destinations only (VPC "
+        "user guide). Every other write action of this role is scoped to ARNs.",
     )
     _acknowledge(
         runbook.role,
@@ -99,6 +102,20 @@ def acknowledge_findings(
         _acknowledge_boundary(runbook.boundary)
     if recorder is not None:
         _acknowledge_recorder(recorder)
+    if firehose_source is not None:
+        _acknowledge_firehose_source(firehose_source)
+
+
+def _acknowledge_firehose_source(source: FirehoseSource) -> None:
+    _acknowledge(
+        source.policy,
+        f"AwsSolutions-IAM5[{NO_RESOURCE_LEVEL}]",
+        "logs:CreateLogDelivery, DeleteLogDelivery, ListLogDeliveries and GetLogDelivery have "
+        "no resource-level permissions (Service Authorization Reference), so IAM only accepts "
+        "Resource '*'. They are the source account role's log delivery statement in the VPC "
+        "User Guide (IAM roles for cross account delivery); only the log delivery service "
+        "acting for this account and Region can assume the role.",
+    )
 
 
 def _acknowledge_boundary(boundary: iam.ManagedPolicy) -> None:
@@ -208,6 +225,18 @@ def acknowledge_central_archive(central: CentralLogDestination, bucket: IConstru
         "Firehose names each object it delivers (partition, date and a generated name); the "
         "role's object actions are limited to the CloudWatchLogs/ prefix of the archive bucket, "
         "and the bucket policy denies this role writes anywhere else.",
+    )
+
+
+def acknowledge_firehose_delivery(delivery: CentralFirehoseDelivery, bucket: IConstruct) -> None:
+    """The log-archive stack's accepted finding for direct delivery: Firehose names its objects."""
+    bucket_id = cdk.Stack.of(delivery).get_logical_id(_cfn(bucket))
+    _acknowledge(
+        delivery.firehose_role,
+        f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/VpcFlowLogs/*]",
+        "Firehose names each object it delivers (date and a generated name); the role's object "
+        "actions are limited to the VpcFlowLogs/ prefix of the archive bucket, and the bucket "
+        "policy denies this role writes anywhere else.",
     )
 
 

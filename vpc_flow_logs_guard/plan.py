@@ -49,6 +49,8 @@ defaults apply."""
 BOUNDARY_NAME: Final = "DeliveryRoleBoundary"
 """Stands for the stack's boundary, whose name CloudFormation generates at deployment."""
 BOUNDARY_TEXT: Final = "the stack's DeliveryRoleBoundaryArn"
+SOURCE_ROLE_NAME: Final = "vpc-flow-logs-guard/FirehoseSourceRole"
+"""Stands for the stack's Firehose source account role (a generated name under that path)."""
 
 
 class RunbookReads(Protocol):
@@ -81,7 +83,11 @@ def runbook_input(
     settings: Settings, vpc_id: str, *, account_id: str, region: str, partition: str
 ) -> dict[str, str]:
     """The runbook's InputPayload as the deployed remediation would give it for ``vpc_id``."""
-    parameters = settings.runbook_parameters(boundary_arn=boundary_arn(partition, account_id))
+    parameters = settings.runbook_parameters(
+        boundary_arn=boundary_arn(partition, account_id),
+        firehose_source_role_arn=f"arn:{partition}:iam::{account_id}:role/{SOURCE_ROLE_NAME}",
+    )
+    parameters = {name: value.replace("{region}", region) for name, value in parameters.items()}
     return {
         **document_defaults(),
         **parameters,

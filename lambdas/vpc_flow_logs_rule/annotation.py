@@ -61,6 +61,13 @@ def wrong_bucket(flow_log_id: str, destination: str | None, required: str) -> st
     )
 
 
+def wrong_stream(flow_log_id: str, destination: str | None, required: str) -> str:
+    return (
+        f"flow log {flow_log_id} delivers to {destination or 'an unnamed Firehose stream'}, "
+        f"not to the required stream {required}"
+    )
+
+
 def long_aggregation_interval(flow_log_id: str, seconds: int, maximum: int) -> str:
     return (
         f"flow log {flow_log_id} aggregates over {seconds}s, longer than "

@@ -4,8 +4,9 @@ A flow log counts only if it passes every check (ACTIVE; delivery not FAILED, un
 told not to require it; an allowed destination type; for CloudWatch Logs, a log group in this
 account and region that exists, is under ``LogGroupNamePrefix`` when set and keeps logs long
 enough; for S3, when ``S3BucketArn`` is set, that bucket, and the ``S3FileFormat`` and partition
-options when set; the fields of ``LogFormat``, in any order among others; an aggregation interval
-no longer than ``MaxAggregationInterval``).
+options when set; for Firehose, when ``FirehoseArn`` is set, that stream; the fields of
+``LogFormat``, in any order among others; an aggregation interval no longer than
+``MaxAggregationInterval``).
 The VPC is COMPLIANT when the flow logs that count cover the required traffic together: ALL
 covers ACCEPT and REJECT, ACCEPT + REJECT cover ALL.
 """
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Final
 from vpc_flow_logs_rule import annotation
 from vpc_flow_logs_rule.model import (
     CLOUD_WATCH_LOGS,
+    KINESIS_DATA_FIREHOSE,
     S3,
     VPC_RESOURCE_TYPE,
     ComplianceType,
@@ -159,6 +161,14 @@ def flow_log_problems(
         problems.append(
             annotation.wrong_bucket(fid, flow_log.log_destination, parameters.s3_bucket_arn)
         )
+    elif (
+        flow_log.destination_type == KINESIS_DATA_FIREHOSE
+        and parameters.firehose_arn
+        and not same_stream(flow_log.log_destination, parameters.firehose_arn)
+    ):
+        problems.append(
+            annotation.wrong_stream(fid, flow_log.log_destination, parameters.firehose_arn)
+        )
     if flow_log.destination_type == S3:
         problems.extend(_destination_option_problems(flow_log, parameters))
     return problems
@@ -204,6 +214,22 @@ def delivers_under(destination: str | None, required: str) -> bool:
         return False
     destination = destination.rstrip("/")
     return destination == required or destination.startswith(required + "/")
+
+
+def same_stream(destination: str | None, required: str) -> bool:
+    """Whether a flow log's Firehose destination is the required stream.
+
+    A stream's ARN is ``...:deliverystream/<name>``; EC2's API reference writes the
+    ``LogDestination`` example as ``...:deliverystream:<name>``, so both spellings of the same
+    stream are the same stream.
+    """
+    if not destination:
+        return False
+    return _stream_key(destination) == _stream_key(required)
+
+
+def _stream_key(arn: str) -> str:
+    return arn.replace(":deliverystream:", ":deliverystream/", 1)
 
 
 def _log_group_problems(

@@ -14,6 +14,7 @@ VPC_RESOURCE_TYPE = "AWS::EC2::VPC"
 FLOW_LOG_RESOURCE_TYPE: Final = "AWS::EC2::FlowLog"
 CLOUD_WATCH_LOGS = "cloud-watch-logs"
 S3 = "s3"
+KINESIS_DATA_FIREHOSE: Final = "kinesis-data-firehose"
 DEFAULT_AGGREGATION_INTERVAL: Final = 600
 """Seconds; what EC2 uses when CreateFlowLogs is given no MaxAggregationInterval."""
 PLAIN_TEXT: Final = "plain-text"

@@ -12,7 +12,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from vpc_flow_logs_rule.model import CLOUD_WATCH_LOGS, DEFAULT_AGGREGATION_INTERVAL, S3
+from vpc_flow_logs_rule.model import (
+    CLOUD_WATCH_LOGS,
+    DEFAULT_AGGREGATION_INTERVAL,
+    KINESIS_DATA_FIREHOSE,
+    S3,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -32,6 +37,11 @@ _LOG_GROUP_PREFIX = re.compile(r"[A-Za-z0-9._/#-]{1,512}")  # CloudWatch Logs' n
 # PutDestination: a name of 1-512 characters without ':' or '*'.
 _LOGS_DESTINATION = re.compile(
     r"arn:aws(?:-[a-z]+)*:logs:[a-z]{2}(?:-[a-z]+)+-\d{1,2}:\d{12}:destination:[^:*]{1,512}"
+)
+# A Firehose stream (CreateDeliveryStream: a name of 1-64 letters, digits, '_', '.', '-').
+_FIREHOSE_STREAM = re.compile(
+    r"arn:aws(?:-[a-z]+)*:firehose:[a-z]{2}(?:-[a-z]+)+-\d{1,2}:\d{12}:deliverystream/"
+    r"[A-Za-z0-9_.-]{1,64}"
 )
 _MAX_TAG_KEY_LENGTH = 128
 _MAX_TAG_VALUE_LENGTH = 256
@@ -72,6 +82,8 @@ class RuleParameters:
     s3_per_hour_partition: bool | None = None
     central_log_destination_arn: str | None = None
     """When set, a CloudWatch Logs flow log counts only if its log group forwards here."""
+    firehose_arn: str | None = None
+    """When set, a Firehose flow log counts only if it delivers to this stream."""
 
 
 def _invalid(name: str, value: str, allowed: str) -> ParameterError:
@@ -162,6 +174,17 @@ def _central_log_destination_arn(value: str) -> str:
     return value
 
 
+def _firehose_arn(value: str) -> str:
+    if _FIREHOSE_STREAM.fullmatch(value) is None:
+        raise _invalid(
+            "FirehoseArn",
+            value,
+            "a Firehose stream ARN such as "
+            "arn:aws:firehose:us-east-1:111122223333:deliverystream/central-flow-logs",
+        )
+    return value
+
+
 def log_fields(log_format: str) -> tuple[str, ...]:
     """The ``${field}`` tokens of a flow log format, in order (``""``: none)."""
     return tuple(_LOG_FIELD.findall(log_format))
@@ -205,6 +228,7 @@ PARAMETER_NAMES: Final = (
     "S3HiveCompatiblePartitions",
     "S3PerHourPartition",
     "CentralLogDestinationArn",
+    "FirehoseArn",
 )
 
 
@@ -264,6 +288,7 @@ def parse_parameters(raw: str | Mapping[str, object] | None) -> RuleParameters:
     hive = texts.get("S3HiveCompatiblePartitions")
     per_hour = texts.get("S3PerHourPartition")
     central = texts.get("CentralLogDestinationArn")
+    stream = texts.get("FirehoseArn")
     parameters = RuleParameters(
         traffic_type=_traffic_type(traffic) if traffic else default.traffic_type,
         min_retention_days=(
@@ -295,6 +320,7 @@ def parse_parameters(raw: str | Mapping[str, object] | None) -> RuleParameters:
             _boolean(per_hour, "S3PerHourPartition") if per_hour else default.s3_per_hour_partition
         ),
         central_log_destination_arn=(_central_log_destination_arn(central) if central else None),
+        firehose_arn=_firehose_arn(stream) if stream else None,
     )
     _require_destination(parameters, S3, "S3BucketArn", bucket)
     _require_destination(parameters, S3, "S3FileFormat", file_format)
@@ -302,6 +328,7 @@ def parse_parameters(raw: str | Mapping[str, object] | None) -> RuleParameters:
     _require_destination(parameters, S3, "S3PerHourPartition", per_hour)
     _require_destination(parameters, CLOUD_WATCH_LOGS, "LogGroupNamePrefix", prefix)
     _require_destination(parameters, CLOUD_WATCH_LOGS, "CentralLogDestinationArn", central)
+    _require_destination(parameters, KINESIS_DATA_FIREHOSE, "FirehoseArn", stream)
     return parameters
 
 

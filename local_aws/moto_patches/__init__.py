@@ -3,7 +3,8 @@
 One context manager, :func:`patch_moto`, patches moto's response and backend classes (not the
 product), so it works for in-process ``mock_aws`` tests and for an in-process
 ``ThreadedMotoServer`` alike. One module per service says what it patches and why:
-:mod:`.logs`, :mod:`.logs_account_policies`, :mod:`.ec2`, :mod:`.sts`, :mod:`.config`.
+:mod:`.logs`, :mod:`.logs_account_policies`, :mod:`.firehose`, :mod:`.s3`, :mod:`.ec2`,
+:mod:`.sts`, :mod:`.config`, :mod:`.events`.
 Each patch has a test in ``tests/unit/local_aws/moto_patches/`` that fails once moto does the
 thing itself, naming the patch to drop.
 
@@ -16,7 +17,16 @@ from __future__ import annotations
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
-from local_aws.moto_patches import config, ec2, logs, logs_account_policies, sts
+from local_aws.moto_patches import (
+    config,
+    ec2,
+    events,
+    firehose,
+    logs,
+    logs_account_policies,
+    s3,
+    sts,
+)
 from local_aws.moto_patches.config import (
     COMPLIANCE_DETAILS_DEFAULT_LIMIT,
     COMPLIANCE_DETAILS_MAX_LIMIT,
@@ -54,9 +64,12 @@ __all__ = [
 SERVICE_PATCHES: tuple[Callable[[], AbstractContextManager[None]], ...] = (
     logs.patched,
     logs_account_policies.patched,
+    firehose.patched,
+    s3.patched,
     ec2.patched,
     sts.patched,
     config.patched,  # after ec2: its flow-log recorder wraps the EC2 patch of CreateFlowLogs
+    events.patched,
 )
 """Every service's patches, entered in this order by :func:`patch_moto`."""
 

@@ -5,6 +5,10 @@
 - ``CreateFlowLogs`` to S3 accepts a bucket ARN with a key prefix (``arn:aws:s3:::bucket/prefix``,
   as the VPC user guide documents): moto looks the whole ``bucket/prefix`` up as a bucket name and
   reports it missing.
+- ``CreateFlowLogs`` keeps ``DeliverCrossAccountRole`` and ``DescribeFlowLogs`` returns it (EC2 API
+  reference, ``FlowLog``: "The ARN of the IAM role that allows the service to publish flow logs
+  across accounts"); moto ignores the parameter, so a flow log to another account's Firehose
+  stream could not be told from a same-account one.
 """
 
 from __future__ import annotations
@@ -74,6 +78,21 @@ def _create_flow_logs(original: Any) -> Any:
     return create_flow_logs
 
 
+def _create_flow_logs_response(original: Any) -> Any:
+    """Keep the request's DeliverCrossAccountRole on the flow logs it created."""
+
+    def create_flow_logs(self: Any) -> Any:
+        role = self._get_param("DeliverCrossAccountRole")
+        result = original(self)
+        if role:
+            for flow_log_id in result.result["FlowLogIds"]:
+                # Serialized as the FlowLog shape's DeliverCrossAccountRole.
+                self.ec2_backend.flow_logs[flow_log_id].deliver_cross_account_role = role
+        return result
+
+    return create_flow_logs
+
+
 @contextmanager
 def patched() -> Iterator[None]:
     """The EC2 patches, undone on exit."""
@@ -95,6 +114,13 @@ def patched() -> Iterator[None]:
                 FlowLogsBackend,
                 "create_flow_logs",
                 _create_flow_logs(FlowLogsBackend.create_flow_logs),
+            )
+        )
+        stack.enter_context(
+            mock.patch.object(
+                FlowLogs,
+                "create_flow_logs",
+                _create_flow_logs_response(FlowLogs.create_flow_logs),
             )
         )
         yield

@@ -9,12 +9,11 @@
 - Delivery: events put into a log group the policy selects, and that its filter pattern matches,
   go to the policy's destination as CloudWatch Logs sends them (a GZIP-compressed
   ``DATA_MESSAGE`` with ``owner`` the sending account), into the Firehose stream the destination
-  targets, which moto writes to S3.
+  targets, which writes to S3 as its configuration says (:mod:`.firehose`).
 
-Where this stops (as moto does): the destination's access policy and role are not evaluated;
-Firehose neither decompresses, partitions nor compresses (moto writes each record as received,
-under the stream's prefix with the ``!{...}`` expressions left as they are); filter patterns
-are only the empty one (every event) and space-delimited ones (``[a, b=2, c="eni-*"]``).
+Where this stops: the destination's access policy and role are not evaluated (moto's backends
+deliver, with no caller); filter patterns are only the empty one (every event) and
+space-delimited ones (``[a, b=2, c="eni-*"]``).
 """
 
 from __future__ import annotations

@@ -14,14 +14,21 @@ from aws_cdk import aws_config as config
 from constructs import Construct
 
 from stacks.constructs.auto_remediation import AutoRemediation, AutoRemediationProps
+from stacks.constructs.compliance_forwarding import (
+    ComplianceForwarding,
+    ComplianceForwardingProps,
+)
 from stacks.constructs.config_recorder import VpcConfigRecorder
 from stacks.constructs.config_rule import VpcFlowLogsRule, VpcFlowLogsRuleProps
+from stacks.constructs.firehose_source import FirehoseSource, FirehoseSourceProps
 from stacks.constructs.log_forwarding import FORWARDING_PARAMETER, LogForwarding, LogForwardingProps
 from stacks.constructs.remediation_runbook import RemediationRunbook, RemediationRunbookProps
 from stacks.nag_acknowledgements import acknowledge_findings
-from stacks.settings.account import destination_arn_in
+from stacks.settings.account import SettingsError, destination_arn_in
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from aws_cdk import aws_lambda as lambda_
 
     from stacks.settings.account import Settings
@@ -76,6 +83,23 @@ class VpcFlowLogsGuard(Construct):
                 self.recorder.recorder, self.recorder.delivery_channel
             )
 
+        self.firehose_source = (
+            FirehoseSource(
+                self,
+                "FirehoseSource",
+                FirehoseSourceProps(
+                    destination_role_arn=destination_arn_in(
+                        settings.central_firehose_role_arn, cdk.Stack.of(self).region
+                    )
+                ),
+            )
+            if settings.to_firehose
+            else None
+        )
+        source_role_arn = (
+            self.firehose_source.role.role_arn if self.firehose_source is not None else ""
+        )
+
         self.runbook = RemediationRunbook(
             self,
             "Runbook",
@@ -83,8 +107,10 @@ class VpcFlowLogsGuard(Construct):
                 kms_key_arn=settings.kms_key_arn,
                 content=props.runbook_content,
                 destination=settings.destination,
+                firehose_source_role_arn=source_role_arn,
             ),
         )
+        _runbook_delivers_to(settings.destination, self.runbook.content)
 
         self.remediation = AutoRemediation(
             self,
@@ -93,13 +119,18 @@ class VpcFlowLogsGuard(Construct):
                 rule=self.rule.rule,
                 document_name=self.runbook.document.ref,
                 automation_role_arn=self.runbook.role.role_arn,
-                static_parameters=settings.runbook_parameters(
-                    boundary_arn=(
-                        self.runbook.boundary.managed_policy_arn
-                        if self.runbook.boundary is not None
-                        else ""
+                static_parameters=_in_stack_region(
+                    settings.runbook_parameters(
+                        boundary_arn=(
+                            self.runbook.boundary.managed_policy_arn
+                            if self.runbook.boundary is not None
+                            else ""
+                        ),
+                        firehose_source_role_arn=source_role_arn,
                     ),
+                    self,
                 ),
+                document_parameters=self.runbook.content.get("parameters", {}),
                 automatic=settings.automatic_remediation,
                 maximum_automatic_attempts=settings.maximum_automatic_attempts,
                 retry_attempt_seconds=settings.retry_attempt_seconds,
@@ -118,6 +149,19 @@ class VpcFlowLogsGuard(Construct):
                 ),
             )
             if settings.central_log_destination_arn
+            else None
+        )
+
+        self.compliance_forwarding = (
+            ComplianceForwarding(
+                self,
+                "ComplianceForwarding",
+                ComplianceForwardingProps(
+                    event_bus_arn=settings.compliance_event_bus_arn,
+                    config_rule_name=self.rule.rule.config_rule_name,
+                ),
+            )
+            if settings.compliance_event_bus_arn
             else None
         )
 
@@ -146,17 +190,42 @@ class VpcFlowLogsGuard(Construct):
                 value=self.runbook.boundary.managed_policy_arn,
                 description="Permissions boundary the runbook gives VpcFlowLogsDeliveryRole",
             )
+        if self.firehose_source is not None:
+            cdk.CfnOutput(
+                self,
+                "FirehoseSourceRoleArn",
+                value=self.firehose_source.role.role_arn,
+                description="Source account role of the flow logs to the central Firehose stream "
+                "(the runbook's DeliverLogsPermissionArn)",
+            )
 
-        acknowledge_findings(self.rule, self.runbook, self.recorder)
+        acknowledge_findings(self.rule, self.runbook, self.recorder, self.firehose_source)
+
+
+IN_STACK_REGION = frozenset({FORWARDING_PARAMETER, "FirehoseArn", "DeliverCrossAccountRole"})
+"""Parameters (the rule's, the runbook's) whose settings may say ``{region}``."""
 
 
 def _in_stack_region(parameters: dict[str, str], scope: Construct) -> dict[str, str]:
-    """The rule's parameters with ``{region}`` of the destination ARN made the stack's Region."""
+    """The parameters with ``{region}`` of the central ARNs made the stack's Region."""
     region = cdk.Stack.of(scope).region
     return {
-        name: destination_arn_in(value, region) if name == FORWARDING_PARAMETER else value
+        name: destination_arn_in(value, region) if name in IN_STACK_REGION else value
         for name, value in parameters.items()
     }
+
+
+def _runbook_delivers_to(destination: str, document: Mapping[str, Any]) -> None:
+    """Refuse a destination the runbook document does not offer: remediation would fail on every
+    VPC (a value outside ``allowedValues``) while the stack deployed without complaint."""
+    spec = document.get("parameters", {}).get("DestinationType", {})
+    offered = [str(value) for value in spec.get("allowedValues", [])]
+    if destination not in offered:
+        raise SettingsError(
+            f"setting 'destination' = {destination!r}: the runbook document "
+            f"(ssm_documents/enable_vpc_flow_logs.yaml) does not deliver there; its "
+            f"DestinationType allows {', '.join(offered) or 'nothing'}"
+        )
 
 
 def _frequency(name: str) -> config.MaximumExecutionFrequency:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import aws_cdk as cdk
 from aws_cdk import aws_config as config
 from constructs import Construct
 
@@ -30,6 +31,10 @@ class AutoRemediationProps:
     retry_attempt_seconds: int
     concurrent_execution_rate_percentage: int
     error_percentage: int
+    document_parameters: Mapping[str, Mapping[str, Any]] | None = None
+    """The document's declared parameters; when given, every static parameter must be one of
+    them, with a value among its ``allowedValues`` (a value known only at deployment is not
+    checked here)."""
 
 
 class AutoRemediation(Construct):
@@ -41,6 +46,8 @@ class AutoRemediation(Construct):
             RESOURCE_ID_PARAMETER: {"ResourceValue": {"Value": "RESOURCE_ID"}},
             ROLE_PARAMETER: {"StaticValue": {"Values": [props.automation_role_arn]}},
         }
+        if props.document_parameters is not None:
+            _check_against_document(props.static_parameters, props.document_parameters)
         for name, value in sorted(props.static_parameters.items()):
             if name in parameters:
                 raise ValueError(f"remediation parameter {name!r} is set by the construct")
@@ -66,3 +73,21 @@ class AutoRemediation(Construct):
                 )
             ),
         )
+
+
+def _check_against_document(
+    values: Mapping[str, str], declared: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """SSM refuses an execution whose parameter the document does not declare, or whose value is
+    not one of its allowedValues: fail the synth instead of every remediation."""
+    problems = []
+    for name, value in sorted(values.items()):
+        spec = declared.get(name)
+        if spec is None:
+            problems.append(f"{name!r} is not a parameter of the document")
+            continue
+        allowed = [str(item) for item in spec.get("allowedValues", [])]
+        if value and allowed and not cdk.Token.is_unresolved(value) and value not in allowed:
+            problems.append(f"{name!r} = {value!r} is not one of its allowedValues {allowed}")
+    if problems:
+        raise ValueError("remediation parameters the runbook refuses: " + "; ".join(problems))

@@ -219,10 +219,10 @@ def destination_policy(destination_arn: str, organization_id: str) -> dict[str, 
 
 
 def firehose_statements(
-    bucket: s3.IBucket, key: kms.IKey | None, region: str
+    bucket: s3.IBucket, key: kms.IKey | None, region: str, prefix: str = ARCHIVE_PREFIX
 ) -> list[iam.PolicyStatement]:
     """What Firehose needs on the bucket (Firehose Developer Guide, "Grant Firehose access to
-    an Amazon S3 destination"), objects limited to the archive prefix."""
+    an Amazon S3 destination"), objects limited to the stream's prefix."""
     statements = [
         iam.PolicyStatement(
             sid="BucketOfTheArchive",
@@ -232,7 +232,7 @@ def firehose_statements(
         iam.PolicyStatement(
             sid="ObjectsUnderTheArchivePrefix",
             actions=["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
-            resources=[bucket.arn_for_objects(f"{ARCHIVE_PREFIX}*")],
+            resources=[bucket.arn_for_objects(f"{prefix}*")],
         ),
     ]
     if key is not None:

@@ -12,6 +12,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from stacks.build.runbook_document import build_document
+from stacks.constructs.firehose_source import pass_source_role
 from stacks.settings.account import DELIVERY_ROLE_NAME
 
 DOCUMENT_PATH: Final = (
@@ -33,12 +34,18 @@ MANAGED_BY_VALUE: Final = "vpc-flow-logs-guard"
 FLOW_LOGS_SERVICE: Final = "vpc-flow-logs.amazonaws.com"
 CLOUD_WATCH_LOGS: Final = "cloud-watch-logs"
 S3: Final = "s3"
+KINESIS_DATA_FIREHOSE: Final = "kinesis-data-firehose"
 S3_DELIVERY_ACTIONS: Final = ("logs:CreateLogDelivery", "logs:DeleteLogDelivery")
 """What the caller of CreateFlowLogs / DeleteFlowLogs needs for an S3 destination (VPC user
 guide, "Create a flow log that publishes to Amazon S3"); neither has resource-level permissions.
 s3:GetBucketPolicy / s3:PutBucketPolicy would only let VPC Flow Logs write a bucket policy on a
 bucket of this account: the central bucket is in the log-archive account, whose stack owns its
 policy, so they are not granted."""
+FIREHOSE_DELIVERY_ACTIONS: Final = ("logs:CreateLogDelivery", "logs:DeleteLogDelivery")
+"""What the caller of CreateFlowLogs / DeleteFlowLogs needs for a Firehose destination (VPC user
+guide, "Create a flow log that publishes to Amazon Data Firehose"). That page also lists
+iam:CreateServiceLinkedRole and firehose:TagDeliveryStream, for a stream of the caller's own
+account: across accounts the destination account role does both, in the stream's account."""
 
 
 BOUNDARY_ACTIONS: Final = ("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents")
@@ -54,8 +61,12 @@ class RemediationRunbookProps:
     kms_key_arn: str = ""
     """When set, the role may associate this key with the log groups it creates."""
     destination: str = CLOUD_WATCH_LOGS
-    """Where remediation delivers: ``cloud-watch-logs`` (delivery role and log groups) or
-    ``s3`` (a bucket, perhaps in another account): the role may do what that path needs only."""
+    """Where remediation delivers: ``cloud-watch-logs`` (delivery role and log groups), ``s3`` (a
+    bucket, perhaps in another account) or ``kinesis-data-firehose`` (another account's stream):
+    the role may do what that path needs only."""
+    firehose_source_role_arn: str = ""
+    """With ``kinesis-data-firehose``: the source account role the runbook passes to the log
+    delivery service (``FirehoseSource``)."""
     content: dict[str, Any] | None = None
     """The document; default: ``ssm_documents/enable_vpc_flow_logs.yaml`` with its scripts."""
 
@@ -115,7 +126,11 @@ class RemediationRunbook(Construct):
             inline_policies={
                 "EnableVpcFlowLogs": iam.PolicyDocument(
                     statements=automation_statements(
-                        stack, props.kms_key_arn, props.destination, boundary_arn=boundary_arn
+                        stack,
+                        props.kms_key_arn,
+                        props.destination,
+                        boundary_arn=boundary_arn,
+                        firehose_source_role_arn=props.firehose_source_role_arn,
                     )
                 )
             },
@@ -175,6 +190,7 @@ def automation_statements(
     destination: str = CLOUD_WATCH_LOGS,
     *,
     boundary_arn: str = "",
+    firehose_source_role_arn: str = "",
 ) -> list[iam.PolicyStatement]:
     """The automation role's permissions: what the runbook's scripts call, and no more.
 
@@ -202,8 +218,13 @@ def automation_statements(
                 resources=["*"],
             ),
         ]
+    if destination == KINESIS_DATA_FIREHOSE:
+        return firehose_statements(stack, kms_key_arn, firehose_source_role_arn)
     if destination != CLOUD_WATCH_LOGS:
-        raise ValueError(f"unknown destination {destination!r}: {CLOUD_WATCH_LOGS} or {S3}")
+        raise ValueError(
+            f"unknown destination {destination!r}: {CLOUD_WATCH_LOGS}, {S3} or "
+            f"{KINESIS_DATA_FIREHOSE}"
+        )
     if not boundary_arn:
         raise ValueError("the cloud-watch-logs destination needs the delivery role's boundary")
     delivery_role_arn = stack.format_arn(
@@ -274,6 +295,32 @@ def automation_statements(
     if kms_key_arn:
         statements.extend(kms_statements(stack, kms_key_arn, log_groups))
     return statements
+
+
+def firehose_statements(
+    stack: cdk.Stack, kms_key_arn: str, source_role_arn: str
+) -> list[iam.PolicyStatement]:
+    """CreateFlowLogs to another account's stream: pass the stack's source account role, only
+    to the log delivery service for this account's VPCs, and set up the log delivery. No IAM
+    write, no role of the stream's account (it is not passed: EC2 is given its ARN)."""
+    if kms_key_arn:
+        raise ValueError("a KMS key encrypts log groups; the Firehose destination creates none")
+    if not source_role_arn:
+        raise ValueError("the kinesis-data-firehose destination needs the source role")
+    return [
+        iam.PolicyStatement(
+            sid="DescribeWithoutResourceLevelPermissions",
+            actions=["ec2:DescribeFlowLogs", "ec2:DescribeVpcs"],
+            resources=["*"],
+        ),
+        *flow_log_statements(stack),
+        iam.PolicyStatement(
+            sid="DeliverFlowLogsToFirehose",
+            actions=list(FIREHOSE_DELIVERY_ACTIONS),
+            resources=["*"],
+        ),
+        pass_source_role(stack, source_role_arn, "PassFirehoseSourceRoleToLogDelivery"),
+    ]
 
 
 def flow_log_statements(stack: cdk.Stack) -> list[iam.PolicyStatement]:

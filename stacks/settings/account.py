@@ -20,8 +20,9 @@ TRAFFIC_TYPES: Final = ("ACCEPT", "REJECT", "ALL")
 DESTINATION_TYPES: Final = ("cloud-watch-logs", "s3", "kinesis-data-firehose")
 CLOUD_WATCH_LOGS: Final = "cloud-watch-logs"
 S3: Final = "s3"
-RUNBOOK_DESTINATIONS: Final = (CLOUD_WATCH_LOGS, S3)
-"""Where the runbook can deliver (``destination``); the rule must accept the chosen one."""
+KINESIS_DATA_FIREHOSE: Final = "kinesis-data-firehose"
+RUNBOOK_DESTINATIONS: Final = (CLOUD_WATCH_LOGS, S3, KINESIS_DATA_FIREHOSE)
+"""Where remediation delivers (``destination``); the rule must accept the chosen one."""
 
 EVALUATION_FREQUENCIES: Final = (
     "One_Hour",
@@ -68,6 +69,25 @@ LOGS_DESTINATION_ARN: Final = re.compile(
     r"arn:aws[a-z-]*:logs:(?:\{region\}|[a-z]{2}(?:-[a-z]+)+-\d{1,2}):\d{12}:destination:[^:*]{1,512}"
 )
 """A CloudWatch Logs destination (PutDestination: a name of 1-512 characters, no ':' or '*')."""
+EVENT_BUS_ARN: Final = re.compile(
+    r"arn:aws[a-z-]*:events:[a-z]{2}(?:-[a-z]+)+-\d{1,2}:\d{12}:event-bus/[.\-_A-Za-z0-9]{1,256}"
+)
+"""An event bus ARN of a bus that is not a partner's (EventBridge API: a name of 1-256 letters,
+digits, ``.``, ``-`` and ``_``), in one Region: members in every Region forward to it."""
+FIREHOSE_STREAM_ARN: Final = re.compile(
+    r"arn:aws[a-z-]*:firehose:(?:\{region\}|[a-z]{2}(?:-[a-z]+)+-\d{1,2}):(\d{12}):"
+    r"deliverystream/[A-Za-z0-9_.-]{1,64}"
+)
+"""A Firehose stream (CreateDeliveryStream: a name of 1-64 letters, digits, '_', '.', '-')."""
+CROSS_ACCOUNT_ROLE_PREFIX: Final = "AWSLogDeliveryFirehoseCrossAccountRole"
+"""The name every destination-account role must start with (VPC User Guide, "IAM roles for
+cross account delivery")."""
+CROSS_ACCOUNT_ROLE_ARN: Final = re.compile(
+    r"arn:aws[a-z-]*:iam::(\d{12}):role/(?:[A-Za-z0-9_+=,.@-]+/)*"
+    + CROSS_ACCOUNT_ROLE_PREFIX
+    + r"(?:[A-Za-z0-9_+=,.@-]|\{region\})*"
+)
+"""The log-archive account's role for cross-account delivery, its name perhaps with {region}."""
 # Setting keys are camelCase; CDK's own context keys contain ':' or '-' and are not ours.
 SETTING_KEY: Final = re.compile(r"[a-z][A-Za-z0-9]*")
 
@@ -112,11 +132,25 @@ class Settings:
     central_log_destination_arn: str = ""
     """The log-archive account's CloudWatch Logs destination, ``{region}`` for the stack's Region;
     empty: the flow-log groups are not forwarded (see ``stacks/constructs/log_forwarding.py``)."""
+    compliance_event_bus_arn: str = ""
+    """The organization view's event bus; empty: this rule's compliance changes stay in this
+    account and Region (see ``stacks/constructs/compliance_forwarding.py``)."""
+    central_firehose_arn: str = ""
+    """With ``destination`` ``kinesis-data-firehose``: the log-archive account's stream, perhaps
+    with ``{region}``; empty otherwise (see ``stacks/constructs/firehose_source.py``)."""
+    central_firehose_role_arn: str = ""
+    """With ``destination`` ``kinesis-data-firehose``: the stream account's role for cross-account
+    delivery (``AWSLogDeliveryFirehoseCrossAccountRole...``), perhaps with ``{region}``."""
 
     @property
     def to_s3(self) -> bool:
         """Whether remediation delivers flow logs to the central bucket."""
         return self.destination == S3
+
+    @property
+    def to_firehose(self) -> bool:
+        """Whether remediation delivers flow logs to the log-archive account's Firehose stream."""
+        return self.destination == KINESIS_DATA_FIREHOSE
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any], keys: Mapping[str, Any]) -> Settings:
@@ -167,6 +201,7 @@ class Settings:
             "ExemptVpcIds": ",".join(self.exempt_vpc_ids),
             "ExemptTag": self.exempt_tag,
             "S3BucketArn": self.central_bucket_arn,
+            "FirehoseArn": self.central_firehose_arn,
             **self._flow_log_shape(rule=True),
             **self._forwarding_rule_parameters(),
         }
@@ -188,7 +223,7 @@ class Settings:
                 "S3HiveCompatiblePartitions": _bool_text(self.s3_hive_compatible_partitions),
                 "S3PerHourPartition": _bool_text(self.s3_per_hour_partition),
             }
-        elif rule:
+        elif rule and self.destination == CLOUD_WATCH_LOGS:
             shape["LogGroupNamePrefix"] = LOG_GROUP_PREFIX
         return shape
 
@@ -197,14 +232,33 @@ class Settings:
         for ``{region}`` (:func:`destination_arn_in`)."""
         return {"CentralLogDestinationArn": self.central_log_destination_arn}
 
-    def runbook_parameters(self, *, boundary_arn: str) -> dict[str, str]:
+    def runbook_parameters(
+        self, *, boundary_arn: str, firehose_source_role_arn: str = ""
+    ) -> dict[str, str]:
         """The runbook's parameters other than VpcId and AutomationAssumeRole, from the settings.
 
         ``LogGroupName`` stays empty (one log group per VPC, under the rule's LogGroupNamePrefix);
         an empty ``KmsKeyArn`` means no key. With the central bucket (``destination`` ``s3``) only
         the parameters of the S3 path are given: no role, log group, retention or key applies.
         ``boundary_arn`` is the delivery role's permissions boundary (CloudWatch Logs only).
+
+        With the central Firehose stream, CreateFlowLogs' own names: ``FirehoseArn`` (the
+        ``LogDestination``, the rule's parameter of the same name), ``DeliverLogsPermissionArn``
+        (``firehose_source_role_arn``, the stack's source account role) and
+        ``DeliverCrossAccountRole`` (the stream account's role); ``{region}`` in the last two
+        settings is left for the stack to fill in.
         """
+        if self.to_firehose:
+            if not firehose_source_role_arn:
+                raise ValueError("the kinesis-data-firehose destination needs the source role")
+            return {
+                "DestinationType": self.destination,
+                "TrafficType": self.traffic_type,
+                "FirehoseArn": self.central_firehose_arn,
+                "DeliverLogsPermissionArn": firehose_source_role_arn,
+                "DeliverCrossAccountRole": self.central_firehose_role_arn,
+                **self._flow_log_shape(rule=False),
+            }
         if self.to_s3:
             return {
                 "TrafficType": self.traffic_type,
@@ -245,13 +299,14 @@ class Settings:
                 f"'destination' is {self.destination!r}; allowed: '' with cloud-watch-logs, or "
                 "set 'destination' to 's3'"
             )
-        if self.to_s3 and self.kms_key_arn:
+        if self.destination != CLOUD_WATCH_LOGS and self.kms_key_arn:
             problems.append(
                 f"setting 'kmsKeyArn' = {self.kms_key_arn!r} encrypts CloudWatch Logs log "
-                "groups, which 'destination' 's3' does not create; allowed: '' (the central "
-                "bucket's own encryption applies)"
+                f"groups, which 'destination' {self.destination!r} does not create; allowed: '' "
+                "(the central bucket's own encryption applies)"
             )
-        if not self.to_s3 and self.retention_in_days < self.min_retention_days:
+        to_log_groups = self.destination == CLOUD_WATCH_LOGS
+        if to_log_groups and self.retention_in_days < self.min_retention_days:
             problems.append(
                 f"setting 'retentionInDays' = {self.retention_in_days} is below "
                 f"'minRetentionDays' = {self.min_retention_days}: the runbook would create log "
@@ -270,6 +325,7 @@ class Settings:
                 f"{self.destination!r}; allowed: plain-text / false / false, or 'destination' s3"
             )
         problems.extend(self._forwarding_problems())
+        problems.extend(self._firehose_problems())
         size = len(json.dumps(self.rule_input_parameters()))
         if size > RULE_INPUT_PARAMETERS_MAX_CHARS:
             problems.append(
@@ -289,6 +345,36 @@ class Settings:
                 f"{CLOUD_WATCH_LOGS}"
             ]
         return []
+
+    def _firehose_problems(self) -> list[str]:
+        keys = {
+            "centralFirehoseArn": self.central_firehose_arn,
+            "centralFirehoseRoleArn": self.central_firehose_role_arn,
+        }
+        if not self.to_firehose:
+            return [
+                f"setting {key!r} = {value!r} is set but 'destination' is "
+                f"{self.destination!r}; allowed: '' with {self.destination}, or 'destination' "
+                f"{KINESIS_DATA_FIREHOSE}"
+                for key, value in keys.items()
+                if value
+            ]
+        problems = [
+            f"setting {key!r} is empty but 'destination' is {KINESIS_DATA_FIREHOSE!r}; allowed: "
+            "the log-archive stack's output of that name"
+            for key, value in keys.items()
+            if not value
+        ]
+        stream = FIREHOSE_STREAM_ARN.fullmatch(self.central_firehose_arn)
+        role = CROSS_ACCOUNT_ROLE_ARN.fullmatch(self.central_firehose_role_arn)
+        if stream and role and stream[1] != role[1]:
+            problems.append(
+                f"setting 'centralFirehoseRoleArn' = {self.central_firehose_role_arn!r} is a role "
+                f"of account {role[1]}, but 'centralFirehoseArn' is a stream of account "
+                f"{stream[1]}; allowed: the role of the stream's account (the log-archive stack "
+                "creates both)"
+            )
+        return problems
 
 
 def destination_arn_in(arn: str, region: str) -> str:
@@ -372,28 +458,54 @@ def _runbook_destination(key: str, raw: object) -> str:
     return _one_of(key, raw, RUNBOOK_DESTINATIONS)
 
 
-def _bucket_arn(key: str, raw: object) -> str:
-    if isinstance(raw, str) and (not raw.strip() or S3_BUCKET_ARN.fullmatch(raw.strip())):
-        return raw.strip()
-    raise invalid(
-        key,
-        raw,
-        "'' or an S3 bucket ARN without a key prefix, like arn:aws:s3:::org-vpc-flow-logs "
-        "(the log-archive stack's bucket)",
-    )
+def _optional_arn(pattern: re.Pattern[str], allowed: str) -> Callable[[str, object], str]:
+    """A parser of a setting that is empty or an ARN matching ``pattern``."""
+
+    def parse(key: str, raw: object) -> str:
+        if isinstance(raw, str) and (not raw.strip() or pattern.fullmatch(raw.strip())):
+            return raw.strip()
+        raise invalid(key, raw, allowed)
+
+    return parse
 
 
-def _log_destination_arn(key: str, raw: object) -> str:
-    if isinstance(raw, str) and (not raw.strip() or LOGS_DESTINATION_ARN.fullmatch(raw.strip())):
-        return raw.strip()
-    raise invalid(
-        key,
-        raw,
-        "'' (no forwarding) or a CloudWatch Logs destination ARN, with {region} for the "
-        "Region of each stack, like arn:aws:logs:{region}:111122223333:destination:"
-        "VpcFlowLogsGuardLogArchive-CentralArchive (the log-archive stack's output "
-        "CentralLogDestinationArn); a literal Region deploys only in that Region",
-    )
+_bucket_arn = _optional_arn(
+    S3_BUCKET_ARN,
+    "'' or an S3 bucket ARN without a key prefix, like arn:aws:s3:::org-vpc-flow-logs "
+    "(the log-archive stack's bucket)",
+)
+_log_destination_arn = _optional_arn(
+    LOGS_DESTINATION_ARN,
+    "'' (no forwarding) or a CloudWatch Logs destination ARN, with {region} for the "
+    "Region of each stack, like arn:aws:logs:{region}:111122223333:destination:"
+    "VpcFlowLogsGuardLogArchive-CentralArchive (the log-archive stack's output "
+    "CentralLogDestinationArn); a literal Region deploys only in that Region",
+)
+_event_bus_arn = _optional_arn(
+    EVENT_BUS_ARN,
+    "'' (no forwarding) or an event bus ARN like arn:aws:events:us-east-1:111122223333:"
+    "event-bus/vpc-flow-logs-guard-compliance (the organization view stack's output "
+    "ComplianceEventBusArn)",
+)
+_firehose_arn = _optional_arn(
+    FIREHOSE_STREAM_ARN,
+    "'' or a Firehose stream ARN, with {region} for the Region of each stack, like "
+    "arn:aws:firehose:{region}:111122223333:deliverystream/VpcFlowLogsGuardLogArchive-FlowLogs"
+    " (the log-archive stack's output CentralFirehoseArn)",
+)
+_cross_account_role_arn = _optional_arn(
+    CROSS_ACCOUNT_ROLE_ARN,
+    f"'' or the ARN of a role whose name starts with {CROSS_ACCOUNT_ROLE_PREFIX} (AWS "
+    "requires the prefix), with {region} for the Region of each stack, like arn:aws:iam::"
+    f"111122223333:role/{CROSS_ACCOUNT_ROLE_PREFIX}-{{region}} (the log-archive stack's "
+    "output CentralFirehoseRoleArn)",
+)
+_kms_key_arn = _optional_arn(
+    KMS_KEY_ARN,
+    "'' (no KMS key) or a KMS key ARN like "
+    "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab "
+    "(a key id or alias is not enough: the automation role is scoped to the key ARN)",
+)
 
 
 def _vpc_ids(key: str, raw: object) -> tuple[str, ...]:
@@ -424,18 +536,6 @@ def _exempt_tag(key: str, raw: object) -> str:
             f"and a value of at most {TAG_VALUE_MAX} (no second '=')",
         )
     return text
-
-
-def _kms_key_arn(key: str, raw: object) -> str:
-    if isinstance(raw, str) and (not raw.strip() or KMS_KEY_ARN.fullmatch(raw.strip())):
-        return raw.strip()
-    raise invalid(
-        key,
-        raw,
-        "'' (no KMS key) or a KMS key ARN like "
-        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab "
-        "(a key id or alias is not enough: the automation role is scoped to the key ARN)",
-    )
 
 
 def _log_format(key: str, raw: object) -> str:
@@ -484,4 +584,7 @@ _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "s3HiveCompatiblePartitions": parse_bool,
     "s3PerHourPartition": parse_bool,
     "centralLogDestinationArn": _log_destination_arn,
+    "complianceEventBusArn": _event_bus_arn,
+    "centralFirehoseArn": _firehose_arn,
+    "centralFirehoseRoleArn": _cross_account_role_arn,
 }

@@ -54,6 +54,7 @@ DEFAULTS: Final[dict[str, Any]] = {
     "logArchiveTransitionSmallObjects": True,
     "logArchiveExpirationDays": 400,
     "centralLogDestination": False,
+    "firehoseDelivery": False,
     "organizationalUnitIds": [],
     "regions": [],
     "assetBucketPrefix": "",
@@ -79,6 +80,7 @@ class OrganizationSettings:
     log_archive_transition_small_objects: bool
     log_archive_expiration_days: int
     central_log_destination: bool
+    firehose_delivery: bool
     organizational_unit_ids: tuple[str, ...]
     regions: tuple[str, ...]
     asset_bucket_prefix: str
@@ -137,6 +139,12 @@ class OrganizationSettings:
             problems.append(
                 "setting 'centralLogDestination' = true needs 'organizationId': the destination "
                 "admits the organization's accounts and lives in the log-archive stack"
+            )
+        if self.firehose_delivery and not self.organization_id:
+            problems.append(
+                "setting 'firehoseDelivery' = true needs 'organizationId': the stream's "
+                "destination account role admits the organization's accounts and lives in the "
+                "log-archive stack"
             )
         if self.log_archive_expiration_days <= self.log_archive_transition_days:
             problems.append(
@@ -247,6 +255,7 @@ _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "logArchiveTransitionSmallObjects": parse_bool,
     "logArchiveExpirationDays": _int_in(MIN_RETENTION_DAYS, 36500),
     "centralLogDestination": parse_bool,
+    "firehoseDelivery": parse_bool,
     "organizationalUnitIds": _list_of(
         ORGANIZATIONAL_UNIT_ID, "OU ids like ou-ab12-cdef3456, or the root id like r-ab12"
     ),

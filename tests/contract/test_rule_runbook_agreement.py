@@ -77,6 +77,9 @@ DOCUMENT_DEFAULTS = {
     if "default" in parameter
 }
 OURS = [{"Key": MANAGED_BY_KEY, "Value": MANAGED_BY_VALUE}]
+RUNBOOK_ONES = [d for d in RUNBOOK_DESTINATIONS if d in script.DESTINATION_TYPES]
+"""The settings' destinations the runbook delivers to today (kinesis-data-firehose joins once
+the runbook has it)."""
 
 
 # --- generated settings -> both sides' parameters -----------------------------------------------
@@ -84,7 +87,7 @@ OURS = [{"Key": MANAGED_BY_KEY, "Value": MANAGED_BY_VALUE}]
 
 @st.composite
 def deployments(draw: st.DrawFn) -> Settings:
-    destination = draw(st.sampled_from(RUNBOOK_DESTINATIONS))
+    destination = draw(st.sampled_from(RUNBOOK_ONES))
     minimum = draw(st.sampled_from([0, 1, 30, 365, 731]))
     to_s3 = destination == S3
     context = {

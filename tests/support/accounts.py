@@ -151,9 +151,11 @@ class World:
         resource_type: str = "VPC",
         role: str = DELIVERY_ROLE,
         tags: dict[str, str] | None = None,
+        cross_account_role: str | None = None,
     ) -> str:
         """A flow log; a cloud-watch-logs one without ``log_group`` or ``destination`` gets a
-        new log group kept 365 days, delivered to by ``role``."""
+        new log group kept 365 days, delivered to by ``role``. With ``cross_account_role``, a
+        Firehose flow log to another account's stream: ``role`` is the source account's role."""
         kwargs: dict[str, Any] = {
             "ResourceIds": [vpc_id],
             "ResourceType": resource_type,
@@ -170,6 +172,9 @@ class World:
                 )
         else:
             kwargs["LogDestination"] = destination
+        if cross_account_role is not None:
+            kwargs["DeliverLogsPermissionArn"] = role
+            kwargs["DeliverCrossAccountRole"] = cross_account_role
         if tags:
             tag_list = [{"Key": key, "Value": value} for key, value in tags.items()]
             kwargs["TagSpecifications"] = [{"ResourceType": "vpc-flow-log", "Tags": tag_list}]
@@ -249,6 +254,7 @@ class BackendWorld(World):
         resource_type: str = "VPC",
         role: str = DELIVERY_ROLE,
         tags: dict[str, str] | None = None,
+        cross_account_role: str | None = None,
     ) -> str:
         to_logs = destination_type == "cloud-watch-logs"
         if to_logs and destination is None and log_group is None:
@@ -258,7 +264,7 @@ class BackendWorld(World):
             resource_type=resource_type,
             resource_ids=[vpc_id],
             traffic_type=traffic_type,
-            deliver_logs_permission_arn=role if to_logs else None,
+            deliver_logs_permission_arn=role if to_logs or cross_account_role else None,
             log_destination_type=destination_type,
             log_destination=destination,
             log_group_name=log_group if to_logs else None,
@@ -268,6 +274,8 @@ class BackendWorld(World):
         if unsuccessful:
             raise RuntimeError(unsuccessful)
         flow_log_id: str = created[0].id
+        if cross_account_role is not None:  # as local_aws.moto_patches.ec2 keeps it
+            created[0].deliver_cross_account_role = cross_account_role
         if tags:
             ec2.create_tags([flow_log_id], tags)
         return flow_log_id

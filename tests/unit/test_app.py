@@ -119,15 +119,29 @@ def test_organization_templates_pass_cfn_lint(tmp_path: Path) -> None:
     # `make test` lints cdk.out, which holds only the per-account stack by default.
     from cfnlint.api import lint
 
-    assert run_app(tmp_path, ORGANIZATION).returncode == 0
-    for path in tmp_path.glob("VpcFlowLogsGuardOrganization*.template.json"):
+    # with the organization view, and every member forwarding its compliance changes to it
+    view = {
+        "aggregatorName": "org-vpc-flow-logs",
+        "complianceEventBusArn": "arn:aws:events:us-east-1:111122223333:event-bus/"
+        "vpc-flow-logs-guard-compliance",
+    }
+    assert run_app(tmp_path, {**ORGANIZATION, **view}).returncode == 0
+    linted = sorted(p.name for p in tmp_path.glob("VpcFlowLogsGuardOrganization*.template.json"))
+    assert linted == [
+        "VpcFlowLogsGuardOrganization.template.json",
+        "VpcFlowLogsGuardOrganizationMemberAccount5C91D980.stackset.template.json",
+        "VpcFlowLogsGuardOrganizationView.template.json",
+    ]
+    member = (tmp_path / linted[1]).read_text()
+    assert "vpc-flow-logs-guard-compliance-forwarding" in member
+    for name in linted:
         matches = [
             str(match)
-            for match in lint(path.read_text(), regions=["eu-west-1", "us-east-1"])
+            for match in lint((tmp_path / name).read_text(), regions=["eu-west-1", "us-east-1"])
             # aws-cdk-lib's BucketDeployment handler both GetAtts and DependsOn its role
             if not (match.rule.id == "W3005" and "CustomCDKBucketDeployment" in str(match))
         ]
-        assert matches == [], path.name
+        assert matches == [], name
     log_archive = (tmp_path / "VpcFlowLogsGuardLogArchive.template.json").read_text()
     assert [str(match) for match in lint(log_archive, regions=["eu-west-1"])] == []
 
@@ -140,3 +154,34 @@ def test_partial_organization_settings_fail_the_synth_and_say_what_is_missing(
     assert result.returncode != 0
     assert "missing: regions, assetBucketPrefix" in result.stderr
     assert not (tmp_path / "VpcFlowLogsGuard.template.json").exists()
+
+
+def test_direct_firehose_delivery_through_the_app(tmp_path: Path) -> None:
+    from cfnlint.api import lint
+
+    # The log-archive side builds, cdk-nag clean, and lints clean
+    result = run_app(tmp_path, {**ORGANIZATION, "firehoseDelivery": "true"})
+
+    assert result.returncode == 0, result.stderr
+    log_archive = json.loads((tmp_path / "VpcFlowLogsGuardLogArchive.template.json").read_text())
+    assert {"CentralFirehoseArn", "CentralFirehoseRoleArn"} <= set(log_archive["Outputs"])
+    assert [str(m) for m in lint(json.dumps(log_archive), regions=["eu-west-1"])] == []
+
+    # The member side waits for the runbook: the synth says so instead of deploying a
+    # remediation that would fail on every VPC
+    member = run_app(
+        tmp_path / "member",
+        {
+            "destination": "kinesis-data-firehose",
+            "centralFirehoseArn": "arn:aws:firehose:{region}:111122223333:deliverystream/"
+            "VpcFlowLogsGuardLogArchive-FlowLogs",
+            "centralFirehoseRoleArn": "arn:aws:iam::111122223333:role/"
+            "AWSLogDeliveryFirehoseCrossAccountRole-{region}",
+        },
+    )
+    if member.returncode != 0:
+        assert "setting 'destination' = 'kinesis-data-firehose': the runbook document" in (
+            member.stderr
+        )
+    else:  # the runbook has its Firehose step: the member template is built
+        assert (tmp_path / "member" / "VpcFlowLogsGuard.template.json").exists()

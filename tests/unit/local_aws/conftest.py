@@ -15,11 +15,18 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def assembly_writer(tmp_path: Path) -> Callable[..., Path]:
-    """Write a variant of the mini assembly: ``assembly_writer(template, files=None)``."""
+    """Write a variant of the mini assembly: ``assembly_writer(template, files=None,
+    other_stacks=None)``."""
     counter = iter(range(1000))
 
-    def write(template: dict[str, Any], files: dict[str, str] | None = None) -> Path:
-        return write_assembly(tmp_path / f"cdk{next(counter)}.out", template, files)
+    def write(
+        template: dict[str, Any],
+        files: dict[str, str] | None = None,
+        other_stacks: dict[str, dict[str, Any]] | None = None,
+    ) -> Path:
+        return write_assembly(
+            tmp_path / f"cdk{next(counter)}.out", template, files, other_stacks=other_stacks
+        )
 
     return write
 

@@ -314,9 +314,14 @@ def mini_template() -> dict[str, Any]:
 
 
 def write_assembly(
-    root: Path, template: dict[str, Any], files: dict[str, str] | None = None
+    root: Path,
+    template: dict[str, Any],
+    files: dict[str, str] | None = None,
+    *,
+    other_stacks: dict[str, dict[str, Any]] | None = None,
 ) -> Path:
-    """Write a cloud assembly like ``cdk synth`` does: manifest, asset manifest, template, asset."""
+    """Write a cloud assembly like ``cdk synth`` does: manifest, asset manifest, template, asset;
+    ``other_stacks``: more stacks (name -> template) without assets."""
     root.mkdir(parents=True, exist_ok=True)
     asset = root / f"asset.{ASSET_HASH}"
     asset.mkdir()
@@ -343,24 +348,26 @@ def write_assembly(
         ),
         encoding="utf-8",
     )
+    artifacts: dict[str, Any] = {
+        f"{STACK}.assets": {
+            "type": "cdk:asset-manifest",
+            "properties": {"file": f"{STACK}.assets.json"},
+        },
+        STACK: {
+            "type": "aws:cloudformation:stack",
+            "environment": "aws://unknown-account/unknown-region",
+            "properties": {"templateFile": f"{STACK}.template.json"},
+            "dependencies": [f"{STACK}.assets"],
+        },
+    }
+    for name, other in (other_stacks or {}).items():
+        (root / f"{name}.template.json").write_text(json.dumps(other), encoding="utf-8")
+        artifacts[name] = {
+            "type": "aws:cloudformation:stack",
+            "environment": "aws://unknown-account/unknown-region",
+            "properties": {"templateFile": f"{name}.template.json"},
+        }
     (root / "manifest.json").write_text(
-        json.dumps(
-            {
-                "version": "55.0.0",
-                "artifacts": {
-                    f"{STACK}.assets": {
-                        "type": "cdk:asset-manifest",
-                        "properties": {"file": f"{STACK}.assets.json"},
-                    },
-                    STACK: {
-                        "type": "aws:cloudformation:stack",
-                        "environment": "aws://unknown-account/unknown-region",
-                        "properties": {"templateFile": f"{STACK}.template.json"},
-                        "dependencies": [f"{STACK}.assets"],
-                    },
-                },
-            }
-        ),
-        encoding="utf-8",
+        json.dumps({"version": "55.0.0", "artifacts": artifacts}), encoding="utf-8"
     )
     return root

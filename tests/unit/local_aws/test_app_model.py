@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
-from local_aws.app_model import RoleSpec, read_guard_stack
+from local_aws.app_model import RoleSpec, read_guard_stack, read_log_archive_stack
 from local_aws.assembly import CloudAssembly, StackTemplate
 from local_aws.intrinsics import TemplateError
+from tests.unit.local_aws.mini_archive import (
+    ARCHIVE_ACCOUNT,
+    ARCHIVE_STACK,
+    DESTINATION_NAME,
+    ORGANIZATION,
+    POLICY_NAME,
+    STREAM_NAME,
+    archive_template,
+    destination_arn,
+    with_account_policy,
+)
 from tests.unit.local_aws.mini_assembly import RULE_NAME, mini_template
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from local_aws.app_model import GuardStack
+    from local_aws.app_model import ArchiveStack, GuardStack
 
 
 def read(assembly: Path) -> GuardStack:
@@ -170,3 +182,74 @@ def test_trusts_service(statement: dict[str, Any], *, trusted: bool) -> None:
         managed_policy_arns=(),
     )
     assert role.trusts_service("x.com") is trusted
+
+
+def read_archive(assembly: Path) -> ArchiveStack:
+    artifact = CloudAssembly.load(assembly).stack(ARCHIVE_STACK)
+    template = StackTemplate(artifact, account_id=ARCHIVE_ACCOUNT, region="us-east-1")
+    return read_log_archive_stack(template)
+
+
+def test_reads_the_account_policy_as_put_account_policy_takes_it(
+    assembly_writer: Callable[..., Path],
+) -> None:
+    stack = read(assembly_writer(with_account_policy(mini_template(), destination_arn())))
+
+    (policy,) = stack.account_policies
+
+    assert policy.name == POLICY_NAME
+    assert policy.policy_type == "SUBSCRIPTION_FILTER_POLICY"
+    assert policy.scope == "ALL"
+    assert policy.destination_arn == destination_arn()
+    assert policy.selection_criteria == (f'LogGroupName NOT IN ["{stack.function.log_group_name}"]')
+    assert read(assembly_writer(mini_template())).account_policies == ()
+
+
+def test_reads_the_archives_bucket_stream_destination_and_roles(
+    assembly_writer: Callable[..., Path],
+) -> None:
+    assembly = assembly_writer(mini_template(), other_stacks={ARCHIVE_STACK: archive_template()})
+
+    archive = read_archive(assembly)
+
+    (bucket,) = archive.buckets.values()
+    assert bucket.versioned
+    assert bucket.policy is not None
+    assert bucket.policy["Statement"][0]["Resource"][0] == bucket.arn
+    (stream,) = archive.streams.values()
+    assert stream.name == STREAM_NAME
+    assert stream.bucket_name == bucket.name
+    assert stream.extended_s3["Prefix"].startswith(
+        "CloudWatchLogs/account=!{partitionKeyFromQuery:account}/region=us-east-1/year="
+    )
+    destination = archive.destination(destination_arn())
+    assert destination.name == DESTINATION_NAME
+    assert destination.target_arn == stream.arn
+    assert archive.roles[destination.role_arn].trusts_service("logs.amazonaws.com")
+    assert archive.roles[stream.role_arn].trusts_service("firehose.amazonaws.com")
+    policy = json.loads(destination.access_policy or "{}")
+    assert policy["Statement"][0]["Resource"] == destination.arn
+    assert ORGANIZATION in (destination.access_policy or "")
+    assert archive.outputs["DestinationArn"] == destination.arn
+
+
+def test_an_unknown_destination_names_the_ones_the_archive_has(
+    assembly_writer: Callable[..., Path],
+) -> None:
+    archive = read_archive(
+        assembly_writer(mini_template(), other_stacks={ARCHIVE_STACK: archive_template()})
+    )
+
+    with pytest.raises(TemplateError, match=f"its destinations: {destination_arn()}"):
+        archive.destination(destination_arn(account="999999999999"))
+
+
+def test_a_destination_that_targets_no_stream_of_the_stack_is_refused(
+    assembly_writer: Callable[..., Path],
+) -> None:
+    template = archive_template()
+    target = "arn:aws:kinesis:us-east-1:111122223333:stream/elsewhere"
+    template["Resources"]["DestinationA1B2C3D4"]["Properties"]["TargetArn"] = target
+
+    with pytest.raises(TemplateError, match="only a Firehose stream of the same stack"):
+        read_archive(assembly_writer(mini_template(), other_stacks={ARCHIVE_STACK: template}))

@@ -9,6 +9,12 @@ import pytest
 
 from local_aws.assembly import CloudAssembly, StackTemplate, generated_name
 from local_aws.intrinsics import TemplateError
+from tests.unit.local_aws.mini_archive import (
+    ARCHIVE_STACK,
+    DESTINATION_NAME,
+    STREAM_NAME,
+    archive_template,
+)
 from tests.unit.local_aws.mini_assembly import ASSET_HASH, RULE_NAME, STACK, mini_template
 
 if TYPE_CHECKING:
@@ -157,3 +163,23 @@ def test_attributes_a_deployment_gave_replace_the_derived_ones(mini_assembly: Pa
     assert template.get_att("FnRoleE5F6A7B8", "Arn") == deployed(mini_assembly).get_att(
         "FnRoleE5F6A7B8", "Arn"
     )
+
+
+def test_destinations_and_streams_have_their_arns_and_outputs_resolve(
+    assembly_writer: Callable[..., Path],
+) -> None:
+    assembly = assembly_writer(mini_template(), other_stacks={ARCHIVE_STACK: archive_template()})
+    artifact = CloudAssembly.load(assembly).stack(ARCHIVE_STACK)
+    template = StackTemplate(artifact, account_id="111122223333", region="eu-west-1")
+
+    destination = template.get_att("DestinationA1B2C3D4", "Arn")
+
+    assert destination == f"arn:aws:logs:eu-west-1:111122223333:destination:{DESTINATION_NAME}"
+    assert template.get_att("Stream9C0D1E2F", "Arn") == (
+        f"arn:aws:firehose:eu-west-1:111122223333:deliverystream/{STREAM_NAME}"
+    )
+    bucket = template.physical_name("Bucket83908E77")
+    assert template.outputs() == {
+        "DestinationArn": destination,
+        "BucketArn": f"arn:aws:s3:::{bucket}",
+    }

@@ -5,13 +5,23 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from local_aws.app_model import read_guard_stack
+from local_aws.app_model import read_guard_stack, read_log_archive_stack
 from local_aws.assembly import CloudAssembly, StackTemplate
-from local_aws.deploy import deploy, widen_resources
+from local_aws.deploy import deploy, deploy_log_archive, widen_resources
+from local_aws.moto_patches import patch_moto
 from local_aws.server import EmbeddedAws
-from tests.unit.local_aws.mini_assembly import RULE_NAME
+from tests.unit.local_aws.mini_archive import (
+    ARCHIVE_ACCOUNT,
+    ARCHIVE_STACK,
+    POLICY_NAME,
+    archive_template,
+    destination_arn,
+    with_account_policy,
+)
+from tests.unit.local_aws.mini_assembly import RULE_NAME, mini_template
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 
@@ -77,3 +87,52 @@ def test_deploys_roles_function_rule_and_document(mini_assembly: Path) -> None:
         assert {group["logGroupName"]: group.get("retentionInDays") for group in groups} == {
             stack.function.log_group_name: 30
         }
+
+
+def test_deploys_the_archive_in_its_account_and_the_members_policy_to_it(
+    assembly_writer: Callable[..., Path],
+) -> None:
+    assembly = assembly_writer(
+        with_account_policy(mini_template(), destination_arn()),
+        other_stacks={ARCHIVE_STACK: archive_template()},
+    )
+    loaded = CloudAssembly.load(assembly)
+    with EmbeddedAws(fixes=patch_moto()) as aws:
+        archive = read_log_archive_stack(
+            StackTemplate(
+                loaded.stack(ARCHIVE_STACK), account_id=ARCHIVE_ACCOUNT, region=aws.region
+            )
+        )
+        member = read_guard_stack(
+            StackTemplate(loaded.stack("MiniGuard"), account_id=aws.account_id, region=aws.region)
+        )
+        archive_admin = aws.admin_in(ARCHIVE_ACCOUNT)
+
+        # When the archive is deployed in its account, then the member in its own
+        deploy_log_archive(archive, archive_admin)
+        deploy(member, aws.admin)
+
+        # Then the stream, the destination (with its policy) and the roles are in the archive's
+        (stream,) = archive.streams.values()
+        described = archive_admin.client("firehose").describe_delivery_stream(
+            DeliveryStreamName=stream.name
+        )["DeliveryStreamDescription"]
+        assert described["DeliveryStreamARN"] == stream.arn
+        (destination,) = archive_admin.logs().describe_destinations()["destinations"]
+        assert destination["arn"] == destination_arn()
+        assert destination["targetArn"] == stream.arn
+        assert json.loads(destination["accessPolicy"]) == json.loads(
+            archive.destination(destination_arn()).access_policy or ""
+        )
+        role_names = {role.name for role in archive.roles.values()}
+        found = {role["RoleName"] for role in archive_admin.iam().list_roles()["Roles"]}
+        assert role_names <= found
+        assert not role_names & {r["RoleName"] for r in aws.admin.iam().list_roles()["Roles"]}
+        (bucket,) = archive.buckets.values()
+        assert archive_admin.s3().get_bucket_versioning(Bucket=bucket.name)["Status"] == "Enabled"
+        # and the member's account policy forwards to the archive's destination
+        (policy,) = aws.admin.logs().describe_account_policies(
+            policyType="SUBSCRIPTION_FILTER_POLICY"
+        )["accountPolicies"]
+        assert policy["policyName"] == POLICY_NAME
+        assert json.loads(policy["policyDocument"])["DestinationArn"] == destination_arn()

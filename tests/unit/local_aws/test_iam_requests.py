@@ -272,6 +272,23 @@ def test_log_group_calls_name_the_group_and_tagging_on_create_needs_tag_resource
     assert listed == [("logs:ListTagsForResource", log_group(name), resource_tags)]
 
 
+def test_reading_subscription_filter_policies_needs_describe_subscription_filters_too() -> None:
+    requests = iam_requests(
+        call("logs", "DescribeAccountPolicies", policyType="SUBSCRIPTION_FILTER_POLICY"),
+        FakeState(),
+    )
+
+    assert [(r.action, r.resource) for r in requests] == [
+        ("logs:DescribeAccountPolicies", "*"),
+        ("logs:DescribeSubscriptionFilters", log_group("*")),
+    ]
+    with pytest.raises(UnknownOperationError, match="DATA_PROTECTION_POLICY"):
+        iam_requests(
+            call("logs", "DescribeAccountPolicies", policyType="DATA_PROTECTION_POLICY"),
+            FakeState(),
+        )
+
+
 def test_the_rules_own_results_are_read_on_the_rules_arn() -> None:
     rule_arn = f"arn:aws:config:{REGION}:{ACCOUNT}:config-rule/config-rule-abc123"
     state = FakeState(rules={"vpc-flow-logs-enabled": rule_arn})
@@ -350,6 +367,7 @@ SAMPLES: list[ApiCall] = [
     call("logs", "TagResource", resourceArn=log_group("g"), tags={"k": "v"}),
     call("logs", "CreateLogStream", logGroupName="g", logStreamName="s"),
     call("logs", "PutLogEvents", logGroupName="g", logStreamName="s"),
+    call("logs", "DescribeAccountPolicies", policyType="SUBSCRIPTION_FILTER_POLICY"),
     call("config", "PutEvaluations"),
     call(
         "config",

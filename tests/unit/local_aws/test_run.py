@@ -7,6 +7,9 @@ AccessDenied naming that action: the enforcement is live, not decorative.
 
 from __future__ import annotations
 
+import gzip
+import json
+import time
 import urllib.error
 import urllib.request
 from typing import TYPE_CHECKING, Any
@@ -15,8 +18,16 @@ import pytest
 
 from local_aws.intrinsics import TemplateError
 from local_aws.lambda_runner import LambdaInvocationError
-from local_aws.run import LocalDeployment
-from tests.unit.local_aws.mini_assembly import mini_template
+from local_aws.moto_patches.firehose import JqMissingError
+from local_aws.run import LocalDeployment, LogArchiveAccount
+from tests.unit.local_aws.mini_archive import (
+    ARCHIVE_ACCOUNT,
+    ARCHIVE_STACK,
+    archive_template,
+    destination_arn,
+    with_account_policy,
+)
+from tests.unit.local_aws.mini_assembly import STACK, mini_template
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -123,5 +134,77 @@ def test_a_function_role_lambda_cannot_assume_is_a_template_error(
     with (
         pytest.raises(TemplateError, match="Lambda cannot assume the function's role"),
         LocalDeployment(assembly_writer(template)),
+    ):
+        pass
+
+
+LOG_ARCHIVE = LogArchiveAccount(ARCHIVE_STACK, ARCHIVE_ACCOUNT)
+
+
+def write(local: LocalDeployment, group: str, message: str) -> None:
+    logs = local.admin.logs()
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName="s",
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": message}],
+    )
+
+
+def test_an_event_of_a_forwarded_group_lands_in_the_archive_account(
+    assembly_writer: Callable[..., Path],
+) -> None:
+    assembly = assembly_writer(
+        with_account_policy(mini_template(), destination_arn()),
+        other_stacks={ARCHIVE_STACK: archive_template()},
+    )
+    with LocalDeployment(assembly, stack_name=STACK, log_archive=LOG_ARCHIVE) as local:
+        local.admin.logs().create_log_group(logGroupName="/aws/vpc-flow-logs/vpc-1")
+
+        # When an event is written to a forwarded group and one to the excluded function's group
+        write(local, "/aws/vpc-flow-logs/vpc-1", "forwarded")
+        write(local, local.stack.function.log_group_name, "excluded")
+
+        # Then one object is in the archive account's bucket, under the member's partition
+        (bucket,) = local.log_archive.buckets
+        s3 = local.log_archive_admin.s3()
+        (item,) = s3.list_objects_v2(Bucket=bucket)["Contents"]
+        body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+        assert item["Key"].startswith(
+            f"CloudWatchLogs/account={local.admin.sts().get_caller_identity()['Account']}/"
+        )
+        (line,) = gzip.decompress(body).decode().splitlines()
+        assert [event["message"] for event in json.loads(line)["logEvents"]] == ["forwarded"]
+        assert local.admin.s3().list_buckets()["Buckets"] == []  # nothing in the member account
+
+
+def test_a_member_forwarding_elsewhere_than_the_archive_is_refused_before_anything_starts(
+    assembly_writer: Callable[..., Path],
+) -> None:
+    assembly = assembly_writer(
+        with_account_policy(mini_template(), destination_arn(account="999999999999")),
+        other_stacks={ARCHIVE_STACK: archive_template()},
+    )
+
+    with (
+        pytest.raises(TemplateError, match="centralLogDestinationArn") as refused,
+        LocalDeployment(assembly, stack_name=STACK, log_archive=LOG_ARCHIVE),
+    ):
+        pass
+    assert destination_arn() in str(refused.value)  # the archive's output, to copy
+
+
+def test_without_jq_the_archive_is_refused_naming_what_to_install(
+    assembly_writer: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assembly = assembly_writer(
+        with_account_policy(mini_template(), destination_arn()),
+        other_stacks={ARCHIVE_STACK: archive_template()},
+    )
+    monkeypatch.setattr("shutil.which", lambda name: None)
+
+    with (
+        pytest.raises(JqMissingError, match="jq is not installed"),
+        LocalDeployment(assembly, stack_name=STACK, log_archive=LOG_ARCHIVE),
     ):
         pass

@@ -79,3 +79,23 @@ def test_leaves_moto_enforcement_and_environment_as_found() -> None:
     assert before_count == settings.INITIAL_NO_AUTH_ACTION_COUNT
     assert os.environ.get("MOTO_IAM_LOAD_MANAGED_POLICIES") == before_env
     assert ActionAuthenticatorMixin.request_count == 0
+
+
+def test_an_admin_of_another_account_acts_in_that_account_only() -> None:
+    with EmbeddedAws() as aws:
+        # Given an admin of a second account
+        other = aws.admin_in("111122223333")
+        aws.enforce_iam()
+
+        # When each creates a bucket
+        other.s3().create_bucket(Bucket="in-the-other-account")
+        aws.admin.s3().create_bucket(Bucket="in-the-first-account")
+
+        # Then each identity and each account's resources are its own
+        assert other.sts().get_caller_identity()["Account"] == "111122223333"
+        assert aws.admin.sts().get_caller_identity()["Account"] == aws.account_id
+        assert [b["Name"] for b in other.s3().list_buckets()["Buckets"]] == ["in-the-other-account"]
+        assert [b["Name"] for b in aws.admin.s3().list_buckets()["Buckets"]] == [
+            "in-the-first-account"
+        ]
+        assert aws.admin_in(aws.account_id) is aws.admin

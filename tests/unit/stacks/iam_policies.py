@@ -27,6 +27,7 @@ _SUB = re.compile(r"\$\{([^}!.]+)\}")
 NAME_PROPERTIES = {
     "AWS::KinesisFirehose::DeliveryStream": "DeliveryStreamName",
     "AWS::Logs::Destination": "DestinationName",
+    "AWS::Events::EventBus": "Name",
 }
 """Resources named in the template: their ARN carries that name, as AWS writes it."""
 
@@ -46,6 +47,7 @@ def _arn(resource_type: str, logical_id: str, properties: dict[str, Any] | None 
             f"arn:{PARTITION}:firehose:{REGION}:{ACCOUNT}:deliverystream/{name}"
         ),
         "AWS::KMS::Key": f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/{name}",
+        "AWS::Events::EventBus": f"arn:{PARTITION}:events:{REGION}:{ACCOUNT}:event-bus/{name}",
     }
     if resource_type not in arns:
         raise ValueError(f"no ARN shape for {resource_type} ({logical_id})")

@@ -102,15 +102,22 @@ def canonical_name(name: str) -> str:
 
 
 def synthesize(
-    overrides: dict[str, Any] | None = None, *, bundle: bool = False, outdir: Path | None = None
+    overrides: dict[str, Any] | None = None,
+    *,
+    bundle: bool = False,
+    outdir: Path | None = None,
+    runbook_content: dict[str, Any] | None = None,
 ) -> Synthesized:
-    """Synthesize the stack from ``cdk.json``'s context plus ``overrides`` (as ``-c`` gives)."""
+    """Synthesize the stack from ``cdk.json``'s context plus ``overrides`` (as ``-c`` gives);
+    ``runbook_content`` replaces the document built from ``ssm_documents/``."""
     context = {**cdk_json_context(), **(overrides or {})}
     if not bundle:
         context["aws:cdk:bundling-stacks"] = []
     app = cdk.App(context=context, outdir=str(outdir) if outdir else None)
     settings = Settings.from_context(app.node.try_get_context, app.node.get_all_context())
-    stack = VpcFlowLogsStack(app, "VpcFlowLogsGuard", settings=settings)
+    stack = VpcFlowLogsStack(
+        app, "VpcFlowLogsGuard", settings=settings, runbook_content=runbook_content
+    )
     assembly = app.synth()
     template_json: dict[str, Any] = assembly.get_stack_artifact(stack.artifact_id).template
     return Synthesized(

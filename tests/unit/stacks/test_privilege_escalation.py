@@ -18,6 +18,8 @@ import pytest
 from enable_vpc_flow_logs import delivery_role as script
 from tests.support import iam_simulator
 from tests.support.iam_simulator import ALLOWED, IMPLICITLY_DENIED, Policies, Request
+from tests.unit.stacks.constructs.test_firehose_source import TO_CENTRAL_STREAM
+from tests.unit.stacks.firehose_document import with_firehose
 from tests.unit.stacks.iam_policies import (
     ACCOUNT,
     aws_managed_policies,
@@ -28,6 +30,7 @@ from tests.unit.stacks.iam_policies import (
 from tests.unit.stacks.synthesis import KMS_KEY_ARN, synthesize
 from tests.unit.stacks.test_log_archive_stack import synth as synth_log_archive
 from tests.unit.stacks.test_organization_stack import synthesize as synth_organization
+from tests.unit.stacks.test_organization_view_stack import synth as synth_view
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -47,6 +50,7 @@ OUR_TAG: dict[str, str | list[str]] = {
     "aws:RequestTag/ManagedBy": "vpc-flow-logs-guard",
     "aws:TagKeys": ["ManagedBy"],
 }
+COMPLIANCE_BUS = f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/vpc-flow-logs-guard-compliance"
 ALL_ACTIONS = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
@@ -228,6 +232,31 @@ def test_the_same_holds_with_a_kms_key_and_the_recorder() -> None:
     assert {decision for _, decision in results} == {IMPLICITLY_DENIED}, report(results, principal)
 
 
+def test_with_the_central_stream_the_automation_role_writes_no_iam_at_all() -> None:
+    # No delivery role, no boundary: every IAM write above is refused, and the one role it may
+    # pass is the stack's source role, to the log delivery service only (test_firehose_source).
+    to_stream = synthesize(TO_CENTRAL_STREAM, runbook_content=with_firehose())
+    roles = role_policies(to_stream.json)
+    (automation_id,) = [logical_id for logical_id in roles if "AutomationRole" in logical_id]
+    principal = role_arn(to_stream.json, automation_id)
+    cases = [
+        c for c in automation_attacks(ANOTHER_REGIONS_BOUNDARY) if c.resource != "AUTOMATION_ROLE"
+    ]
+
+    results = decide(principal, Policies(roles[automation_id]), cases)
+
+    assert {decision for _, decision in results} == {IMPLICITLY_DENIED}, report(results, principal)
+    assert not [
+        action
+        for policy in roles[automation_id].values()
+        for statement in policy["Statement"]
+        for action in (
+            [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        )
+        if action.startswith("iam:") and action != "iam:PassRole"
+    ]
+
+
 # --- as the delivery role, inside its boundary ------------------------------------------------
 
 
@@ -361,17 +390,27 @@ role attaches must be on this reviewed list (none of them grants an IAM, STS or 
 
 def every_template() -> dict[str, dict[str, Any]]:
     organization = synth_organization()
-    log_archive, _ = synth_log_archive({"logArchiveKmsKey": "true"})
+    log_archive, _ = synth_log_archive(
+        {"logArchiveKmsKey": "true", "centralLogDestination": "true", "firehoseDelivery": "true"}
+    )
     return {
         "VpcFlowLogsGuard (everything)": synthesize(
             {"kmsKeyArn": KMS_KEY_ARN, "createConfigRecorder": "true"}
         ).json,
-        "VpcFlowLogsGuard (central bucket)": synthesize(
-            {"destination": "s3", "centralBucketArn": "arn:aws:s3:::org-vpc-flow-logs"}
+        "VpcFlowLogsGuard (central bucket, compliance forwarding)": synthesize(
+            {
+                "destination": "s3",
+                "centralBucketArn": "arn:aws:s3:::org-vpc-flow-logs",
+                "complianceEventBusArn": COMPLIANCE_BUS,
+            }
+        ).json,
+        "VpcFlowLogsGuard (central stream)": synthesize(
+            TO_CENTRAL_STREAM, runbook_content=with_firehose()
         ).json,
         "VpcFlowLogsGuardOrganization": organization.parent,
         "StackSet member": organization.member,
         "VpcFlowLogsGuardLogArchive": log_archive,
+        "VpcFlowLogsGuardOrganizationView": synth_view()[0],
     }
 
 
@@ -391,5 +430,8 @@ def test_no_role_of_any_stack_can_widen_permissions() -> None:
                 failures.append(f"{stack}/{logical_id}: unreviewed AWS managed {unreviewed}")
 
     assert failures == []
-    # every role was looked at: rule, automation and recorder roles, the asset copy's role
-    assert len(checked) == 2 + 3 + 1 + 2, checked
+    # every role was looked at: rule, automation and recorder roles, the asset copy's role, the
+    # compliance forwarding role, the central stream's source role; in the log archive, the
+    # central archive's two roles and direct delivery's Firehose and destination roles; the
+    # view's aggregator role
+    assert len(checked) == 2 + 3 + 1 + 3 + 2 + 4 + 2, checked

@@ -128,12 +128,19 @@ def test_template_with_every_option_passes_cfn_lint(everything: Synthesized) -> 
     assert [str(match) for match in matches] == []
 
 
-def nag_report(overrides: dict[str, Any], change: Callable[[cdk.Stack], None] | None = None) -> Any:
+def nag_report(
+    overrides: dict[str, Any],
+    change: Callable[[cdk.Stack], None] | None = None,
+    *,
+    runbook_content: dict[str, Any] | None = None,
+) -> Any:
     """Synthesize with cdk-nag as app.py registers it; return the validation report."""
     context = {**cdk_json_context(), **overrides, "aws:cdk:bundling-stacks": []}
     app = cdk.App(context=context)
     settings = Settings.from_context(app.node.try_get_context, app.node.get_all_context())
-    stack = VpcFlowLogsStack(app, "VpcFlowLogsGuard", settings=settings)
+    stack = VpcFlowLogsStack(
+        app, "VpcFlowLogsGuard", settings=settings, runbook_content=runbook_content
+    )
     if change is not None:
         change(stack)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))

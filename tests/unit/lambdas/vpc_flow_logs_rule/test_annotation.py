@@ -91,6 +91,12 @@ def test_messages_name_exactly_what_is_wrong() -> None:
         == "flow log fl-1 delivery FAILED: Access error"
     )
     assert annotation.delivery_failed("fl-1", None) == "flow log fl-1 delivery FAILED"
+    assert annotation.wrong_stream("fl-1", "arn:s/a", "arn:s/b") == (
+        "flow log fl-1 delivers to arn:s/a, not to the required stream arn:s/b"
+    )
+    assert annotation.wrong_stream("fl-1", None, "arn:s/b") == (
+        "flow log fl-1 delivers to an unnamed Firehose stream, not to the required stream arn:s/b"
+    )
     assert annotation.compliant("ALL", ["fl-1", "fl-2"]) == (
         "ALL traffic is covered by flow logs fl-1, fl-2"
     )

@@ -205,6 +205,84 @@ def test_s3_bucket_arn_does_not_change_what_cloudwatch_logs_flow_logs_need() -> 
     assert judge([flow_log()], parameters=parameters).compliance_type is ComplianceType.COMPLIANT
 
 
+STREAM = "arn:aws:firehose:us-east-1:111122223333:deliverystream/central-flow-logs"
+
+
+def firehose_flow_log(destination: str | None, flow_log_id: str = "fl-1") -> FlowLog:
+    return flow_log(
+        flow_log_id,
+        destination_type="kinesis-data-firehose",
+        log_group=None,
+        log_destination=destination,
+    )
+
+
+@pytest.mark.parametrize(
+    ("destination", "counts"),
+    [
+        pytest.param(STREAM, True, id="the stream"),
+        pytest.param(STREAM.replace("/", ":"), True, id="the stream, as EC2's reference spells it"),
+        pytest.param(STREAM + "-2", False, id="a longer name"),
+        pytest.param(STREAM.replace("111122223333", "444455556666"), False, id="another account"),
+        pytest.param(STREAM.replace("us-east-1", "eu-west-1"), False, id="another region"),
+        pytest.param(STREAM.replace("central", "team"), False, id="another stream"),
+        pytest.param(None, False, id="no destination"),
+    ],
+)
+def test_with_firehose_arn_only_that_stream_counts(destination: str | None, counts: bool) -> None:
+    parameters = RuleParameters(firehose_arn=STREAM)
+
+    verdict = judge([firehose_flow_log(destination)], parameters=parameters)
+
+    assert (verdict.compliance_type is ComplianceType.COMPLIANT) is counts
+    assert decision.same_stream(destination, STREAM) is counts
+
+
+def test_a_flow_log_to_another_stream_names_both_streams() -> None:
+    other = STREAM.replace("central", "team")
+
+    verdict = judge([firehose_flow_log(other)], parameters=RuleParameters(firehose_arn=STREAM))
+
+    assert verdict.annotation == (
+        f"no flow log covers REJECT traffic; flow log fl-1 delivers to {other}, not to the "
+        f"required stream {STREAM}"
+    )
+
+
+def test_without_firehose_arn_any_stream_counts() -> None:
+    verdict = judge([firehose_flow_log(STREAM.replace("central", "team"))])
+
+    assert verdict.compliance_type is ComplianceType.COMPLIANT
+
+
+def test_firehose_arn_leaves_other_destinations_to_their_own_checks() -> None:
+    parameters = RuleParameters(firehose_arn=STREAM, s3_bucket_arn=CENTRAL)
+
+    assert judge([flow_log()], parameters=parameters).compliance_type is ComplianceType.COMPLIANT
+    assert (
+        judge([s3_flow_log(CENTRAL)], parameters=parameters).compliance_type
+        is ComplianceType.COMPLIANT
+    )
+    # a stream ARN given as S3 destination is still judged as S3
+    assert (
+        judge([s3_flow_log(STREAM)], parameters=parameters).compliance_type
+        is ComplianceType.NON_COMPLIANT
+    )
+
+
+def test_a_firehose_flow_log_is_not_allowed_when_firehose_is_not() -> None:
+    parameters = RuleParameters(
+        allowed_destination_types=frozenset({"cloud-watch-logs", "s3"}), firehose_arn=None
+    )
+
+    verdict = judge([firehose_flow_log(STREAM)], parameters=parameters)
+
+    assert verdict.annotation == (
+        "no flow log covers REJECT traffic; flow log fl-1 delivers to kinesis-data-firehose, "
+        "which is not an allowed destination type (cloud-watch-logs, s3)"
+    )
+
+
 def test_a_deleted_log_group_does_not_count() -> None:
     verdict = judge([flow_log(log_group="/aws/vpc-flow-logs/gone")])
 

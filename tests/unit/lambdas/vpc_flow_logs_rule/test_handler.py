@@ -261,6 +261,45 @@ def test_an_s3_flow_log_to_the_required_bucket_counts(world: World, counter: Cal
     )
 
 
+CENTRAL_STREAM = "arn:aws:firehose:us-east-1:111122223333:deliverystream/central-flow-logs"
+SOURCE_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/vpc-flow-logs-guard/FirehoseSource-1A2B"
+DESTINATION_ROLE = "arn:aws:iam::111122223333:role/AWSLogDeliveryFirehoseCrossAccountRole-us-east-1"
+
+
+@pytest.mark.parametrize(
+    ("stream", "expected"),
+    [
+        pytest.param(CENTRAL_STREAM, "COMPLIANT", id="the required stream"),
+        pytest.param(CENTRAL_STREAM.replace("central", "team"), "NON_COMPLIANT", id="another"),
+    ],
+)
+def test_a_firehose_flow_log_counts_only_to_the_required_stream(
+    world: World, counter: CallCounter, stream: str, expected: str
+) -> None:
+    vpc_id = world.vpc()
+    flow_log_id = world.flow_log(
+        vpc_id,
+        destination_type="kinesis-data-firehose",
+        destination=stream,
+        role=SOURCE_ROLE,
+        cross_account_role=DESTINATION_ROLE,
+    )
+
+    invoke(change_event(vpc_id, parameters={"FirehoseArn": CENTRAL_STREAM}))
+
+    assert world.recorded()[vpc_id] == (
+        (expected, f"REJECT traffic is covered by flow log {flow_log_id}")
+        if expected == "COMPLIANT"
+        else (
+            expected,
+            f"no flow log covers REJECT traffic; flow log {flow_log_id} delivers to {stream}, "
+            f"not to the required stream {CENTRAL_STREAM}",
+        )
+    )
+    # No log group to read: Firehose is judged from DescribeFlowLogs alone
+    assert dict(counter.calls) == {"DescribeFlowLogs": 1, "PutEvaluations": 1}
+
+
 # --- oversized notifications ----------------------------------------------------------------
 
 

@@ -87,6 +87,39 @@ def test_s3_bucket_arn_needs_s3_among_the_allowed_destination_types() -> None:
     assert "AllowedDestinationTypes must include s3 (it is cloud-watch-logs)" in message
 
 
+STREAM = "arn:aws:firehose:us-east-1:111122223333:deliverystream/central-flow-logs"
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        STREAM,
+        "arn:aws:firehose:eu-west-1:111122223333:deliverystream/a",
+        "arn:aws-us-gov:firehose:us-gov-west-1:111122223333:deliverystream/Flow_Logs.v2-"
+        + "x" * 46,
+    ],
+)
+def test_firehose_arn_is_a_stream_arn(arn: str) -> None:
+    assert parse_parameters(json.dumps({"FirehoseArn": arn})).firehose_arn == arn
+
+
+def test_firehose_arn_is_none_by_default() -> None:
+    assert parse_parameters("{}").firehose_arn is None
+    assert parse_parameters(json.dumps({"FirehoseArn": ""})).firehose_arn is None
+
+
+def test_firehose_arn_needs_firehose_among_the_allowed_destination_types() -> None:
+    raw = {"FirehoseArn": STREAM, "AllowedDestinationTypes": "cloud-watch-logs,s3"}
+
+    with pytest.raises(ParameterError) as raised:
+        parse_parameters(json.dumps(raw))
+
+    message = str(raised.value)
+    assert "FirehoseArn" in message
+    assert repr(STREAM) in message
+    assert "AllowedDestinationTypes must include kinesis-data-firehose" in message
+
+
 def test_a_decoded_mapping_and_json_scalars_are_accepted() -> None:
     parameters = parse_parameters({"MinRetentionDays": 0, "RequireDeliverySuccess": True})
 
@@ -135,6 +168,12 @@ def test_exempt_tag_is_a_key_or_key_value(tag: str, expected: ExemptTag) -> None
             "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc-flow-logs/a",
             "an S3 bucket ARN",
         ),
+        ("FirehoseArn", "central-flow-logs", "a Firehose stream ARN"),
+        ("FirehoseArn", STREAM.replace("/", ":"), "a Firehose stream ARN"),
+        ("FirehoseArn", STREAM + "/", "a Firehose stream ARN"),
+        ("FirehoseArn", STREAM.replace("111122223333", "1111"), "a Firehose stream ARN"),
+        ("FirehoseArn", STREAM + "x" * 64, "a Firehose stream ARN"),
+        ("FirehoseArn", "arn:aws:kinesis:us-east-1:111122223333:stream/a", "a Firehose stream ARN"),
     ],
 )
 def test_an_invalid_value_names_the_parameter_the_value_and_what_is_allowed(

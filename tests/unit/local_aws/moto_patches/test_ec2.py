@@ -1,4 +1,5 @@
-"""local_aws.moto_patches.ec2: Describe* calls page; S3 flow log destinations take a prefix."""
+"""local_aws.moto_patches.ec2: Describe* calls page; S3 flow log destinations take a prefix;
+a Firehose flow log's cross-account role is described back."""
 
 from __future__ import annotations
 
@@ -109,3 +110,53 @@ def test_unpatched_moto_still_rejects_an_s3_key_prefix(unpatched_aws: None) -> N
         "ec2._create_flow_logs", "accepts an S3 bucket ARN with a key prefix"
     )
     assert "flow-logs/team-a does not exist" in errors[0]
+
+
+STREAM = "arn:aws:firehose:us-east-1:111122223333:deliverystream/central-flow-logs"
+SOURCE_ROLE = "arn:aws:iam::123456789012:role/vpc-flow-logs-guard/FirehoseSource-1A2B"
+DESTINATION_ROLE = "arn:aws:iam::111122223333:role/AWSLogDeliveryFirehoseCrossAccountRole-x"
+
+
+def _firehose_flow_log(ec2: EC2Client, **cross_account: str) -> dict[str, object]:
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    created = ec2.create_flow_logs(
+        ResourceIds=[vpc_id],
+        ResourceType="VPC",
+        TrafficType="ALL",
+        LogDestinationType="kinesis-data-firehose",
+        LogDestination=STREAM,
+        **cross_account,  # type: ignore[arg-type]
+    )
+    (flow_log,) = ec2.describe_flow_logs(FlowLogIds=created["FlowLogIds"])["FlowLogs"]
+    return dict(flow_log)
+
+
+def test_a_cross_account_firehose_flow_log_describes_its_roles(aws: None) -> None:
+    flow_log = _firehose_flow_log(
+        boto3.client("ec2"),
+        DeliverLogsPermissionArn=SOURCE_ROLE,
+        DeliverCrossAccountRole=DESTINATION_ROLE,
+    )
+
+    assert flow_log["LogDestinationType"] == "kinesis-data-firehose"
+    assert flow_log["LogDestination"] == STREAM
+    assert flow_log["DeliverLogsPermissionArn"] == SOURCE_ROLE
+    assert flow_log["DeliverCrossAccountRole"] == DESTINATION_ROLE
+
+
+def test_a_same_account_firehose_flow_log_has_no_cross_account_role(aws: None) -> None:
+    flow_log = _firehose_flow_log(boto3.client("ec2"))
+
+    assert "DeliverCrossAccountRole" not in flow_log
+
+
+def test_unpatched_moto_still_drops_the_cross_account_role(unpatched_aws: None) -> None:
+    flow_log = _firehose_flow_log(
+        boto3.client("ec2"),
+        DeliverLogsPermissionArn=SOURCE_ROLE,
+        DeliverCrossAccountRole=DESTINATION_ROLE,
+    )
+
+    assert "DeliverCrossAccountRole" not in flow_log, patch_can_go(
+        "ec2._create_flow_logs_response", "describes a flow log's DeliverCrossAccountRole"
+    )

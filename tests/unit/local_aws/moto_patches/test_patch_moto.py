@@ -9,6 +9,10 @@ import pytest
 from moto import mock_aws
 from moto.config.responses import ConfigResponse
 from moto.ec2.models.flow_logs import FlowLogsBackend
+from moto.events.models import Rule
+from moto.firehose.models import FirehoseBackend
+from moto.firehose.responses import FirehoseResponse
+from moto.iam.access_control import S3IAMRequest
 from moto.logs.responses import LogsResponse
 from moto.sts.models import STSBackend
 
@@ -19,8 +23,14 @@ PATCHED = [
     (ConfigResponse, "get_resource_config_history"),
     (FlowLogsBackend, "create_flow_logs"),
     (FlowLogsBackend, "delete_flow_logs"),
+    (FirehoseBackend, "create_delivery_stream"),
+    (FirehoseBackend, "put_s3_records"),
+    (FirehoseResponse, "put_record"),
+    (FirehoseResponse, "put_record_batch"),
     (LogsResponse, "describe_log_groups"),
+    (S3IAMRequest, "_create_aws_request"),
     (STSBackend, "assume_role"),
+    (Rule, "send_to_targets"),
 ]
 
 

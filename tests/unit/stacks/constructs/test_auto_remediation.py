@@ -234,3 +234,65 @@ def test_construct_refuses_to_have_its_own_parameters_overridden() -> None:
 
     with pytest.raises(ValueError, match="'VpcId' is set by the construct"):
         AutoRemediation(stack, "Remediation", props)
+
+
+def _remediation_with(
+    static_parameters: dict[str, str], declared: dict[str, dict[str, object]]
+) -> None:
+    stack = cdk.Stack(cdk.App(), "Test")
+    rule = config.ManagedRule(
+        stack, "Rule", identifier=config.ManagedRuleIdentifiers.VPC_FLOW_LOGS_ENABLED
+    )
+    AutoRemediation(
+        stack,
+        "Remediation",
+        AutoRemediationProps(
+            rule=rule,
+            document_name="Doc",
+            automation_role_arn="arn:aws:iam::111122223333:role/Automation",
+            static_parameters=static_parameters,
+            automatic=True,
+            maximum_automatic_attempts=5,
+            retry_attempt_seconds=60,
+            concurrent_execution_rate_percentage=10,
+            error_percentage=10,
+            document_parameters=declared,
+        ),
+    )
+
+
+def test_a_parameter_the_document_does_not_declare_fails_the_synth() -> None:
+    declared: dict[str, dict[str, object]] = {
+        "DestinationType": {"type": "String", "allowedValues": ["cloud-watch-logs", "s3"]}
+    }
+
+    with pytest.raises(ValueError, match="the runbook refuses") as raised:
+        _remediation_with(
+            {"DestinationType": "kinesis-data-firehose", "FirehoseArn": "arn:x"}, declared
+        )
+
+    assert str(raised.value) == (
+        "remediation parameters the runbook refuses: 'DestinationType' = 'kinesis-data-firehose' "
+        "is not one of its allowedValues ['cloud-watch-logs', 's3']; 'FirehoseArn' is not a "
+        "parameter of the document"
+    )
+
+
+def test_declared_values_and_deploy_time_tokens_pass_the_document_check() -> None:
+    declared: dict[str, dict[str, object]] = {
+        "DestinationType": {"type": "String", "allowedValues": ["s3"]},
+        "RetentionInDays": {"type": "String", "allowedValues": [7, 365]},
+    }
+
+    _remediation_with(
+        {"DestinationType": cdk.Aws.REGION, "RetentionInDays": "365"},  # a token is not judged
+        declared,
+    )
+
+
+def test_the_stacks_remediation_matches_the_real_document(everything: Synthesized) -> None:
+    # The stack passes the document's declared parameters: every static one is declared.
+    declared = build_document(DOCUMENT_PATH)["parameters"]
+    parameters = remediation(everything)["Properties"]["Parameters"]
+
+    assert set(parameters) <= set(declared)

@@ -422,8 +422,14 @@ def test_the_s3_role_has_no_unacknowledged_cdk_nag_finding() -> None:
 def test_unknown_destination_or_a_key_with_s3_is_refused() -> None:
     stack = cdk.Stack(cdk.App(), "Test")
 
-    with pytest.raises(ValueError, match="unknown destination 'kinesis-data-firehose'"):
+    with pytest.raises(ValueError, match="unknown destination 'splunk'"):
+        automation_statements(stack, "", "splunk")
+    with pytest.raises(ValueError, match="needs the source role"):
         automation_statements(stack, "", "kinesis-data-firehose")
+    with pytest.raises(ValueError, match="the Firehose destination creates none"):
+        automation_statements(
+            stack, KMS_KEY_ARN, "kinesis-data-firehose", firehose_source_role_arn="arn:x"
+        )
     with pytest.raises(ValueError, match="the S3 destination creates none"):
         automation_statements(stack, KMS_KEY_ARN, S3)
     with pytest.raises(ValueError, match="needs the delivery role's boundary"):

@@ -10,6 +10,15 @@ from tests.unit.stacks.synthesis import KMS_KEY_ARN, cdk_json_context
 
 CENTRAL = "arn:aws:s3:::org-vpc-flow-logs"
 TO_CENTRAL_BUCKET = {"destination": "s3", "centralBucketArn": CENTRAL}
+ARCHIVE = "111122223333"
+STREAM = f"arn:aws:firehose:{{region}}:{ARCHIVE}:deliverystream/VpcFlowLogsGuardLogArchive-FlowLogs"
+ROLE_IN_ARCHIVE = f"arn:aws:iam::{ARCHIVE}:role/AWSLogDeliveryFirehoseCrossAccountRole-{{region}}"
+TO_CENTRAL_STREAM = {
+    "destination": "kinesis-data-firehose",
+    "centralFirehoseArn": STREAM,
+    "centralFirehoseRoleArn": ROLE_IN_ARCHIVE,
+}
+SOURCE_ROLE = "arn:aws:iam::123456789012:role/vpc-flow-logs-guard/VpcFlowLogsGuard-Source-1A2B"
 
 
 def settings_with(**overrides: Any) -> Settings:
@@ -157,12 +166,19 @@ def test_zero_minimum_retention_turns_the_check_off_and_is_passed_on() -> None:
         ("errorPercentage", True, "from 1 to 100"),
         ("createConfigRecorder", "maybe", "true or false"),
         ("ruleLogRetentionDays", "2", "one of 1, 3, 5"),
-        ("destination", "kinesis-data-firehose", "cloud-watch-logs | s3"),
-        ("destination", "S3", "cloud-watch-logs | s3"),
+        ("destination", "firehose", "cloud-watch-logs | s3 | kinesis-data-firehose"),
+        ("destination", "S3", "cloud-watch-logs | s3 | kinesis-data-firehose"),
         ("centralBucketArn", "org-vpc-flow-logs", "an S3 bucket ARN without a key prefix"),
         ("centralBucketArn", f"{CENTRAL}/team-a", "an S3 bucket ARN without a key prefix"),
         ("centralBucketArn", "arn:aws:s3:::Org", "an S3 bucket ARN without a key prefix"),
         ("centralBucketArn", ["arn:aws:s3:::org"], "an S3 bucket ARN without a key prefix"),
+        ("centralFirehoseArn", "VpcFlowLogsGuardLogArchive-FlowLogs", "a Firehose stream ARN"),
+        ("centralFirehoseArn", STREAM.replace("/", ":"), "a Firehose stream ARN"),
+        ("centralFirehoseArn", STREAM.replace("{region}", "{Region}"), "a Firehose stream ARN"),
+        ("centralFirehoseArn", STREAM + "/x", "a Firehose stream ARN"),
+        ("centralFirehoseRoleArn", ROLE_IN_ARCHIVE.replace("CrossAccount", ""), "starts with"),
+        ("centralFirehoseRoleArn", "arn:aws:iam::111122223333:role/Firehose", "starts with"),
+        ("centralFirehoseRoleArn", ROLE_IN_ARCHIVE.replace("iam::", "iam:us-east-1:"), "{region}"),
     ],
 )
 def test_an_invalid_value_names_the_key_the_value_and_what_is_allowed(
@@ -337,3 +353,149 @@ def test_s3_destination_options_go_to_both_sides() -> None:
 )
 def test_flow_log_shape_settings_are_validated(overrides: dict[str, Any], message: str) -> None:
     assert message in error_for(**overrides)
+
+
+# --- direct delivery to the central Firehose stream ---------------------------------------------
+
+
+def test_the_central_stream_is_required_by_the_rule() -> None:
+    settings = settings_with(**TO_CENTRAL_STREAM)
+
+    assert settings.to_firehose
+    assert settings.rule_input_parameters() == {
+        "TrafficType": "REJECT",
+        "MinRetentionDays": "365",
+        "AllowedDestinationTypes": "cloud-watch-logs,s3,kinesis-data-firehose",
+        "RequireDeliverySuccess": "true",
+        "FirehoseArn": STREAM,  # {region}: the stack fills in its own
+        "MaxAggregationInterval": "600",
+    }
+    assert "FirehoseArn" not in settings_with().rule_input_parameters()
+
+
+def test_the_runbook_is_told_createflowlogs_own_names_for_the_central_stream() -> None:
+    settings = settings_with(
+        **TO_CENTRAL_STREAM,
+        trafficType="ALL",
+        logFormat="${version} ${srcaddr}",
+        maxAggregationInterval="60",
+    )
+
+    runbook = settings.runbook_parameters(boundary_arn="", firehose_source_role_arn=SOURCE_ROLE)
+
+    assert runbook == {
+        "DestinationType": "kinesis-data-firehose",
+        "TrafficType": "ALL",
+        "FirehoseArn": STREAM,
+        "DeliverLogsPermissionArn": SOURCE_ROLE,
+        "DeliverCrossAccountRole": ROLE_IN_ARCHIVE,
+        "MaxAggregationInterval": "60",
+        "LogFormat": "${version} ${srcaddr}",
+    }
+    rule = settings.rule_input_parameters()
+    assert (rule["LogFormat"], rule["MaxAggregationInterval"]) == (
+        runbook["LogFormat"],
+        runbook["MaxAggregationInterval"],
+    )
+
+
+def test_the_runbook_parameters_need_the_stacks_source_role() -> None:
+    with pytest.raises(ValueError, match="needs the source role"):
+        settings_with(**TO_CENTRAL_STREAM).runbook_parameters(boundary_arn="")
+
+
+def test_a_literal_region_and_a_role_path_are_accepted() -> None:
+    stream = STREAM.replace("{region}", "eu-west-1")
+    role = f"arn:aws:iam::{ARCHIVE}:role/logs/AWSLogDeliveryFirehoseCrossAccountRole"
+
+    settings = settings_with(
+        **{**TO_CENTRAL_STREAM, "centralFirehoseArn": stream, "centralFirehoseRoleArn": role}
+    )
+
+    assert (settings.central_firehose_arn, settings.central_firehose_role_arn) == (stream, role)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "messages"),
+    [
+        pytest.param(
+            {"destination": "kinesis-data-firehose"},
+            [
+                "setting 'centralFirehoseArn' is empty but 'destination' is "
+                "'kinesis-data-firehose'",
+                "setting 'centralFirehoseRoleArn' is empty but 'destination' is "
+                "'kinesis-data-firehose'",
+            ],
+            id="firehose without its stream and role",
+        ),
+        pytest.param(
+            {**TO_CENTRAL_STREAM, "centralFirehoseRoleArn": ""},
+            ["setting 'centralFirehoseRoleArn' is empty"],
+            id="a stream without the role",
+        ),
+        pytest.param(
+            {"centralFirehoseArn": STREAM},
+            [
+                f"setting 'centralFirehoseArn' = '{STREAM}' is set but 'destination' is "
+                "'cloud-watch-logs'; allowed: '' with cloud-watch-logs, or 'destination' "
+                "kinesis-data-firehose"
+            ],
+            id="a stream without firehose",
+        ),
+        pytest.param(
+            {**TO_CENTRAL_BUCKET, "centralFirehoseRoleArn": ROLE_IN_ARCHIVE},
+            ["setting 'centralFirehoseRoleArn' = "],
+            id="a role with s3",
+        ),
+        pytest.param(
+            {
+                **TO_CENTRAL_STREAM,
+                "centralFirehoseRoleArn": ROLE_IN_ARCHIVE.replace(ARCHIVE, "444455556666"),
+            },
+            [
+                "is a role of account 444455556666, but 'centralFirehoseArn' is a stream of "
+                f"account {ARCHIVE}"
+            ],
+            id="role and stream in different accounts",
+        ),
+        pytest.param(
+            {**TO_CENTRAL_STREAM, "kmsKeyArn": KMS_KEY_ARN},
+            [
+                f"setting 'kmsKeyArn' = '{KMS_KEY_ARN}' encrypts CloudWatch Logs log groups, "
+                "which 'destination' 'kinesis-data-firehose' does not create"
+            ],
+            id="a log group key with firehose",
+        ),
+        pytest.param(
+            {**TO_CENTRAL_STREAM, "s3FileFormat": "parquet"},
+            ["shape S3 objects, but 'destination' is 'kinesis-data-firehose'"],
+            id="s3 options with firehose",
+        ),
+        pytest.param(
+            {**TO_CENTRAL_STREAM, "allowedDestinationTypes": "cloud-watch-logs,s3"},
+            ["does not include 'destination' = 'kinesis-data-firehose'"],
+            id="rule refuses firehose",
+        ),
+        pytest.param(
+            {
+                **TO_CENTRAL_STREAM,
+                "centralLogDestinationArn": "arn:aws:logs:{region}:"
+                f"{ARCHIVE}:destination:VpcFlowLogsGuardLogArchive-CentralArchive",
+            },
+            ["forwards CloudWatch Logs log groups, but 'destination' is 'kinesis-data-firehose'"],
+            id="forwarding with firehose",
+        ),
+    ],
+)
+def test_firehose_settings_must_agree(overrides: dict[str, Any], messages: list[str]) -> None:
+    error = error_for(**overrides)
+
+    for message in messages:
+        assert message in error
+
+
+def test_runbook_retention_does_not_apply_to_the_central_stream() -> None:
+    settings = settings_with(**TO_CENTRAL_STREAM, minRetentionDays=400, retentionInDays=365)
+
+    assert settings.min_retention_days == 400
+    assert "LogGroupNamePrefix" not in settings.rule_input_parameters()

@@ -37,6 +37,7 @@ def test_defaults_build_neither_organization_stack() -> None:
     assert settings.log_archive_kms_key is False
     assert settings.log_archive_transition_small_objects is True
     assert settings.central_log_destination is False
+    assert settings.firehose_delivery is False
     assert settings.auto_deploy_retain_stacks is False
     assert (settings.max_concurrent_percentage, settings.failure_tolerance_percentage) == (25, 10)
     assert (settings.region_concurrency, settings.call_as) == ("PARALLEL", "SELF")
@@ -54,6 +55,7 @@ def test_command_line_strings_are_parsed() -> None:
         logArchiveTransitionDays="30",
         logArchiveTransitionSmallObjects="false",
         centralLogDestination="true",
+        firehoseDelivery="TRUE",
         regionConcurrency="sequential",
         concurrencyMode="strict_failure_tolerance",
         callAs="delegated_admin",
@@ -67,6 +69,7 @@ def test_command_line_strings_are_parsed() -> None:
     assert settings.log_archive_transition_days == 30
     assert settings.log_archive_transition_small_objects is False
     assert settings.central_log_destination is True
+    assert settings.firehose_delivery is True
     assert settings.region_concurrency == "SEQUENTIAL"
     assert settings.call_as == "DELEGATED_ADMIN"
     assert settings.delegated_admin is True
@@ -117,6 +120,8 @@ def test_command_line_strings_are_parsed() -> None:
             {"centralLogDestination": "true"},
             "'centralLogDestination' = true needs 'organizationId'",
         ),
+        ({"organizationId": "o-a1b2c3d4e5", "firehoseDelivery": "1"}, "true or false"),
+        ({"firehoseDelivery": "true"}, "'firehoseDelivery' = true needs 'organizationId'"),
         (
             {"organizationalUnitIds": "ou-ab12-cdef3456"},
             "given: organizationalUnitIds; missing: regions, assetBucketPrefix",

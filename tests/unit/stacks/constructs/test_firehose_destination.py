@@ -1,0 +1,667 @@
+"""The log-archive side of direct Firehose delivery: stream, its role, the destination account
+role, the bucket policy with one more writer.
+
+Policies are evaluated by the IAM simulator with the request context AWS documents for each
+caller; the cross-account AssumeRole is evaluated as IAM does it, with both halves: the member's
+source role policy (from the member template) and this stack's trust policy.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from aws_cdk.assertions import Template
+from cfnlint.api import lint
+from parliament import analyze_policy_string
+
+from tests.support import iam_simulator
+from tests.support.iam_simulator import ALLOWED, EXPLICITLY_DENIED, IMPLICITLY_DENIED, Policies
+from tests.support.iam_simulator import Request as SimRequest
+from tests.unit.stacks.constructs.test_central_log_destination import (
+    render,
+    role_arn,
+    statements,
+)
+from tests.unit.stacks.constructs.test_firehose_source import (
+    TO_CENTRAL_STREAM,
+    reference_problems,
+    source_role,
+)
+from tests.unit.stacks.firehose_document import with_firehose
+from tests.unit.stacks.iam_policies import (
+    ACCOUNT,
+    PARTITION,
+    REGION,
+    identity_policies,
+    resolve,
+)
+from tests.unit.stacks.iam_policies import role_arn as member_role_arn
+from tests.unit.stacks.iam_policies import role_policies as member_role_policies
+from tests.unit.stacks.synthesis import synthesize
+from tests.unit.stacks.test_log_archive_stack import (
+    ADMIN_POLICY,
+    FLOW_LOG_KEY,
+    MEMBER_ACCOUNT,
+    ORG,
+    OTHER_ORG,
+    bucket_policy,
+    delivery,
+    flow_logs_bucket,
+    simulate,
+    synth,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+FIREHOSE = {"firehoseDelivery": "true"}
+VARIANTS = [
+    FIREHOSE,
+    {**FIREHOSE, "logArchiveKmsKey": "true"},
+    {**FIREHOSE, "centralLogDestination": "true"},
+]
+TAG_KEYS = ["LogDeliveryEnabled"]
+UNTAG = {"aws:TagKeys": TAG_KEYS}
+NAME = "VpcFlowLogsGuardLogArchive-FlowLogs"
+STREAM_ARN = f"arn:{PARTITION}:firehose:{REGION}:{ACCOUNT}:deliverystream/{NAME}"
+DESTINATION_ROLE_NAME = f"AWSLogDeliveryFirehoseCrossAccountRole-{REGION}"
+DESTINATION_ROLE = f"arn:{PARTITION}:iam::{ACCOUNT}:role/{DESTINATION_ROLE_NAME}"
+SOURCE_ROLE = f"arn:aws:iam::{MEMBER_ACCOUNT}:role/vpc-flow-logs-guard/Member-FirehoseSource-1A2B"
+SERVICE_LINKED_ROLE = (
+    f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/delivery.logs.amazonaws.com/"
+    "AWSServiceRoleForLogDelivery"
+)
+
+
+@pytest.fixture(scope="module")
+def direct() -> Any:
+    return synth(FIREHOSE)[0]
+
+
+@pytest.fixture(scope="module")
+def direct_kms() -> Any:
+    return synth({**FIREHOSE, "logArchiveKmsKey": "true"})[0]
+
+
+@pytest.fixture(scope="module")
+def both() -> Any:
+    return synth({**FIREHOSE, "centralLogDestination": "true"})[0]
+
+
+def stream(template: Any) -> dict[str, Any]:
+    found: dict[str, Any]
+    (found,) = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::KinesisFirehose::DeliveryStream"
+        and r["Properties"]["DeliveryStreamName"] == NAME
+    ]
+    return found
+
+
+def stream_destination(template: Any) -> dict[str, Any]:
+    config: dict[str, Any] = stream(template)["Properties"]["ExtendedS3DestinationConfiguration"]
+    return config
+
+
+def destination_role(template: Any) -> tuple[str, dict[str, Any]]:
+    """The role whose name AWS requires, intrinsics resolved."""
+    (found,) = [
+        (logical_id, resource)
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Role" and "RoleName" in resource["Properties"]
+    ]
+    return found[0], resolve(found[1], template["Resources"])
+
+
+def firehose_role(template: Any) -> tuple[str, dict[str, Any]]:
+    """The role this stream writes as (the central archive's stream has a role of its own)."""
+    logical_id: str = stream_destination(template)["RoleARN"]["Fn::GetAtt"][0]
+    return logical_id, resolve(template["Resources"][logical_id], template["Resources"])
+
+
+def request(
+    principal: str,
+    action: str,
+    resource: str,
+    context: Mapping[str, str | Sequence[str]],
+    identity: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A request for ``simulate``, over TLS; ``identity``: the caller's policies."""
+    return {
+        "principal": principal,
+        "action": action,
+        "resource": resource,
+        "context": {"aws:SecureTransport": "true", **context},
+        "identity": identity or [],
+    }
+
+
+# --- nothing of it unless asked for -------------------------------------------------------------
+
+
+def test_nothing_of_direct_delivery_by_default() -> None:
+    template, _ = synth()
+
+    assert Template.from_json(template).find_resources("AWS::KinesisFirehose::DeliveryStream") == {}
+    assert Template.from_json(template).find_resources("AWS::IAM::Role") == {}
+    assert not {"CentralFirehoseArn", "CentralFirehoseRoleArn"} & set(template["Outputs"])
+
+
+# --- the stream ---------------------------------------------------------------------------------
+
+
+def test_stream_is_direct_put_encrypted_and_tagged_for_log_delivery(direct: Any) -> None:
+    properties = stream(direct)["Properties"]
+
+    assert properties["DeliveryStreamName"] == NAME
+    assert properties["DeliveryStreamType"] == "DirectPut"
+    assert properties["DeliveryStreamEncryptionConfigurationInput"] == {"KeyType": "AWS_OWNED_CMK"}
+    assert properties["Tags"] == [{"Key": "LogDeliveryEnabled", "Value": "true"}]
+
+
+def test_stream_writes_compressed_dated_objects_under_its_prefix(direct: Any) -> None:
+    logical_id, _ = flow_logs_bucket(direct)
+    config = stream_destination(direct)
+    firehose_id, _ = firehose_role(direct)
+
+    assert config["BucketARN"] == {"Fn::GetAtt": [logical_id, "Arn"]}
+    assert config["RoleARN"] == {"Fn::GetAtt": [firehose_id, "Arn"]}
+    assert config["CompressionFormat"] == "GZIP"
+    assert config["BufferingHints"] == {"IntervalInSeconds": 900, "SizeInMBs": 128}
+    assert config["ErrorOutputPrefix"] == (
+        "VpcFlowLogs/errors/!{firehose:error-output-type}/"
+        "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"
+    )
+    assert config["ProcessingConfiguration"] == {
+        "Enabled": True,
+        "Processors": [{"Type": "AppendDelimiterToRecord"}],
+    }
+    # plain-text records, no JSON to partition by: no dynamic partitioning (and its charges)
+    assert "DynamicPartitioningConfiguration" not in config
+    assert "EncryptionConfiguration" not in config  # the bucket's SSE-S3 default applies
+
+
+def test_a_record_lands_under_the_streams_region_and_date(direct: Any) -> None:
+    prefix = resolve(stream_destination(direct)["Prefix"], direct["Resources"])
+
+    assert render(prefix, {}, "2026", "12", "02") == (
+        f"VpcFlowLogs/region={REGION}/year=2026/month=12/day=02/"
+    )
+
+
+def test_stream_encrypts_with_the_bucket_key_when_there_is_one(direct_kms: Any) -> None:
+    ((key_id, _),) = Template.from_json(direct_kms).find_resources("AWS::KMS::Key").items()
+
+    assert stream_destination(direct_kms)["EncryptionConfiguration"] == {
+        "KMSEncryptionConfig": {"AWSKMSKeyARN": {"Fn::GetAtt": [key_id, "Arn"]}}
+    }
+
+
+# --- Firehose's role ----------------------------------------------------------------------------
+
+
+def test_firehose_role_trusts_only_this_stream(direct: Any) -> None:
+    _, firehose = firehose_role(direct)
+
+    assert firehose["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "firehose.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": ACCOUNT},
+                "ArnEquals": {"aws:SourceArn": STREAM_ARN},
+            },
+        }
+    ]
+
+
+def test_firehose_role_reaches_only_the_flow_logs_prefix(direct_kms: Any) -> None:
+    logical_id, _ = flow_logs_bucket(direct_kms)
+    arn = f"arn:aws:s3:::{logical_id.lower()}"
+    ((key_id, _),) = Template.from_json(direct_kms).find_resources("AWS::KMS::Key").items()
+    _, firehose = firehose_role(direct_kms)
+
+    assert statements(firehose) == [
+        {
+            "Sid": "BucketOfTheArchive",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+            "Resource": arn,
+        },
+        {
+            "Sid": "ObjectsUnderTheArchivePrefix",
+            "Effect": "Allow",
+            "Action": ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+            "Resource": f"{arn}/VpcFlowLogs/*",
+        },
+        {
+            "Sid": "EncryptThroughS3",
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id.lower()}",
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": f"s3.{REGION}.amazonaws.com",
+                    "kms:EncryptionContext:aws:s3:arn": arn,
+                }
+            },
+        },
+    ]
+    config = stream_destination(direct_kms)
+    assert config["ErrorOutputPrefix"].startswith("VpcFlowLogs/")
+
+
+# --- the destination account role ---------------------------------------------------------------
+
+
+def test_destination_role_has_the_name_aws_requires_one_per_region(direct: Any) -> None:
+    _, destination = destination_role(direct)
+
+    assert destination["Properties"]["RoleName"] == DESTINATION_ROLE_NAME
+    # IAM's 64 characters, with the longest Region names
+    assert len("AWSLogDeliveryFirehoseCrossAccountRole-ap-southeast-5") <= 64
+
+
+def test_destination_role_trusts_source_roles_of_the_organization_only(direct: Any) -> None:
+    _, destination = destination_role(direct)
+
+    assert destination["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:PrincipalOrgID": ORG},
+                "ArnLike": {
+                    "aws:PrincipalArn": f"arn:{PARTITION}:iam::*:role/vpc-flow-logs-guard/*"
+                },
+            },
+        }
+    ]
+
+
+def test_destination_role_may_only_prepare_this_stream(direct: Any) -> None:
+    _, destination = destination_role(direct)
+
+    assert statements(destination) == [
+        {
+            "Sid": "TagTheStreamForLogDelivery",
+            "Effect": "Allow",
+            "Action": "firehose:TagDeliveryStream",
+            "Resource": STREAM_ARN,
+            "Condition": {
+                "StringEquals": {"aws:RequestTag/LogDeliveryEnabled": "true"},
+                "ForAllValues:StringEquals": {"aws:TagKeys": ["LogDeliveryEnabled"]},
+            },
+        },
+        {
+            "Sid": "CreateTheLogDeliveryServiceLinkedRole",
+            "Effect": "Allow",
+            "Action": "iam:CreateServiceLinkedRole",
+            "Resource": SERVICE_LINKED_ROLE,
+            "Condition": {"StringEquals": {"iam:AWSServiceName": "delivery.logs.amazonaws.com"}},
+        },
+    ]
+
+
+def _assumes(principal: str, org: str) -> dict[str, Any]:
+    account = principal.split(":")[4]
+    return request(
+        principal,
+        "sts:AssumeRole",
+        DESTINATION_ROLE,
+        {"aws:PrincipalOrgID": org, "aws:PrincipalArn": principal, "aws:PrincipalAccount": account},
+    )
+
+
+TRUST_CASES: dict[str, tuple[dict[str, Any], str]] = {
+    "a member's source role": (_assumes(SOURCE_ROLE, ORG), ALLOWED),
+    "a source role under a deeper path": (
+        _assumes(SOURCE_ROLE.replace("/Member", "/team/Member"), ORG),
+        ALLOWED,
+    ),
+    "a role of the same name pattern in another organization": (
+        _assumes(SOURCE_ROLE.replace(MEMBER_ACCOUNT, "777788889999"), OTHER_ORG),
+        IMPLICITLY_DENIED,
+    ),
+    "a member's role outside the path": (
+        _assumes(f"arn:aws:iam::{MEMBER_ACCOUNT}:role/Admin", ORG),
+        IMPLICITLY_DENIED,
+    ),
+    "a member's role under a path that only starts the same": (
+        _assumes(f"arn:aws:iam::{MEMBER_ACCOUNT}:role/vpc-flow-logs-guard-x/Admin", ORG),
+        IMPLICITLY_DENIED,
+    ),
+    "a member's user under the path": (
+        _assumes(f"arn:aws:iam::{MEMBER_ACCOUNT}:user/vpc-flow-logs-guard/someone", ORG),
+        IMPLICITLY_DENIED,
+    ),
+}
+
+
+def test_destination_role_trust_evaluated(direct: Any) -> None:
+    _, destination = destination_role(direct)
+    trust = destination["Properties"]["AssumeRolePolicyDocument"]
+    # Each principal with a policy allowing the call: the trust decides.
+    assume_anything = {
+        "name": "assume",
+        "policy": {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+        },
+    }
+    requests = [{**case, "identity": [assume_anything]} for case, _ in TRUST_CASES.values()]
+
+    decisions = simulate(trust, requests)
+
+    assert dict(zip(TRUST_CASES, decisions, strict=True)) == {
+        name: expected for name, (_, expected) in TRUST_CASES.items()
+    }
+
+
+def test_a_members_source_role_as_deployed_may_assume_the_destination_role(direct: Any) -> None:
+    # Both halves of the cross-account call, from the two templates: the member's source role
+    # policy (its {region} filled in) and the destination role's trust.
+    member = synthesize(
+        {
+            **TO_CENTRAL_STREAM,
+            "centralFirehoseArn": STREAM_ARN.replace(REGION, "{region}"),
+            "centralFirehoseRoleArn": DESTINATION_ROLE.replace(REGION, "{region}"),
+        },
+        runbook_content=with_firehose(),
+    )
+    source_id, _ = source_role(member)
+    member_policies = member_role_policies(member.json)[source_id]
+    _, destination = destination_role(direct)
+    trust = destination["Properties"]["AssumeRolePolicyDocument"]
+    # the member stack's role as IAM names it: its path, a generated name, the member account
+    principal = member_role_arn(member.json, source_id).replace(ACCOUNT, MEMBER_ACCOUNT)
+    principal = principal.replace(":role/", ":role/vpc-flow-logs-guard/")
+
+    def assume(org: str, role_arn_: str = DESTINATION_ROLE) -> SimRequest:
+        return SimRequest(
+            principal,
+            "sts:AssumeRole",
+            role_arn_,
+            {
+                "aws:PrincipalOrgID": org,
+                "aws:PrincipalArn": principal,
+                "aws:SecureTransport": "true",
+            },
+            account_id=ACCOUNT,
+        )
+
+    decisions = iam_simulator.simulate(
+        [
+            (assume(ORG), Policies(member_policies, resource=trust)),
+            (assume(OTHER_ORG), Policies(member_policies, resource=trust)),
+            # another region's destination role: the source role's own policy refuses it
+            (
+                assume(ORG, DESTINATION_ROLE.replace(REGION, "eu-west-1")),
+                Policies(member_policies, resource=trust),
+            ),
+        ]
+    )
+
+    assert decisions == [ALLOWED, IMPLICITLY_DENIED, IMPLICITLY_DENIED]
+
+
+def test_destination_role_permissions_evaluated(direct: Any) -> None:
+    logical_id, destination = destination_role(direct)
+    principal = role_arn(logical_id)
+    policies = {"p": destination["Properties"]["Policies"][0]["PolicyDocument"]}
+    ours = {"aws:RequestTag/LogDeliveryEnabled": "true", "aws:TagKeys": ["LogDeliveryEnabled"]}
+    delivery_slr = {"iam:AWSServiceName": "delivery.logs.amazonaws.com"}
+    cases: dict[str, tuple[dict[str, Any], str]] = {
+        "tag the stream LogDeliveryEnabled=true": (
+            request(principal, "firehose:TagDeliveryStream", STREAM_ARN, ours),
+            ALLOWED,
+        ),
+        "create the log delivery service-linked role": (
+            request(principal, "iam:CreateServiceLinkedRole", SERVICE_LINKED_ROLE, delivery_slr),
+            ALLOWED,
+        ),
+        "tag the stream with another tag": (
+            request(
+                principal,
+                "firehose:TagDeliveryStream",
+                STREAM_ARN,
+                {"aws:RequestTag/Owner": "x", "aws:TagKeys": ["Owner"]},
+            ),
+            IMPLICITLY_DENIED,
+        ),
+        "tag the stream with our tag and another": (
+            request(
+                principal,
+                "firehose:TagDeliveryStream",
+                STREAM_ARN,
+                {**ours, "aws:RequestTag/Owner": "x", "aws:TagKeys": [*TAG_KEYS, "Owner"]},
+            ),
+            IMPLICITLY_DENIED,
+        ),
+        "tag another stream": (
+            request(principal, "firehose:TagDeliveryStream", STREAM_ARN + "-2", ours),
+            IMPLICITLY_DENIED,
+        ),
+        "create another service-linked role": (
+            request(
+                principal,
+                "iam:CreateServiceLinkedRole",
+                f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/ec2.amazonaws.com/Escalated",
+                {"iam:AWSServiceName": "ec2.amazonaws.com"},
+            ),
+            IMPLICITLY_DENIED,
+        ),
+        "put records itself": (
+            request(principal, "firehose:PutRecordBatch", STREAM_ARN, {}),
+            IMPLICITLY_DENIED,
+        ),
+        "untag the stream": (
+            request(principal, "firehose:UntagDeliveryStream", STREAM_ARN, UNTAG),
+            IMPLICITLY_DENIED,
+        ),
+        "change the stream's destination": (
+            request(principal, "firehose:UpdateDestination", STREAM_ARN, {}),
+            IMPLICITLY_DENIED,
+        ),
+    }  # fmt: skip
+    requests = [{**case, "identity": [{"name": n, "policy": p} for n, p in policies.items()]}
+                for case, _ in cases.values()]  # fmt: skip
+
+    decisions = simulate({"Version": "2012-10-17", "Statement": []}, requests)
+
+    assert dict(zip(cases, decisions, strict=True)) == {
+        name: expected for name, (_, expected) in cases.items()
+    }
+
+
+# --- the bucket policy --------------------------------------------------------------------------
+
+
+def test_bucket_policy_lets_each_stream_write_under_its_own_prefix_only(both: Any) -> None:
+    logical_id, _ = flow_logs_bucket(both)
+    arn = f"arn:aws:s3:::{logical_id.lower()}"
+    direct_id, direct_role = firehose_role(both)
+    central_id = next(
+        lid for lid in both["Resources"] if lid.startswith("CentralLogDestinationFirehoseRole")
+    )
+    direct_arn, central_arn = role_arn(direct_id), role_arn(central_id)
+    direct_identity = [
+        {
+            "name": "WriteFlowLogs",
+            "policy": direct_role["Properties"]["Policies"][0]["PolicyDocument"],
+        }
+    ]
+    flow_key = f"VpcFlowLogs/region={REGION}/year=2026/month=12/day=02/x.gz"
+    archive_key = f"CloudWatchLogs/account={MEMBER_ACCOUNT}/region={REGION}/year=2026/x.gz"
+
+    def put(principal: str, key: str, identity: list[dict[str, Any]]) -> dict[str, Any]:
+        return request(
+            principal,
+            "s3:PutObject",
+            f"{arn}/{key}",
+            {"aws:PrincipalArn": principal, "aws:PrincipalAccount": ACCOUNT},
+            identity,
+        )
+
+    admin = f"arn:aws:iam::{ACCOUNT}:role/Admin"
+    cases: dict[str, tuple[dict[str, Any], str]] = {
+        "flow-log stream under VpcFlowLogs/": (put(direct_arn, flow_key, direct_identity), ALLOWED),
+        "flow-log stream, admin powers, under CloudWatchLogs/": (
+            put(direct_arn, archive_key, [ADMIN_POLICY]),
+            EXPLICITLY_DENIED,
+        ),
+        "flow-log stream, admin powers, under AWSLogs/": (
+            put(direct_arn, FLOW_LOG_KEY, [ADMIN_POLICY]),
+            EXPLICITLY_DENIED,
+        ),
+        "archive stream, admin powers, under VpcFlowLogs/": (
+            put(central_arn, flow_key, [ADMIN_POLICY]),
+            EXPLICITLY_DENIED,
+        ),
+        "archive stream, admin powers, under CloudWatchLogs/": (
+            put(central_arn, archive_key, [ADMIN_POLICY]),
+            ALLOWED,
+        ),
+        "an administrator under VpcFlowLogs/": (
+            put(admin, flow_key, [ADMIN_POLICY]),
+            EXPLICITLY_DENIED,
+        ),
+        "the log delivery service, still, under AWSLogs/": (
+            {**delivery(ORG, FLOW_LOG_KEY), "resource": f"{arn}/{FLOW_LOG_KEY}"},
+            ALLOWED,
+        ),
+        "the log delivery service under VpcFlowLogs/": (
+            {**delivery(ORG, flow_key), "resource": f"{arn}/{flow_key}"},
+            IMPLICITLY_DENIED,
+        ),
+    }  # fmt: skip
+
+    decisions = simulate(bucket_policy(both, logical_id), [case for case, _ in cases.values()])
+
+    assert dict(zip(cases, decisions, strict=True)) == {
+        name: expected for name, (_, expected) in cases.items()
+    }
+
+
+def test_bucket_policy_names_the_flow_log_stream_in_its_deny_statements(direct: Any) -> None:
+    logical_id, _ = flow_logs_bucket(direct)
+    arn = f"arn:aws:s3:::{logical_id.lower()}"
+    direct_arn = role_arn(firehose_role(direct)[0])
+
+    denies = [s for s in bucket_policy(direct, logical_id)["Statement"] if "Sid" in s][2:]
+
+    assert denies == [
+        {
+            "Sid": "DenyWritesByAnyoneButLogDeliveryAndTheFlowLogStream",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": "s3:PutObject",
+            "Resource": f"{arn}/*",
+            "Condition": {
+                "StringNotEquals": {"aws:PrincipalServiceName": "delivery.logs.amazonaws.com"},
+                "ArnNotEquals": {"aws:PrincipalArn": direct_arn},
+            },
+        },
+        {
+            "Sid": "DenyTheFlowLogStreamOutsideItsPrefix",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": "s3:PutObject",
+            "NotResource": f"{arn}/VpcFlowLogs/*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": direct_arn}},
+        },
+    ]
+
+
+# --- outputs, the reference, linters ------------------------------------------------------------
+
+
+def test_outputs_are_the_member_settings(direct: Any) -> None:
+    stream_id = next(
+        lid
+        for lid, r in direct["Resources"].items()
+        if r["Type"] == "AWS::KinesisFirehose::DeliveryStream"
+    )
+    destination_id, _ = destination_role(direct)
+
+    outputs = direct["Outputs"]
+    assert outputs["CentralFirehoseArn"]["Value"] == {"Fn::GetAtt": [stream_id, "Arn"]}
+    assert outputs["CentralFirehoseRoleArn"]["Value"] == {"Fn::GetAtt": [destination_id, "Arn"]}
+    assert "centralFirehoseArn" in outputs["CentralFirehoseArn"]["Description"]
+    assert "centralFirehoseRoleArn" in outputs["CentralFirehoseRoleArn"]["Description"]
+
+
+def test_the_roles_statements_match_the_service_authorization_reference(direct_kms: Any) -> None:
+    _, destination = destination_role(direct_kms)
+    _, firehose = firehose_role(direct_kms)
+
+    checked = [*statements(destination), *statements(firehose)]
+
+    assert len(checked) == 5
+    assert reference_problems(checked) == []
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    VARIANTS,
+    ids=["sse-s3", "kms", "with-central-archive"],
+)
+def test_cdk_nag_accepts_only_the_firehose_object_wildcards(overrides: dict[str, str]) -> None:
+    template, assembly_dir = synth(overrides, nag=True)
+    bucket_id = flow_logs_bucket(template)[0]
+
+    report = json.loads((assembly_dir / "validation-report.json").read_text())
+    (plugin,) = report["pluginReports"]
+    assert plugin["violations"] == []
+    found = {
+        (v["ruleName"], c["constructPath"])
+        for v in plugin["suppressedViolations"]
+        for c in v["violatingConstructs"]
+    }
+    expected = {
+        (
+            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/VpcFlowLogs/*]",
+            "VpcFlowLogsGuardLogArchive/FirehoseDelivery/FirehoseRole/Resource",
+        )
+    }
+    if "centralLogDestination" in overrides:
+        expected.add(
+            (
+                f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/CloudWatchLogs/*]",
+                "VpcFlowLogsGuardLogArchive/CentralLogDestination/FirehoseRole/Resource",
+            )
+        )
+    assert found == expected
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    VARIANTS,
+    ids=["sse-s3", "kms", "with-central-archive"],
+)
+def test_template_with_direct_delivery_passes_cfn_lint(overrides: dict[str, str]) -> None:
+    template, _ = synth(overrides)
+
+    assert [str(match) for match in lint(json.dumps(template), regions=["us-east-1"])] == []
+
+
+def test_role_policies_pass_parliament(direct_kms: Any) -> None:
+    policies = identity_policies(direct_kms)
+
+    findings = {
+        where: [
+            (finding.issue, finding.detail)
+            for finding in analyze_policy_string(
+                json.dumps(policy), ignore_private_auditors=True
+            ).findings
+        ]
+        for where, policy in policies.items()
+    }
+
+    assert len(policies) == 2  # Firehose's role and the destination role, one policy each
+    assert findings == {where: [] for where in policies}
