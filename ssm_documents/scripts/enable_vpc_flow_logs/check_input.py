@@ -32,7 +32,13 @@ if TYPE_CHECKING:
 
 
 class CheckInputOutput(TypedDict):
-    """The step's Payload: every field is one of its outputs."""
+    """The step's Payload: every field is one of its outputs, of type String.
+
+    The later steps get ``Request`` and ``FlowLogPlan`` in their InputPayload, "a JSON or YAML
+    object that will be passed to the first parameter of the handler" (SSM user guide,
+    "aws:executeScript - Run a script"): as the JSON text of a String output, which each step
+    loads, rather than a StringMap, whose values SSM documents only as strings.
+    """
 
     Request: str
     """The validated request (``request.Request``) as JSON."""
