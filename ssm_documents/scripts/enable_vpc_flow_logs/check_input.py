@@ -28,7 +28,29 @@ from enable_vpc_flow_logs.request import parse_request
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
-    from enable_vpc_flow_logs.request import Request, RunbookInput
+    from enable_vpc_flow_logs.request import Request
+
+
+class RunbookInput(TypedDict):
+    """``CheckInput``'s InputPayload: the document's parameters and the automation globals."""
+
+    VpcId: str
+    TrafficType: str
+    LogGroupName: str
+    RetentionInDays: int | str
+    KmsKeyArn: str
+    DeliveryRoleName: str
+    DeliveryRoleBoundaryArn: str
+    MaxAggregationInterval: int | str
+    LogFormat: str
+    DestinationType: str
+    S3BucketArn: str
+    S3FileFormat: str
+    S3HiveCompatiblePartitions: str
+    S3PerHourPartition: str
+    AccountId: str
+    Region: str
+    Partition: str
 
 
 class CheckInputOutput(TypedDict):

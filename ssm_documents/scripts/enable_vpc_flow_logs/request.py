@@ -31,28 +31,6 @@ RETENTION_DAYS: Final = (
 """The values CloudWatch Logs PutRetentionPolicy accepts."""
 
 
-class RunbookInput(TypedDict):
-    """``CheckInput``'s InputPayload: the document's parameters and the automation globals."""
-
-    VpcId: str
-    TrafficType: str
-    LogGroupName: str
-    RetentionInDays: int | str
-    KmsKeyArn: str
-    DeliveryRoleName: str
-    DeliveryRoleBoundaryArn: str
-    MaxAggregationInterval: int | str
-    LogFormat: str
-    DestinationType: str
-    S3BucketArn: str
-    S3FileFormat: str
-    S3HiveCompatiblePartitions: str
-    S3PerHourPartition: str
-    AccountId: str
-    Region: str
-    Partition: str
-
-
 class DestinationOptions(TypedDict):
     """An S3 flow log's ``DestinationOptions`` (EC2 API reference, DestinationOptionsRequest)."""
 

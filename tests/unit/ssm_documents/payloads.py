@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final
 from tests.support.accounts import ACCOUNT_ID, DELIVERY_ROLE_NAME, REGION
 
 if TYPE_CHECKING:
-    from enable_vpc_flow_logs.request import RunbookInput
+    from enable_vpc_flow_logs.check_input import RunbookInput
 
 ACCOUNT: Final = ACCOUNT_ID
 DELIVERY_ROLE: Final = DELIVERY_ROLE_NAME
