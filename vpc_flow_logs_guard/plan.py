@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 import yaml
 
 import enable_vpc_flow_logs as runbook
+from stacks.settings.account import in_region
 from vpc_flow_logs_guard.model import VpcPlan
 
 if TYPE_CHECKING:
@@ -74,10 +75,9 @@ def runbook_input(
         boundary_arn=boundary_arn(partition, account_id),
         firehose_source_role_arn=f"arn:{partition}:iam::{account_id}:role/{SOURCE_ROLE_NAME}",
     )
-    parameters = {name: value.replace("{region}", region) for name, value in parameters.items()}
     return {
         **document_defaults(),
-        **parameters,
+        **in_region(parameters, region),
         "VpcId": vpc_id,
         "AccountId": account_id,
         "Region": region,
