@@ -137,7 +137,7 @@ def regions_to_read(
 
 def run_audit(
     targets: Sequence[Target],
-    parameters: RuleParameters,
+    parameters: Callable[[str], RuleParameters],
     *,
     home_region: str,
     requested_regions: Sequence[str] | None,
@@ -146,7 +146,8 @@ def run_audit(
     workers: int = DEFAULT_WORKERS,
     plan_with: Settings | None = None,
 ) -> Findings:
-    """Read every target's regions, at most ``workers`` calls in flight, and judge its VPCs.
+    """Read every target's regions, at most ``workers`` calls in flight, and judge its VPCs
+    with ``parameters(region)``, the rule's parameters in that region.
 
     With ``plan_with`` (the deployment's settings), also plan the remediation of every
     NON_COMPLIANT VPC; a region whose plan cannot be read keeps its verdicts and fails.
@@ -167,7 +168,9 @@ def run_audit(
 
     def judge(account: Account, region: str) -> tuple[list[VpcResult], Failure | None]:
         try:
-            judged = judge_region(account.lookups(region), parameters, account.account_id, at)
+            judged = judge_region(
+                account.lookups(region), parameters(region), account.account_id, at
+            )
         except AccessError as error:
             return [], Failure(account.account_id, region, str(error))
         if plan_with is None:

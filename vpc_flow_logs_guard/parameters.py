@@ -9,16 +9,19 @@ then reads. The audit therefore judges with exactly what the deployed rule is gi
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from stacks.settings.account import SETTING_KEY, Settings, SettingsError
+from stacks.settings.account import SETTING_KEY, Settings, SettingsError, in_region
 from vpc_flow_logs_rule.parameters import ParameterError, RuleParameters, parse_parameters
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 PROJECT_CDK_JSON: Final = Path(__file__).resolve().parent.parent / "cdk.json"
+SAMPLE_REGION: Final = "us-east-1"
+"""Any Region: settings are checked with it before the audit reads the real ones."""
 
 
 class UsageError(ValueError):
@@ -68,9 +71,20 @@ def settings(cdk_json: Path, overrides: Sequence[str]) -> Settings:
         raise UsageError(str(error)) from None
 
 
-def rule_parameters(cdk_json: Path, overrides: Sequence[str]) -> RuleParameters:
-    """The rule's parameters, parsed by the rule's own code from the stack's input parameters."""
+def rule_parameters(cdk_json: Path, overrides: Sequence[str]) -> Callable[[str], RuleParameters]:
+    """The rule's parameters in each region, as that region's stack gives them to the rule
+    (``{region}`` in a central ARN made the region), parsed by the rule's own code.
+
+    Settings the rule would refuse raise ``UsageError`` here, before any region is read.
+    """
+    deployed = settings(cdk_json, overrides).rule_input_parameters()
+
+    @cache
+    def in_(region: str) -> RuleParameters:
+        return parse_parameters(in_region(deployed, region))
+
     try:
-        return parse_parameters(settings(cdk_json, overrides).rule_input_parameters())
+        in_(SAMPLE_REGION)
     except ParameterError as error:
         raise UsageError(str(error)) from None
+    return in_

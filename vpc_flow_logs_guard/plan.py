@@ -29,6 +29,7 @@ from enable_vpc_flow_logs.delivery_role import (
 from enable_vpc_flow_logs.flow_log_plan import FlowLogPlan, flow_log_id, plan_flow_log
 from enable_vpc_flow_logs.log_group import retention_to_set
 from enable_vpc_flow_logs.request import InvalidInputError, parse_request
+from stacks.settings.account import in_region
 from vpc_flow_logs_guard.model import VpcPlan
 
 if TYPE_CHECKING:
@@ -87,10 +88,9 @@ def runbook_input(
         boundary_arn=boundary_arn(partition, account_id),
         firehose_source_role_arn=f"arn:{partition}:iam::{account_id}:role/{SOURCE_ROLE_NAME}",
     )
-    parameters = {name: value.replace("{region}", region) for name, value in parameters.items()}
     return {
         **document_defaults(),
-        **parameters,
+        **in_region(parameters, region),
         "VpcId": vpc_id,
         "AccountId": account_id,
         "Region": region,

@@ -119,9 +119,14 @@ def short_retention(flow_log_id: str, name: str, days: int, minimum: int) -> str
 
 
 def not_forwarded(flow_log_id: str, name: str, destination_arn: str) -> str:
+    """Names the destination by name and account: its whole ARN would not fit in 256 characters
+    beside a log group and a flow log (the rule's parameter has the ARN)."""
+    # arn:<partition>:logs:<region>:<account>:destination:<name> (validated as a parameter)
+    parts = destination_arn.split(":", 6)
+    where = f"destination {parts[6]} ({parts[4]})" if len(parts) == 7 else destination_arn
     return (
         f"flow log {flow_log_id} delivers to log group {name}, which no account subscription "
-        f"filter policy forwards to {destination_arn}"
+        f"filter policy forwards to {where}"
     )
 
 

@@ -21,10 +21,10 @@ from stacks.constructs.compliance_forwarding import (
 from stacks.constructs.config_recorder import VpcConfigRecorder
 from stacks.constructs.config_rule import VpcFlowLogsRule, VpcFlowLogsRuleProps
 from stacks.constructs.firehose_source import FirehoseSource, FirehoseSourceProps
-from stacks.constructs.log_forwarding import FORWARDING_PARAMETER, LogForwarding, LogForwardingProps
+from stacks.constructs.log_forwarding import LogForwarding, LogForwardingProps
 from stacks.constructs.remediation_runbook import RemediationRunbook, RemediationRunbookProps
 from stacks.nag_acknowledgements import acknowledge_findings
-from stacks.settings.account import SettingsError, destination_arn_in
+from stacks.settings.account import SettingsError, destination_arn_in, in_region
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -202,17 +202,9 @@ class VpcFlowLogsGuard(Construct):
         acknowledge_findings(self.rule, self.runbook, self.recorder, self.firehose_source)
 
 
-IN_STACK_REGION = frozenset({FORWARDING_PARAMETER, "FirehoseArn", "DeliverCrossAccountRole"})
-"""Parameters (the rule's, the runbook's) whose settings may say ``{region}``."""
-
-
 def _in_stack_region(parameters: dict[str, str], scope: Construct) -> dict[str, str]:
     """The parameters with ``{region}`` of the central ARNs made the stack's Region."""
-    region = cdk.Stack.of(scope).region
-    return {
-        name: destination_arn_in(value, region) if name in IN_STACK_REGION else value
-        for name, value in parameters.items()
-    }
+    return in_region(parameters, cdk.Stack.of(scope).region)
 
 
 def _runbook_delivers_to(destination: str, document: Mapping[str, Any]) -> None:

@@ -37,8 +37,6 @@ if TYPE_CHECKING:
 POLICY_NAME: Final = "VpcFlowLogsGuardCentralArchive"
 """One subscription filter policy per account and Region (PutAccountPolicy quota)."""
 POLICY_TYPE: Final = "SUBSCRIPTION_FILTER_POLICY"
-FORWARDING_PARAMETER: Final = "CentralLogDestinationArn"
-"""The rule's parameter: a flow-log group counts only if it forwards to this destination."""
 DEFAULT_FORMAT_FIELDS: Final = (
     "version", "account_id", "interface_id", "srcaddr", "dstaddr", "srcport", "dstport",
     "protocol", "packets", "bytes", "start", "end", "action", "log_status",

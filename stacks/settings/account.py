@@ -382,6 +382,21 @@ def destination_arn_in(arn: str, region: str) -> str:
     return arn.replace(REGION_PLACEHOLDER, region)
 
 
+REGIONAL_PARAMETERS: Final = frozenset(
+    {"CentralLogDestinationArn", "FirehoseArn", "DeliverCrossAccountRole"}
+)
+"""The rule's and the runbook's parameters whose settings may say ``{region}``."""
+
+
+def in_region(parameters: Mapping[str, str], region: str) -> dict[str, str]:
+    """The rule's or the runbook's parameters for ``region``: the stack's own (a token), or
+    each region the audit reads, so both give the deployed values."""
+    return {
+        name: destination_arn_in(value, region) if name in REGIONAL_PARAMETERS else value
+        for name, value in parameters.items()
+    }
+
+
 def snake_case(key: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 

@@ -258,8 +258,10 @@ def test_the_rule_is_compliant_only_while_the_policy_forwards_the_flow_logs_grou
     assert archive_run.log_group == f"/aws/vpc-flow-logs/{archive_run.vpc_id}"
     deleted = archive_run.evaluations["policy deleted"].annotation
     assert f"delivers to log group {archive_run.log_group}" in deleted
-    assert "which no account subscription filter policy forwards to" in deleted
-    # Config keeps 256 characters: the destination's ARN, last, is cut here
+    assert deleted.endswith(
+        "which no account subscription filter policy forwards to destination "
+        f"{LOG_ARCHIVE_STACK}-CentralArchive ({LOG_ARCHIVE_ACCOUNT})"
+    )
     assert len(deleted) <= MAX_ANNOTATION_LENGTH
 
 

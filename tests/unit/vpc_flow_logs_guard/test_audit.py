@@ -91,7 +91,7 @@ def test_a_denied_region_and_an_unreachable_account_do_not_stop_the_rest() -> No
 
     findings = run_audit(
         targets,
-        RuleParameters(),
+        lambda region: RuleParameters(),
         home_region="us-east-1",
         requested_regions=None,
         at=AT,
@@ -147,7 +147,7 @@ def test_a_plan_that_cannot_be_read_keeps_the_verdicts_and_fails_the_region() ->
     # When
     findings = run_audit(
         targets,
-        strict,
+        lambda region: strict,
         home_region="us-east-1",
         requested_regions=["us-east-1"],
         at=AT,

@@ -23,19 +23,34 @@ def test_the_defaults_are_the_stacks_rule_input_parameters() -> None:
     deployed = Settings.from_mapping(context).rule_input_parameters()
 
     assert PROJECT_CDK_JSON == ROOT / "cdk.json"
-    assert rule_parameters(PROJECT_CDK_JSON, []) == parse_parameters(deployed)
+    assert rule_parameters(PROJECT_CDK_JSON, [])("eu-west-1") == parse_parameters(deployed)
 
 
 def test_overrides_reach_the_rule_parameters() -> None:
     parameters = rule_parameters(
         PROJECT_CDK_JSON,
         ["trafficType=all", "minRetentionDays=30", "exemptTag=team=x", "exemptVpcIds=vpc-0a1b2c3d"],
-    )
+    )("eu-west-1")
 
     assert parameters.traffic_type == "ALL"
     assert parameters.min_retention_days == 30
     assert parameters.exempt_tag == ExemptTag("team", "x")
     assert parameters.exempt_vpc_ids == frozenset({"vpc-0a1b2c3d"})
+
+
+def test_each_region_is_judged_with_its_own_central_destination() -> None:
+    # Given the StackSet's setting: one ARN for every Region, {region} left open
+    destination = "arn:aws:logs:{region}:210987654321:destination:VpcFlowLogsGuardLogArchive-A"
+
+    parameters = rule_parameters(PROJECT_CDK_JSON, [f"centralLogDestinationArn={destination}"])
+
+    # Then each region gets what its stack gives the rule there
+    assert parameters("eu-west-1").central_log_destination_arn == destination.format(
+        region="eu-west-1"
+    )
+    assert parameters("ap-south-2").central_log_destination_arn == destination.format(
+        region="ap-south-2"
+    )
 
 
 @pytest.mark.parametrize(

@@ -100,3 +100,23 @@ def test_messages_name_exactly_what_is_wrong() -> None:
     assert annotation.compliant("ALL", ["fl-1", "fl-2"]) == (
         "ALL traffic is covered by flow logs fl-1, fl-2"
     )
+
+
+def test_not_forwarded_names_the_destination_whole_within_the_limit() -> None:
+    # Given the longest usual parts: 17-digit ids, the runbook's log group, the stack's destination
+    destination = (
+        "arn:aws:logs:ap-southeast-2:210987654321:destination:"
+        "VpcFlowLogsGuardLogArchive-CentralArchive"
+    )
+    detail = annotation.not_forwarded(
+        "fl-0123456789abcdef0", "/aws/vpc-flow-logs/vpc-0123456789abcdef0", destination
+    )
+
+    text = annotation.non_compliant(["REJECT"], [detail])
+
+    # Then nothing is cut: the destination is named by its name and account, not its whole ARN
+    assert len(text) <= annotation.MAX_LENGTH
+    assert not text.endswith(annotation.ELLIPSIS)
+    assert text.endswith(
+        "forwards to destination VpcFlowLogsGuardLogArchive-CentralArchive (210987654321)"
+    )
