@@ -2,13 +2,20 @@
 
 What ``StartAutomationExecution`` and the Automation engine do, for the document content the
 template carries: check the parameters (declared, typed, ``allowedPattern``/``allowedValues``,
-defaults), substitute ``{{ Name }}`` variables (parameters, ``global:*``, ``automation:*``,
-earlier steps' outputs), run the steps in order as the role named by ``assumeRole``, collect each
-step's outputs by their ``Selector`` and the document's ``outputs``.
+defaults) and that every step a step names exists, substitute ``{{ Name }}`` variables
+(parameters, ``global:*``, ``automation:*``, earlier steps' outputs), run the steps as the role
+named by ``assumeRole`` in the order SSM does (``mainSteps`` order, ``nextStep``, ``isEnd``,
+``aws:branch``, ``onFailure`` with ``Abort`` the default, ``maxAttempts``), collect each step's
+outputs by their ``Selector`` and the document's ``outputs``: for a step that did not succeed
+(failed, or skipped by a branch), SSM's ``No output available yet because the step is not
+successfully executed`` (as ``describe-automation-executions`` shows it in the AWS CLI reference).
 
 ``aws:executeScript`` runs the embedded script text in a sandbox (stdlib + boto3, the step's
-Python runtime) calling its handler with ``(events, context)``, like SSM does. Other actions
-fail their step, naming the action, as unsupported here.
+Python runtime) calling its handler with ``(events, context)``, like SSM does. ``aws:branch``
+evaluates its ``Choices`` in order, then ``Default``, then goes on to the next step (SSM user
+guide, "aws:branch - Run conditional automation steps"). Other actions fail their step, naming
+the action, as unsupported here. :func:`run_steps` is the engine alone, for any way of running
+a script step.
 """
 
 from __future__ import annotations
@@ -18,19 +25,22 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from local_aws.sandbox import find_interpreter
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
 
     from local_aws.app_model import DocumentSpec
     from local_aws.clients import Credentials
     from local_aws.sandbox import Interpreter, Sandbox
 
 MAX_SCRIPT_SECONDS = 600  # aws:executeScript's limit
+NO_OUTPUT = "No output available yet because the step is not successfully executed"
+"""What SSM reports for a document output whose step did not succeed."""
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_.:-]+)\s*\}\}")
 _WHOLE_VARIABLE = re.compile(r"^\{\{\s*([A-Za-z0-9_.:-]+)\s*\}\}$")
 _SELECTOR_PART = re.compile(r"\.([A-Za-z0-9_-]+)|\[(\d+)\]|\['([^']+)'\]")
@@ -73,6 +83,18 @@ class AutomationExecution:
     def succeeded(self) -> bool:
         return self.status == "Success"
 
+    @property
+    def failed_step(self) -> str | None:
+        """The step whose failure ended the execution (SSM's console marks it Failed)."""
+        if self.succeeded or not self.steps or self.steps[-1].status != "Failed":
+            return None
+        return self.steps[-1].name
+
+
+Perform = Callable[[dict[str, Any], dict[str, Any]], tuple[dict[str, Any], str]]
+"""Runs one step's action with its substituted inputs; returns the root its output selectors
+read (``{"Payload": ...}`` for a script) and what the step printed. Raises StepFailedError."""
+
 
 class StepFailedError(Exception):
     """A step failed; the message says why, as SSM's ``FailureMessage`` does."""
@@ -113,6 +135,7 @@ class AutomationService:
         if document.document_type != "Automation":
             raise AutomationError(f"document {document_name} is not an Automation document")
         content = document.content
+        check_steps(content.get("mainSteps", []))
         values = resolve_parameters(content.get("parameters", {}), parameters)
         execution_id = str(uuid.uuid4())
         variables: dict[str, Any] = {
@@ -136,81 +159,13 @@ class AutomationService:
         )
         self.executions.append(execution)
         started = time.monotonic()
-        self._run_steps(content.get("mainSteps", []), execution, variables, credentials)
+
+        def perform(step: dict[str, Any], inputs: dict[str, Any]) -> tuple[dict[str, Any], str]:
+            return self._action(step, inputs, execution, credentials)
+
+        run_steps(content, execution, variables, perform)
         execution.duration_seconds = time.monotonic() - started
-        if execution.status == "InProgress":
-            execution.status = "Success"
-            execution.outputs = {
-                name: variables.get(name)
-                for name in content.get("outputs", [])
-                if name in variables
-            }
         return execution
-
-    # -- steps --------------------------------------------------------------------------------
-
-    def _run_steps(
-        self,
-        steps: list[dict[str, Any]],
-        execution: AutomationExecution,
-        variables: dict[str, Any],
-        credentials: Credentials,
-    ) -> None:
-        by_name = {step["name"]: index for index, step in enumerate(steps)}
-        index = 0
-        while 0 <= index < len(steps):
-            step = steps[index]
-            result = self._run_step(step, execution, variables, credentials)
-            execution.steps.append(result)
-            if result.status == "Failed":
-                on_failure = str(step.get("onFailure", "Abort"))
-                if on_failure == "Continue":
-                    index += 1
-                    continue
-                if on_failure.startswith("step:"):
-                    index = by_name[on_failure.removeprefix("step:")]
-                    continue
-                execution.status = "Failed"
-                execution.failure_message = (
-                    f"Step fails when it is executing step {result.name}: {result.failure_message}"
-                )
-                return
-            if step.get("isEnd"):
-                return
-            index = by_name[step["nextStep"]] if "nextStep" in step else index + 1
-
-    def _run_step(
-        self,
-        step: dict[str, Any],
-        execution: AutomationExecution,
-        variables: dict[str, Any],
-        credentials: Credentials,
-    ) -> StepExecution:
-        result = StepExecution(name=str(step["name"]), action=str(step["action"]))
-        attempts = int(step.get("maxAttempts", 1))
-        started = time.monotonic()
-        while result.attempts < attempts:
-            result.attempts += 1
-            try:
-                inputs = substitute(step.get("inputs", {}), variables)
-                result.inputs = inputs
-                payload_root, output = self._action(step, inputs, execution, credentials)
-                result.output += output
-                result.outputs = {
-                    output_spec["Name"]: select(payload_root, output_spec)
-                    for output_spec in step.get("outputs", [])
-                }
-            except StepFailedError as error:
-                result.status = "Failed"
-                result.failure_message = str(error)
-                continue
-            result.status = "Success"
-            result.failure_message = None
-            for name, value in result.outputs.items():
-                variables[f"{result.name}.{name}"] = value
-            break
-        result.duration_seconds = time.monotonic() - started
-        return result
 
     def _action(
         self,
@@ -283,6 +238,160 @@ class AutomationService:
                 f"{run.error.get('errorType')} - {run.error.get('errorMessage')}\n{trace}".rstrip()
             )
         return {"Payload": run.result}, run.output
+
+
+def check_steps(steps: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse what SSM refuses in ``mainSteps``: a step name used twice, or a step named by
+    ``nextStep``, ``onFailure``, or an ``aws:branch`` choice or default that does not exist."""
+    names = [str(step.get("name")) for step in steps]
+    if len(set(names)) != len(names):
+        raise AutomationError(f"step names are not unique: {names}")
+    for step in steps:
+        targets = [step.get("nextStep")]
+        on_failure = str(step.get("onFailure", ""))
+        if on_failure.startswith("step:"):
+            targets.append(on_failure.removeprefix("step:"))
+        if step.get("action") == "aws:branch":
+            inputs = step.get("inputs", {})
+            targets += [choice.get("NextStep") for choice in inputs.get("Choices", [])]
+            targets.append(inputs.get("Default"))
+            if not inputs.get("Choices") or any("NextStep" not in c for c in inputs["Choices"]):
+                raise AutomationError(f"step {step.get('name')}: every choice needs a NextStep")
+        missing = [target for target in targets if target is not None and target not in names]
+        if missing:
+            raise AutomationError(
+                f"step {step.get('name')} names steps that do not exist: {missing}"
+            )
+
+
+def run_steps(
+    content: Mapping[str, Any],
+    execution: AutomationExecution,
+    variables: dict[str, Any],
+    perform: Perform,
+) -> None:
+    """Play the document's ``mainSteps`` from the first, as the Automation engine does.
+
+    Each step's outputs become ``<Step>.<Name>`` variables for the steps after it. The
+    execution ends Success after a step with ``isEnd`` or the last one, Failed when a step fails
+    with ``onFailure`` ``Abort`` (the default); its ``outputs`` are the document's, each from
+    its step, or :data:`NO_OUTPUT` for a step that did not succeed. An exception other than
+    StepFailedError from ``perform`` propagates (the in-process runner's tests want it).
+    """
+    steps: list[dict[str, Any]] = list(content.get("mainSteps", []))
+    by_name = {step["name"]: index for index, step in enumerate(steps)}
+    index = 0
+    while 0 <= index < len(steps):
+        step = steps[index]
+        result, chosen = _run_step(step, variables, perform)
+        execution.steps.append(result)
+        if result.status == "Failed":
+            on_failure = str(step.get("onFailure", "Abort"))
+            if on_failure == "Continue":
+                index += 1
+                continue
+            if on_failure.startswith("step:"):
+                index = by_name[on_failure.removeprefix("step:")]
+                continue
+            execution.status = "Failed"
+            execution.failure_message = (
+                f"Step fails when it is executing step {result.name}: {result.failure_message}"
+            )
+            break
+        if chosen is not None:
+            index = by_name[chosen]
+        elif step.get("isEnd"):
+            break
+        else:
+            index = by_name[step["nextStep"]] if "nextStep" in step else index + 1
+    if execution.status == "InProgress":
+        execution.status = "Success"
+    execution.outputs = {
+        name: variables.get(name, NO_OUTPUT) for name in content.get("outputs", [])
+    }
+
+
+def _run_step(
+    step: dict[str, Any], variables: dict[str, Any], perform: Perform
+) -> tuple[StepExecution, str | None]:
+    """Run one step, retried up to ``maxAttempts``; with an ``aws:branch`` step, the step to
+    go to (None: the next one)."""
+    result = StepExecution(name=str(step["name"]), action=str(step["action"]))
+    attempts = int(step.get("maxAttempts", 1))
+    started = time.monotonic()
+    chosen: str | None = None
+    while result.attempts < attempts:
+        result.attempts += 1
+        try:
+            inputs = substitute(step.get("inputs", {}), variables)
+            result.inputs = inputs
+            if result.action == "aws:branch":
+                chosen = choose(inputs)
+                payload_root: dict[str, Any] = {}
+            else:
+                payload_root, output = perform(step, inputs)
+                result.output += output
+            result.outputs = {
+                output_spec["Name"]: select(payload_root, output_spec)
+                for output_spec in step.get("outputs", [])
+            }
+        except StepFailedError as error:
+            result.status = "Failed"
+            result.failure_message = str(error)
+            continue
+        result.status = "Success"
+        result.failure_message = None
+        for name, value in result.outputs.items():
+            variables[f"{result.name}.{name}"] = value
+        break
+    result.duration_seconds = time.monotonic() - started
+    return result, chosen
+
+
+_STRING_OPERATORS: dict[str, Callable[[str, str], bool]] = {
+    "StringEquals": lambda value, operand: value == operand,
+    "EqualsIgnoreCase": lambda value, operand: value.lower() == operand.lower(),
+    "StartsWith": lambda value, operand: value.startswith(operand),
+    "EndsWith": lambda value, operand: value.endswith(operand),
+    "Contains": lambda value, operand: operand in value,
+}
+_NUMERIC_OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "NumericEquals": lambda value, operand: value == operand,
+    "NumericGreater": lambda value, operand: value > operand,
+    "NumericGreaterOrEquals": lambda value, operand: value >= operand,
+    "NumericLesser": lambda value, operand: value < operand,
+    "NumericLesserOrEquals": lambda value, operand: value <= operand,
+}
+
+
+def choose(inputs: Mapping[str, Any]) -> str | None:
+    """The step an ``aws:branch`` goes to: the first true choice's ``NextStep``, else
+    ``Default``, else None (the next step). ``inputs`` are substituted already."""
+    for choice in inputs.get("Choices", []):
+        if _holds(choice):
+            return str(choice["NextStep"])
+    default = inputs.get("Default")
+    return None if default is None else str(default)
+
+
+def _holds(condition: Mapping[str, Any]) -> bool:
+    if "And" in condition:
+        return all(_holds(item) for item in condition["And"])
+    if "Or" in condition:
+        return any(_holds(item) for item in condition["Or"])
+    if "Not" in condition:
+        return not any(_holds(item) for item in condition["Not"])
+    value = condition.get("Variable")
+    for name, test in _STRING_OPERATORS.items():
+        if name in condition:
+            return test(str(value), str(condition[name]))
+    for name, numeric in _NUMERIC_OPERATORS.items():
+        if name in condition:
+            return numeric(float(str(value)), float(str(condition[name])))
+    if "BooleanEquals" in condition:
+        actual = value if isinstance(value, bool) else str(value).lower() == "true"
+        return actual is bool(condition["BooleanEquals"])
+    raise StepFailedError(f"aws:branch choice has no operator this player knows: {condition}")
 
 
 def resolve_parameters(

@@ -92,7 +92,11 @@ def _remediation(remediation: Remediation, retention: dict[str, int | None]) -> 
             described.append(text)
         return f"{remediation.executions[-1].status}: " + ", ".join(described) + f" {timing}"
     message = (remediation.failure_message or "failed").strip().splitlines()[0]
-    return f"FAILED {timing}: {message}"
+    step = remediation.executions[-1].failed_step if remediation.executions else None
+    if step is None:
+        return f"FAILED {timing}: {message}"
+    message = message.removeprefix(f"Step fails when it is executing step {step}: ")
+    return f"FAILED at step {step} {timing}: {message}"
 
 
 def _steps(result: ScenarioResult) -> list[str]:

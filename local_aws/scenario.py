@@ -374,7 +374,7 @@ def _drift(
     if row is None or row.remediation is None or not row.remediation.succeeded:
         return ()
     states = [row.notified_type]
-    flow_log_id = row.remediation.executions[-1].outputs.get("EnableFlowLog.FlowLogId")
+    flow_log_id = row.remediation.executions[-1].outputs.get("Verify.FlowLogId")
 
     clock = time.monotonic()
     local.admin.ec2().delete_flow_logs(FlowLogIds=[str(flow_log_id)])

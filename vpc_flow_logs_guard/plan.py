@@ -2,10 +2,11 @@
 
 The runbook's input is built from the same settings the deployment gives it
 (:meth:`stacks.settings.account.Settings.runbook_parameters`) and validated by its own
-``parse_request``; its decisions (``plan_flow_log``, ``delivery_role_problems``,
-``policies_equal``, ``retention_to_set``) are imported from ``enable_vpc_flow_logs``, and
-:func:`plan_vpc` takes them in the order its ``remediate`` does, on what the runbook's reads
-would return (handed in as :class:`RunbookReads`). Nothing is written.
+``parse_request``; its decisions are imported from its steps' modules (``enable_vpc_flow_logs``:
+``plan_flow_log`` of ``CheckInput``, ``delivery_role_problems`` and ``policies_equal`` of
+``DeliveryRole``, ``retention_to_set`` of ``LogGroup``), and :func:`plan_vpc` takes them in the
+order of the document's steps, on what their reads would return (handed in as
+:class:`RunbookReads`). Nothing is written.
 """
 
 from __future__ import annotations
@@ -16,7 +17,18 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 import yaml
 
-import enable_vpc_flow_logs as runbook
+from enable_vpc_flow_logs.boundary import BOUNDARY_PATH
+from enable_vpc_flow_logs.common import MANAGED_BY_KEY, MANAGED_BY_VALUE, S3, destination_text
+from enable_vpc_flow_logs.delivery_role import (
+    INLINE_POLICY_NAME,
+    delivery_policy,
+    delivery_role_problems,
+    policies_equal,
+    trust_policy,
+)
+from enable_vpc_flow_logs.flow_log_plan import FlowLogPlan, flow_log_id, plan_flow_log
+from enable_vpc_flow_logs.log_group import retention_to_set
+from enable_vpc_flow_logs.request import InvalidInputError, parse_request
 from stacks.settings.account import in_region
 from vpc_flow_logs_guard.model import VpcPlan
 
@@ -27,6 +39,7 @@ if TYPE_CHECKING:
     from mypy_boto3_iam.type_defs import RoleTypeDef
     from mypy_boto3_logs.type_defs import LogGroupTypeDef
 
+    from enable_vpc_flow_logs.request import Request
     from stacks.settings.account import Settings
 
 DOCUMENT: Final = (
@@ -57,7 +70,7 @@ class RunbookReads(Protocol):
 
 def boundary_arn(partition: str, account_id: str) -> str:
     """A boundary ARN the runbook accepts, standing for the stack's (see ``BOUNDARY_NAME``)."""
-    return f"arn:{partition}:iam::{account_id}:policy{runbook.BOUNDARY_PATH}{BOUNDARY_NAME}"
+    return f"arn:{partition}:iam::{account_id}:policy{BOUNDARY_PATH}{BOUNDARY_NAME}"
 
 
 @cache
@@ -86,25 +99,25 @@ def runbook_input(
 
 
 def plan_vpc(payload: Mapping[str, object], reads: RunbookReads) -> VpcPlan:
-    """The runbook's steps for one VPC, as ``remediate`` would take them, without writing."""
+    """The runbook's steps for one VPC, as the document takes them, without writing."""
     try:
-        request = runbook.parse_request(payload)
-    except runbook.InvalidInputError as error:
+        request = parse_request(payload)
+    except InvalidInputError as error:
         return VpcPlan("", "", "", blocker=f"the runbook would refuse its input: {error}")
-    flow = runbook.plan_flow_log(reads.flow_logs(request.vpc_id), request)
+    flow = plan_flow_log(reads.flow_logs(request["VpcId"]), request)
     if flow.satisfying is None and flow.conflicts:
         return VpcPlan(
             "",
             "",
             "",
-            blocker=f"VPC {request.vpc_id} already has a flow log to "
-            f"{request.destination_text} that the runbook did not create and that does not "
+            blocker=f"VPC {request['VpcId']} already has a flow log to "
+            f"{destination_text(request)} that the runbook did not create and that does not "
             f"satisfy the request: {', '.join(flow.conflicts)}",
         )
     role = group = ""
-    if not request.to_s3:
+    if request["DestinationType"] != S3:
         existing = flow.satisfying.get("DeliverLogsPermissionArn", "") if flow.satisfying else ""
-        if existing and existing.rsplit("/", 1)[-1] != request.role_name:
+        if existing and existing.rsplit("/", 1)[-1] != request["DeliveryRoleName"]:
             role = f"leave alone: the flow log kept delivers with {existing}"
         else:
             role, blocker = _delivery_role(request, reads)
@@ -114,28 +127,28 @@ def plan_vpc(payload: Mapping[str, object], reads: RunbookReads) -> VpcPlan:
     return VpcPlan(role, group, _flow_log(request, flow))
 
 
-def _delivery_role(request: runbook.Request, reads: RunbookReads) -> tuple[str, str]:
+def _delivery_role(request: Request, reads: RunbookReads) -> tuple[str, str]:
     """(what happens to the delivery role, why the run would stop or '')."""
-    name, policy = request.role_name, runbook.INLINE_POLICY_NAME
+    name, policy = request["DeliveryRoleName"], INLINE_POLICY_NAME
     role = reads.role(name)
     if role is None:
         return f"create {name} within {BOUNDARY_TEXT}, with inline policy {policy}", ""
-    trust = runbook.trust_policy(request.partition, request.account_id)
-    problems = runbook.delivery_role_problems(role, trust, request)
+    trust = trust_policy(request["Partition"], request["AccountId"])
+    problems = delivery_role_problems(role, trust, request)
     if problems:
-        text = "; ".join(problems).replace(request.boundary_arn, f"<{BOUNDARY_TEXT}>")
+        text = "; ".join(problems).replace(request["DeliveryRoleBoundaryArn"], f"<{BOUNDARY_TEXT}>")
         return "", f"delivery role {name} cannot be used: {text}"
     current = reads.inline_policy(name, policy)
     if current is None:
         return f"keep {name}; write its inline policy {policy}", ""
-    wanted = runbook.delivery_policy(request.partition, request.account_id)
-    if not runbook.policies_equal(current, wanted):
+    wanted = delivery_policy(request["Partition"], request["AccountId"])
+    if not policies_equal(current, wanted):
         return f"keep {name}; repair its inline policy {policy}", ""
     return f"keep {name}", ""
 
 
-def _log_group(request: runbook.Request, reads: RunbookReads) -> str:
-    name, days, key = request.log_group_name, request.retention_in_days, request.kms_key_arn
+def _log_group(request: Request, reads: RunbookReads) -> str:
+    name, days, key = request["LogGroupName"], request["RetentionInDays"], request["KmsKeyArn"]
     group = reads.log_group(name)
     if group is None:
         encrypted = f", encrypted with {key}" if key else ""
@@ -143,10 +156,9 @@ def _log_group(request: runbook.Request, reads: RunbookReads) -> str:
     current = group.get("retentionInDays")
     ours = (
         current is None
-        and reads.log_group_tags(request.log_group_arn).get(runbook.MANAGED_BY_KEY)
-        == runbook.MANAGED_BY_VALUE
+        and reads.log_group_tags(request["LogGroupArn"]).get(MANAGED_BY_KEY) == MANAGED_BY_VALUE
     )
-    raise_to = runbook.retention_to_set(current, days, ours=ours)
+    raise_to = retention_to_set(current, days, ours=ours)
     changes = []
     if raise_to is not None:
         changes.append(
@@ -160,17 +172,13 @@ def _log_group(request: runbook.Request, reads: RunbookReads) -> str:
     return "; ".join(changes) or f"keep {name} (retention {kept})"
 
 
-def _flow_log(request: runbook.Request, flow: runbook.FlowLogPlan) -> str:
-    replaced = ", ".join(_id(fl) for fl in flow.replaceable)
+def _flow_log(request: Request, flow: FlowLogPlan) -> str:
+    replaced = ", ".join(flow_log_id(fl) for fl in flow.replaceable)
     if flow.satisfying is not None:
-        kept = f"keep {_id(flow.satisfying)}"
+        kept = f"keep {flow_log_id(flow.satisfying)}"
         return f"{kept}; delete {replaced} (superseded)" if replaced else kept
     created = (
-        f"create: {request.traffic_type} traffic to {request.destination_text}, "
-        f"aggregation {request.max_aggregation_interval}s"
+        f"create: {request['TrafficType']} traffic to {destination_text(request)}, "
+        f"aggregation {request['MaxAggregationInterval']}s"
     )
     return f"{created}; delete {replaced} (replaced)" if replaced else created
-
-
-def _id(flow_log: FlowLogTypeDef) -> str:
-    return flow_log.get("FlowLogId", "")

@@ -1,26 +1,28 @@
 """Build an SSM Automation document from its YAML source and the scripts it embeds.
 
 A runbook is data (``ssm_documents/<name>.yaml``); each ``aws:executeScript`` step names its
-script with the placeholder ``%%SCRIPT=<file>%%``. The script is an ordinary module in
-``ssm_documents/scripts/`` so it is linted, typed and unit-tested like any other code; this
-module puts its text into the document when the stack is synthesized, without comments and
-docstrings (they are for the reader of the source, and SSM counts every byte of a document), and
-renders the document as the YAML SSM stores.
+script with the placeholder ``%%SCRIPT=<file>[,<file>...]%%``: the shared modules it needs, then
+its own. They are ordinary modules in ``ssm_documents/scripts/``, so they are linted, typed and
+unit-tested like any other code; when the stack is synthesized this module puts into each step
+the one program they make together, cut to what the step's ``Handler`` needs
+(``stacks.build.embedded_script``), and renders the document as the YAML SSM stores.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from stacks.build.embedded_script import ScriptJoinError, script_text
+
 if TYPE_CHECKING:
     from pathlib import Path
 
 PLACEHOLDER = re.compile(r"%%SCRIPT=([^%\s]*)%%")
-"""``%%SCRIPT=<file>%%``: replaced by the text of ``<file>`` from the scripts folder."""
+"""``%%SCRIPT=<file>[,<file>...]%%``: replaced by the program the files of the scripts folder
+make together (``embedded_script.script_text``)."""
 
 LEFTOVER = re.compile(r"%%SCRIPT")
 SCRIPT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*\.py$")
@@ -53,54 +55,47 @@ def build_document(path: Path, *, scripts_dir: Path | None = None) -> dict[str, 
 
 def _substitute(node: Any, scripts_dir: Path, document: Path) -> Any:
     if isinstance(node, dict):
-        return {key: _substitute(value, scripts_dir, document) for key, value in node.items()}
+        handler = node.get("Handler") if isinstance(node.get("Script"), str) else None
+        return {
+            key: _script_value(value, scripts_dir, document, handler)
+            if key == "Script" and isinstance(value, str)
+            else _substitute(value, scripts_dir, document)
+            for key, value in node.items()
+        }
     if isinstance(node, list):
         return [_substitute(item, scripts_dir, document) for item in node]
-    if isinstance(node, str):
-        return PLACEHOLDER.sub(lambda match: _script_text(match[1], scripts_dir, document), node)
     return node
 
 
-def _script_text(name: str, scripts_dir: Path, document: Path) -> str:
-    if not SCRIPT_NAME.fullmatch(name) or ".." in name.split("/"):
-        raise RunbookBuildError(
-            f"document {document} names script {name!r}: expected a relative .py path "
-            f"inside {scripts_dir}"
-        )
-    script = scripts_dir / name
-    if not script.is_file():
-        raise RunbookBuildError(f"document {document} names script {name!r}: {script} not found")
-    source = script.read_text(encoding="utf-8")
+def _script_value(value: str, scripts_dir: Path, document: Path, handler: object) -> str:
+    """A step's ``Script`` with its placeholder replaced; its ``Handler`` is the entry point."""
+    entry = handler if isinstance(handler, str) else None
+    return PLACEHOLDER.sub(
+        lambda match: _script_text(match[1], scripts_dir, document, entry), value
+    )
+
+
+def _script_text(value: str, scripts_dir: Path, document: Path, entry: str | None) -> str:
+    names = script_files(value)
+    for name in names:
+        if not SCRIPT_NAME.fullmatch(name) or ".." in name.split("/"):
+            raise RunbookBuildError(
+                f"document {document} names script {name!r}: expected a relative .py path "
+                f"inside {scripts_dir}"
+            )
+        if not (scripts_dir / name).is_file():
+            raise RunbookBuildError(
+                f"document {document} names script {name!r}: {scripts_dir / name} not found"
+            )
     try:
-        return compact_script(source)
-    except SyntaxError as error:
-        raise RunbookBuildError(f"document {document} names script {name!r}: {error}") from error
+        return script_text(names, scripts_dir, entry)
+    except (SyntaxError, ScriptJoinError) as error:
+        raise RunbookBuildError(f"document {document} names script {value!r}: {error}") from error
 
 
-def compact_script(source: str) -> str:
-    """``source`` as the same program without comments and docstrings.
-
-    The result is ``ast.unparse`` of the module with every docstring removed (a body left empty
-    gets ``pass``), so its syntax tree equals the original's minus the docstrings.
-    """
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-            node.body = _without_docstrings(node.body) or [ast.Pass()]
-    return ast.unparse(tree) + "\n"
-
-
-def _without_docstrings(body: list[ast.stmt]) -> list[ast.stmt]:
-    """Drop every statement that is only a string: docstrings, and attribute docstrings."""
-    return [
-        statement
-        for statement in body
-        if not (
-            isinstance(statement, ast.Expr)
-            and isinstance(statement.value, ast.Constant)
-            and isinstance(statement.value.value, str)
-        )
-    ]
+def script_files(value: str) -> list[str]:
+    """The files a placeholder's value names, in order: ``a.py,b.py`` names two."""
+    return value.split(",")
 
 
 def document_yaml(document: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ DOCUMENT_PATH: Final = (
     Path(__file__).resolve().parents[2] / "ssm_documents" / "enable_vpc_flow_logs.yaml"
 )
 BOUNDARY_PATH: Final = "/vpc-flow-logs-guard/"
-"""IAM path of the delivery role's permissions boundary (the script's ``BOUNDARY_PATH``).
+"""IAM path of the delivery role's permissions boundary (``enable_vpc_flow_logs.boundary``).
 
 IAM is global but this stack is regional, and a StackSet deploys it once per account and
 region, while the delivery role is one per account. So every regional stack creates its own
@@ -68,13 +68,13 @@ class RemediationRunbookProps:
     """With ``kinesis-data-firehose``: the source account role the runbook passes to the log
     delivery service (``FirehoseSource``)."""
     content: dict[str, Any] | None = None
-    """The document; default: ``ssm_documents/enable_vpc_flow_logs.yaml`` with its script."""
+    """The document; default: ``ssm_documents/enable_vpc_flow_logs.yaml`` with its scripts."""
 
 
 class RemediationRunbook(Construct):
     """An SSM Automation document and the automation role Config passes to it.
 
-    The role may do exactly what the document's script does for the configured destination,
+    The role may do exactly what the document's scripts do for the configured destination,
     on exactly the resources it touches: for CloudWatch Logs the delivery role by name and log
     groups under ``/aws/vpc-flow-logs/``; for S3 the log delivery CreateFlowLogs sets up (no
     role, no log group, no bucket policy); in both, flow logs of this account and region
@@ -192,7 +192,7 @@ def automation_statements(
     boundary_arn: str = "",
     firehose_source_role_arn: str = "",
 ) -> list[iam.PolicyStatement]:
-    """The automation role's permissions: what the runbook's script calls, and no more.
+    """The automation role's permissions: what the runbook's scripts call, and no more.
 
     Every IAM write is bounded, so that whatever a document run as this role writes, the
     delivery role can never do more than its boundary allows: CreateRole only of the delivery

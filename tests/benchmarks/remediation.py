@@ -1,67 +1,45 @@
-"""The runbook script, measured: a fresh VPC, and one that is already compliant.
+"""The runbook, measured: a fresh VPC, and one that is already compliant.
 
-The script gets the input its Automation step would pass: the document's ``InputPayload`` with
-the parameters' defaults, the VPC id and the automation globals. It runs as its ``handler``
-does (``parse_request`` then ``remediate``), with two things injected as the script's tests
-inject them: the boto3 session its clients come from (so the calls can be counted) and an
-instant ``sleep`` (moto has no IAM propagation delay to wait for, so it is never called).
+The document plays in this process (``tests.support.runbook``): its steps in order, each script
+step calling its module with the input the document gives it (the parameters' defaults, the VPC
+id and the automation globals), with two things injected as the scripts' tests inject them: the
+boto3 session the clients come from (so the calls can be counted) and an instant ``sleep`` (moto
+has no IAM propagation delay to wait for, so it is never called).
 """
 
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final
 
-import yaml
-
-import enable_vpc_flow_logs as script
+from enable_vpc_flow_logs.delivery_role import INLINE_POLICY_NAME
 from tests.benchmarks.measure import Measurement, measure
+from tests.support.runbook import play, source_document
 from tests.unit.lambdas.vpc_flow_logs_rule.builders import ACCOUNT_ID, REGION
 
 if TYPE_CHECKING:
     import boto3
 
-    from enable_vpc_flow_logs import RunbookInput, RunbookOutput
-
-DOCUMENT: Final = (
-    Path(__file__).resolve().parents[2] / "ssm_documents" / "enable_vpc_flow_logs.yaml"
-)
-GLOBALS: Final = {
-    "global:ACCOUNT_ID": ACCOUNT_ID,
-    "global:REGION": REGION,
-    "global:AWS_PARTITION": "aws",
-}
 FRESH_WITHOUT_ROLE: Final = "fresh VPC, no delivery role yet"
 FRESH: Final = "fresh VPC, delivery role exists"
 ALREADY_COMPLIANT: Final = "already-compliant VPC (run again)"
-_PLACEHOLDER: Final = re.compile(r"^\{\{\s*([\w:]+)\s*\}\}$")
 BOUNDARY_ARN: Final = f"arn:aws:iam::{ACCOUNT_ID}:policy/vpc-flow-logs-guard/Bench-Boundary"
 """The delivery role's boundary, as the remediation configuration passes it (no default)."""
 
 
-@functools.cache
-def _document() -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load(DOCUMENT.read_text(encoding="utf-8"))
-    return document
-
-
-def runbook_input(vpc_id: str) -> RunbookInput:
-    """The executeScript step's payload for ``vpc_id``, every other parameter at its default
-    (the boundary, which has none that works, as the stack gives it)."""
-    document = _document()
-    values: dict[str, Any] = {
-        name: spec["default"] for name, spec in document["parameters"].items() if "default" in spec
+def runbook_input(vpc_id: str) -> dict[str, Any]:
+    """CheckInput's payload for ``vpc_id``, every other parameter at its default (the boundary,
+    which has none that works, as the stack gives it)."""
+    parameters = source_document()["parameters"]
+    defaults = {name: spec["default"] for name, spec in parameters.items() if "default" in spec}
+    return {
+        **defaults,
+        "VpcId": vpc_id,
+        "DeliveryRoleBoundaryArn": BOUNDARY_ARN,
+        "AccountId": ACCOUNT_ID,
+        "Region": REGION,
+        "Partition": "aws",
     }
-    values.update(GLOBALS, VpcId=vpc_id, DeliveryRoleBoundaryArn=BOUNDARY_ARN)
-    (step,) = (s for s in document["mainSteps"] if s["action"] == "aws:executeScript")
-    payload = {}
-    for key, value in step["inputs"]["InputPayload"].items():
-        match = _PLACEHOLDER.match(str(value))
-        payload[key] = values[match.group(1)] if match else value
-    return cast("RunbookInput", payload)
 
 
 def _instant(seconds: float) -> None:
@@ -70,7 +48,7 @@ def _instant(seconds: float) -> None:
 
 @dataclass(frozen=True)
 class Remediation:
-    output: RunbookOutput
+    output: dict[str, Any]
     measurement: Measurement
 
 
@@ -78,10 +56,8 @@ def remediate(session: boto3.session.Session, vpc_id: str) -> Remediation:
     """One run of the runbook for ``vpc_id``, counted and timed."""
     events = runbook_input(vpc_id)
 
-    def run() -> RunbookOutput:
-        request = script.parse_request(events)
-        clients = script.Clients.create(request.region, session)
-        return script.remediate(script.Run(request=request, aws=clients, sleep=_instant))
+    def run() -> dict[str, Any]:
+        return play(events, session, sleep=_instant).output
 
     output, measurement = measure(session, run)
     return Remediation(output, measurement)
@@ -91,7 +67,7 @@ def forget_delivery_role(session: boto3.session.Session, role_name: str) -> None
     """Delete the delivery role, so the next run meets an account that never had one."""
     iam = session.client("iam")
     try:
-        iam.delete_role_policy(RoleName=role_name, PolicyName=script.INLINE_POLICY_NAME)
+        iam.delete_role_policy(RoleName=role_name, PolicyName=INLINE_POLICY_NAME)
         iam.delete_role(RoleName=role_name)
     except iam.exceptions.NoSuchEntityException:
         return
@@ -103,4 +79,5 @@ def delivery_role_name() -> str:
 
 def warm_up(session: boto3.session.Session) -> None:
     """Load the runbook's service models into the session before anything is timed."""
-    script.Clients.create(REGION, session)
+    for service in ("ec2", "iam", "logs"):
+        session.client(service, region_name=REGION)

@@ -36,7 +36,16 @@ from typing import TYPE_CHECKING, Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import enable_vpc_flow_logs as script
+from enable_vpc_flow_logs import request as script
+from enable_vpc_flow_logs.common import LOG_GROUP_PREFIX, MANAGED_BY_KEY, MANAGED_BY_VALUE, S3
+from enable_vpc_flow_logs.flow_log import flow_log_arguments
+from enable_vpc_flow_logs.flow_log_plan import (
+    delivers_to_destination,
+    flow_log_id,
+    plan_flow_log,
+    unmet_requirements,
+)
+from enable_vpc_flow_logs.log_group import retention_to_set
 from stacks.build.runbook_document import build_document
 from stacks.constructs.remediation_runbook import DOCUMENT_PATH
 from stacks.settings.account import LOG_RETENTION_DAYS, RUNBOOK_DESTINATIONS, Settings
@@ -47,6 +56,8 @@ from vpc_flow_logs_rule.parameters import DESTINATION_TYPES, RuleParameters, par
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from enable_vpc_flow_logs.request import Request
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -65,10 +76,10 @@ DOCUMENT_DEFAULTS = {
     for name, parameter in build_document(DOCUMENT_PATH)["parameters"].items()
     if "default" in parameter
 }
-OURS = [{"Key": script.MANAGED_BY_KEY, "Value": script.MANAGED_BY_VALUE}]
+OURS = [{"Key": MANAGED_BY_KEY, "Value": MANAGED_BY_VALUE}]
 RUNBOOK_ONES = [d for d in RUNBOOK_DESTINATIONS if d in script.DESTINATION_TYPES]
-"""The settings' destinations the runbook's script delivers to today (kinesis-data-firehose
-joins once the runbook has it)."""
+"""The settings' destinations the runbook delivers to today (kinesis-data-firehose joins once
+the runbook has it)."""
 
 
 # --- generated settings -> both sides' parameters -----------------------------------------------
@@ -78,7 +89,7 @@ joins once the runbook has it)."""
 def deployments(draw: st.DrawFn) -> Settings:
     destination = draw(st.sampled_from(RUNBOOK_ONES))
     minimum = draw(st.sampled_from([0, 1, 30, 365, 731]))
-    to_s3 = destination == script.S3
+    to_s3 = destination == S3
     context = {
         **cdk_json_context(),
         "trafficType": draw(st.sampled_from(script.TRAFFIC_TYPES)),
@@ -105,7 +116,7 @@ def rule_side(deployment: Settings) -> RuleParameters:
     return parse_parameters(json.dumps(deployment.rule_input_parameters()))
 
 
-def runbook_side(deployment: Settings) -> script.Request:
+def runbook_side(deployment: Settings) -> Request:
     """What the script reads: the remediation's parameters over the document's defaults."""
     boundary = "" if deployment.to_s3 else BOUNDARY_ARN
     parameters = {**DOCUMENT_DEFAULTS, **deployment.runbook_parameters(boundary_arn=boundary)}
@@ -121,7 +132,7 @@ def log_group_arn(name: str) -> str:
 
 
 @st.composite
-def flow_logs(draw: st.DrawFn, request: script.Request, index: int) -> dict[str, Any]:
+def flow_logs(draw: st.DrawFn, request: Request, index: int) -> dict[str, Any]:
     """One DescribeFlowLogs entry of the VPC, often to the runbook's own destination."""
     item: dict[str, Any] = {
         "FlowLogId": f"fl-{index}",
@@ -145,8 +156,8 @@ def flow_logs(draw: st.DrawFn, request: script.Request, index: int) -> dict[str,
     if kind == "cloud-watch-logs":
         name = draw(
             st.sampled_from(
-                [request.log_group_name or f"{script.LOG_GROUP_PREFIX}{VPC_ID}"] * 2
-                + [f"{script.LOG_GROUP_PREFIX}shared", "/team/flow-logs"]
+                [request["LogGroupName"] or f"{LOG_GROUP_PREFIX}{VPC_ID}"] * 2
+                + [f"{LOG_GROUP_PREFIX}shared", "/team/flow-logs"]
             )
         )
         item["LogGroupName"] = name
@@ -177,7 +188,7 @@ class Group:
 
 
 @st.composite
-def vpcs(draw: st.DrawFn, request: script.Request) -> tuple[list[dict[str, Any]], dict[str, Group]]:
+def vpcs(draw: st.DrawFn, request: Request) -> tuple[list[dict[str, Any]], dict[str, Group]]:
     """A VPC's flow logs and log groups; half the time one the runbook has fixed before.
 
     Arbitrary setups seldom leave the runbook nothing to do (under 1% of them), so the
@@ -196,14 +207,14 @@ def vpcs(draw: st.DrawFn, request: script.Request) -> tuple[list[dict[str, Any]]
             | ({"DeliverLogsStatus": delivery} if delivery else {})
         )
     names = {item["LogGroupName"] for item in items if "LogGroupName" in item}
-    if request.log_group_name:
-        names.add(request.log_group_name)
+    if request["LogGroupName"]:
+        names.add(request["LogGroupName"])
     groups = {}
     for name in sorted(names):
-        if fixed and name == request.log_group_name:
-            retention = draw(st.sampled_from([request.retention_in_days, None, 1, 3653]))
+        if fixed and name == request["LogGroupName"]:
+            retention = draw(st.sampled_from([request["RetentionInDays"], None, 1, 3653]))
             groups[name] = Group(name, retention, ours=True)
-        elif draw(st.booleans()) or name != request.log_group_name:
+        elif draw(st.booleans()) or name != request["LogGroupName"]:
             retention = draw(st.sampled_from([None, 1, 30, 365, 731, 3653]))
             groups[name] = Group(name, retention, ours=draw(st.booleans()))
     return items, groups
@@ -213,29 +224,27 @@ def vpcs(draw: st.DrawFn, request: script.Request) -> tuple[list[dict[str, Any]]
 
 
 def runbook_changes(
-    items: Sequence[dict[str, Any]], groups: dict[str, Group], request: script.Request
+    items: Sequence[dict[str, Any]], groups: dict[str, Group], request: Request
 ) -> tuple[list[str], dict[str, Group]]:
-    """The changes a run would make (ensure_log_group, then plan_flow_log), and the groups after.
+    """The changes a run would make (LogGroup's retention_to_set, then CheckInput's
+    plan_flow_log, which FlowLog acts on), and the groups after.
 
     KMS is not generated: the settings give no key, so the runbook associates none.
     """
     changes: list[str] = []
     after = dict(groups)
-    if not request.to_s3:
-        group = groups.get(request.log_group_name)
+    if request["DestinationType"] != S3:
+        name, days = request["LogGroupName"], request["RetentionInDays"]
+        group = groups.get(name)
         if group is None:
             changes.append("create log group")
-            after[request.log_group_name] = Group(
-                request.log_group_name, request.retention_in_days, ours=True
-            )
+            after[name] = Group(name, days, ours=True)
         else:
-            raise_to = script.retention_to_set(
-                group.retention, request.retention_in_days, ours=group.ours
-            )
+            raise_to = retention_to_set(group.retention, days, ours=group.ours)
             if raise_to is not None:
                 changes.append("set retention")
                 after[group.name] = Group(group.name, raise_to, ours=group.ours)
-    plan = script.plan_flow_log(items, request)  # type: ignore[arg-type]
+    plan = plan_flow_log(items, request)  # type: ignore[arg-type]
     if plan.satisfying is None:
         changes.append("create flow log")
     if plan.replaceable:
@@ -258,13 +267,13 @@ def rule_counts_alone(
     return rule_verdict([item], groups, parameters) == ComplianceType.COMPLIANT
 
 
-def created_flow_log(request: script.Request) -> dict[str, Any]:
+def created_flow_log(request: Request) -> dict[str, Any]:
     """The flow log CreateFlowLogs makes from the runbook's arguments, as EC2 then lists it.
 
     A new flow log has no DeliverLogsStatus yet (EC2 does not promise one); without LogFormat,
     EC2 uses and reports its default format; without DestinationOptions, its defaults apply.
     """
-    arguments = script.flow_log_arguments(request, "arn:aws:iam::1:role/r")
+    arguments = flow_log_arguments(request)
     item: dict[str, Any] = {
         "FlowLogId": "fl-new",
         "ResourceId": VPC_ID,
@@ -320,13 +329,13 @@ def test_after_one_run_the_rule_counts_the_vpc_and_a_second_run_changes_nothing(
 ) -> None:
     deployment, items, groups = case
     request, parameters = runbook_side(deployment), rule_side(deployment)
-    plan = script.plan_flow_log(items, request)  # type: ignore[arg-type]
+    plan = plan_flow_log(items, request)  # type: ignore[arg-type]
     if plan.satisfying is None and plan.conflicts:
         return  # the run fails, naming the foreign flow logs: a person must act
 
     # When the run's changes are applied
     _, groups_after = runbook_changes(items, groups, request)
-    gone = {script._id(flow_log) for flow_log in plan.replaceable}
+    gone = {flow_log_id(flow_log) for flow_log in plan.replaceable}
     items_after = [item for item in items if item["FlowLogId"] not in gone]
     if plan.satisfying is None:
         items_after.append(created_flow_log(request))
@@ -349,12 +358,12 @@ def test_on_the_runbooks_destination_keeping_a_flow_log_is_counting_it(
     _, groups_after = runbook_changes(items, groups, request)
 
     for item in items:
-        if script.delivers_to_destination(item, request):  # type: ignore[arg-type]
-            kept = not script.unmet_requirements(item, request)  # type: ignore[arg-type]
+        if delivers_to_destination(item, request):  # type: ignore[arg-type]
+            kept = not unmet_requirements(item, request)  # type: ignore[arg-type]
             assert kept == rule_counts_alone(item, groups_after, parameters), item
 
-    plan = script.plan_flow_log(items, request)  # type: ignore[arg-type]
-    on_destination = [i for i in items if script.delivers_to_destination(i, request)]  # type: ignore[arg-type]
+    plan = plan_flow_log(items, request)  # type: ignore[arg-type]
+    on_destination = [i for i in items if delivers_to_destination(i, request)]  # type: ignore[arg-type]
     assert (plan.satisfying is not None) == any(
         rule_counts_alone(item, groups_after, parameters) for item in on_destination
     )

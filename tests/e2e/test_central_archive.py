@@ -166,7 +166,7 @@ def archive_run(archive_assembly: Path) -> Iterator[ArchiveRun]:
 
         # 2. remediation, and the new flow log's notification
         (run.remediation,) = config.remediate([vpc_id])
-        run.log_group = run.remediation.executions[-1].outputs["EnableFlowLog.LogGroupName"]
+        run.log_group = run.remediation.executions[-1].outputs["Verify.LogGroupName"]
         config.notify_recorded_changes()
         run.evaluations["remediated"] = config.evaluations()[vpc_id]
 

@@ -41,6 +41,9 @@ DemoRun = tuple["LocalDeployment", "ScenarioResult"]
 MANAGED_BY = {"Key": "ManagedBy", "Value": "vpc-flow-logs-guard"}
 FIXED_BY_THE_RUNBOOK = ("default", "payments", "partner-link")
 
+PHASES = ["CheckInput", "ChooseDestination", "DeliveryRole", "LogGroup", "FlowLog", "Verify"]
+"""The runbook's steps for a CloudWatch Logs destination (the demo's)."""
+
 
 def row(result: ScenarioResult, name: str) -> VpcResult:
     return next(row for row in result.rows if row.case.name == name)
@@ -78,9 +81,12 @@ def test_the_runbook_gave_each_vpc_a_flow_log_the_rule_accepts(demo_run: DemoRun
         assert remediation is not None
         assert remediation.succeeded
         assert len(remediation.executions) == 1
-        outputs = remediation.executions[0].outputs
-        flow_log_id = outputs["EnableFlowLog.FlowLogId"]
-        log_group = outputs["EnableFlowLog.LogGroupName"]
+        (execution,) = remediation.executions
+        assert [step.name for step in execution.steps] == PHASES
+        assert {step.status for step in execution.steps} == {"Success"}
+        outputs = execution.outputs
+        flow_log_id = outputs["Verify.FlowLogId"]
+        log_group = outputs["Verify.LogGroupName"]
 
         (flow_log,) = ec2.describe_flow_logs(FlowLogIds=[flow_log_id])["FlowLogs"]
         assert flow_log["ResourceId"] == item.vpc_id
@@ -103,7 +109,7 @@ def test_a_too_short_retention_is_raised_and_the_flow_log_kept(demo_run: DemoRun
     assert item.remediation is not None
     assert item.remediation.succeeded
     outputs = item.remediation.executions[0].outputs
-    assert outputs["EnableFlowLog.FlowLogId"] in before  # the flow log the rule complained about
+    assert outputs["Verify.FlowLogId"] in before  # the flow log the rule complained about
     flow_logs = local.admin.ec2().describe_flow_logs(
         Filters=[{"Name": "resource-id", "Values": [item.vpc_id]}]
     )["FlowLogs"]
@@ -162,6 +168,9 @@ def test_the_vpc_deleted_after_evaluation_is_cleared_by_the_scheduled_run(
     assert not item.remediation.succeeded
     assert len(item.remediation.executions) == spec.maximum_automatic_attempts
     assert "does not exist" in (item.remediation.failure_message or "")
+    # the console would show CheckInput failed, before anything was written
+    assert {execution.failed_step for execution in item.remediation.executions} == {"CheckInput"}
+    assert [step.name for step in item.remediation.executions[0].steps] == ["CheckInput"]
     assert item.after_type == NOT_APPLICABLE
 
 

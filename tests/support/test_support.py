@@ -77,3 +77,10 @@ def test_simulator_evaluates_resources_conditions_and_boundaries() -> None:
         iam_simulator.IMPLICITLY_DENIED,
         iam_simulator.IMPLICITLY_DENIED,
     ]
+
+
+def test_the_in_process_runbook_plays_the_stacks_document() -> None:
+    from stacks.constructs.remediation_runbook import DOCUMENT_PATH
+    from tests.support.runbook import DOCUMENT_PATH as PLAYED
+
+    assert PLAYED == DOCUMENT_PATH

@@ -8,10 +8,15 @@ import pytest
 
 from local_aws.app_model import DocumentSpec
 from local_aws.automation import (
+    NO_OUTPUT,
     AutomationError,
+    AutomationExecution,
     AutomationService,
     StepFailedError,
+    check_steps,
+    choose,
     resolve_parameters,
+    run_steps,
     select,
     substitute,
 )
@@ -263,7 +268,9 @@ def test_a_failing_script_fails_the_execution_with_its_error(tmp_path: Path) -> 
     assert "step Echo: RuntimeError - VPC vpc-0123456789abcdef0 does not exist" in (
         execution.failure_message
     )
-    assert execution.outputs == {}
+    assert execution.failed_step == "Echo"
+    # as describe-automation-executions shows the outputs of steps that did not succeed
+    assert execution.outputs == {"Echo.Days": NO_OUTPUT, "After.Previous": NO_OUTPUT}
 
 
 def test_on_failure_continue_runs_the_next_step(tmp_path: Path) -> None:
@@ -336,3 +343,171 @@ def test_max_attempts_retries_a_failing_step(tmp_path: Path) -> None:
     assert execution.succeeded, execution.failure_message
     assert execution.steps[0].attempts == 2
     assert execution.outputs == {"Flaky.Attempt": 2}
+
+
+# -- the engine: step order, branches, outputs of steps that did not run -------------------------
+
+
+def script(name: str, **inputs: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "action": "aws:executeScript",
+        "inputs": {"InputPayload": inputs},
+        "outputs": [{"Name": "Seen", "Selector": "$.Payload.Seen", "Type": "String"}],
+    }
+
+
+def branch(name: str, *choices: dict[str, Any], default: str | None = None) -> dict[str, Any]:
+    inputs: dict[str, Any] = {"Choices": list(choices)}
+    if default is not None:
+        inputs["Default"] = default
+    return {"name": name, "action": "aws:branch", "inputs": inputs}
+
+
+def play(
+    main_steps: list[dict[str, Any]], outputs: list[str], **variables: Any
+) -> tuple[AutomationExecution, list[str]]:
+    """Run ``main_steps`` with a script action that echoes its payload's ``Value``."""
+    ran: list[str] = []
+
+    def perform(step: dict[str, Any], inputs: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        ran.append(step["name"])
+        payload = inputs["InputPayload"]
+        if payload.get("Fail"):
+            raise StepFailedError(f"{step['name']} failed")
+        return {"Payload": {"Seen": str(payload.get("Value", step["name"]))}}, ""
+
+    check_steps(main_steps)
+    execution = AutomationExecution("id", "Doc", {}, ROLE)
+    run_steps({"mainSteps": main_steps, "outputs": outputs}, execution, dict(variables), perform)
+    return execution, ran
+
+
+BRANCHED = [
+    script("Check", Value="{{ Kind }}"),
+    branch(
+        "Choose",
+        {"NextStep": "Last", "Variable": "{{ Check.Seen }}", "StringEquals": "s3"},
+        default="Middle",
+    ),
+    script("Middle"),
+    script("Last", Value="{{ Check.Seen }}"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "ran", "middle"),
+    [
+        ("s3", ["Check", "Last"], NO_OUTPUT),
+        ("cloud-watch-logs", ["Check", "Middle", "Last"], "Middle"),
+    ],
+)
+def test_a_branch_skips_steps_whose_outputs_are_then_not_available(
+    kind: str, ran: list[str], middle: str
+) -> None:
+    execution, performed = play(BRANCHED, ["Middle.Seen", "Last.Seen"], Kind=kind)
+
+    assert execution.succeeded
+    assert performed == ran
+    assert [step.name for step in execution.steps] == [ran[0], "Choose", *ran[1:]]
+    assert execution.steps[1].status == "Success"
+    assert execution.outputs == {"Middle.Seen": middle, "Last.Seen": kind}
+
+
+def test_without_a_true_choice_or_default_a_branch_goes_on_to_the_next_step() -> None:
+    main_steps = [
+        branch("Choose", {"NextStep": "Last", "Variable": "x", "StringEquals": "y"}),
+        script("Middle"),
+        script("Last"),
+    ]
+
+    _, performed = play(main_steps, [])
+
+    assert performed == ["Middle", "Last"]
+
+
+def test_is_end_and_next_step_decide_what_runs_after_a_step() -> None:
+    main_steps = [
+        {**script("First"), "nextStep": "Third"},
+        script("Second"),
+        {**script("Third"), "isEnd": True},
+        script("Fourth"),
+    ]
+
+    execution, performed = play(main_steps, ["Second.Seen", "Third.Seen"])
+
+    assert performed == ["First", "Third"]
+    assert execution.outputs == {"Second.Seen": NO_OUTPUT, "Third.Seen": "Third"}
+
+
+@pytest.mark.parametrize(
+    ("choice", "holds"),
+    [
+        ({"Variable": "abc", "StringEquals": "abc"}, True),
+        ({"Variable": "abc", "StringEquals": "ABC"}, False),
+        ({"Variable": "abc", "EqualsIgnoreCase": "ABC"}, True),
+        ({"Variable": "abc", "StartsWith": "ab"}, True),
+        ({"Variable": "abc", "EndsWith": "bc"}, True),
+        ({"Variable": "abc", "Contains": "x"}, False),
+        ({"Variable": True, "BooleanEquals": True}, True),
+        ({"Variable": "false", "BooleanEquals": True}, False),
+        ({"Variable": 7, "NumericGreater": 5}, True),
+        ({"Variable": "7", "NumericLesserOrEquals": 7}, True),
+        ({"Not": [{"Variable": "a", "StringEquals": "a"}]}, False),
+        (
+            {
+                "And": [
+                    {"Variable": "a", "StringEquals": "a"},
+                    {
+                        "Or": [
+                            {"Variable": 1, "NumericEquals": 2},
+                            {"Variable": "b", "Contains": "b"},
+                        ]
+                    },
+                ]
+            },
+            True,
+        ),
+    ],
+)
+def test_branch_choices_evaluate_as_ssm_documents_them(choice: dict[str, Any], holds: bool) -> None:
+    chosen = choose({"Choices": [{**choice, "NextStep": "Yes"}], "Default": "No"})
+
+    assert chosen == ("Yes" if holds else "No")
+
+
+def test_a_choice_with_an_operator_the_player_does_not_know_fails_the_branch() -> None:
+    main_steps = [
+        branch("Choose", {"NextStep": "Last", "Variable": "x", "Matches": "x"}),
+        script("Last"),
+    ]
+
+    execution, performed = play(main_steps, [])
+
+    assert execution.status == "Failed"
+    assert execution.failed_step == "Choose"
+    assert performed == []
+
+
+@pytest.mark.parametrize(
+    ("main_steps", "message"),
+    [
+        (
+            [branch("Choose", {"NextStep": "Nowhere", "Variable": "x", "StringEquals": "x"})],
+            "Nowhere",
+        ),
+        (
+            [branch("Choose", {"Variable": "x", "StringEquals": "x"})],
+            "every choice needs a NextStep",
+        ),
+        ([branch("Choose", default="Nowhere")], "every choice needs a NextStep"),
+        ([{**script("A"), "nextStep": "B"}], r"\['B'\]"),
+        ([{**script("A"), "onFailure": "step:B"}], r"\['B'\]"),
+        ([script("A"), script("A")], "not unique"),
+    ],
+)
+def test_a_document_naming_steps_that_do_not_exist_is_refused(
+    main_steps: list[dict[str, Any]], message: str
+) -> None:
+    with pytest.raises(AutomationError, match=message):
+        check_steps(main_steps)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from local_aws.automation import AutomationExecution
+from local_aws.automation import AutomationExecution, StepExecution
 from local_aws.config_service import Evaluation, Remediation
 from local_aws.dashboard import render
 from local_aws.scenario import (
@@ -26,7 +26,10 @@ def evaluation(vpc_id: str, compliance: str, annotation: str) -> Evaluation:
 
 
 def execution(
-    status: str, outputs: dict[str, object], failure: str | None = None
+    status: str,
+    outputs: dict[str, object],
+    failure: str | None = None,
+    steps: tuple[tuple[str, str], ...] = (),
 ) -> AutomationExecution:
     return AutomationExecution(
         execution_id="e",
@@ -34,6 +37,9 @@ def execution(
         parameters={},
         assume_role="arn:aws:iam::1:role/a",
         status=status,
+        steps=[
+            StepExecution(name, "aws:executeScript", step_status) for name, step_status in steps
+        ],
         outputs=dict(outputs),
         failure_message=failure,
         duration_seconds=0.5,
@@ -55,15 +61,18 @@ def result(*, fixed: bool) -> ScenarioResult:
         execution(
             "Success",
             {
-                "EnableFlowLog.FlowLogId": "fl-1",
-                "EnableFlowLog.LogGroupName": "/aws/vpc-flow-logs/vpc-1",
+                "Verify.FlowLogId": "fl-1",
+                "Verify.LogGroupName": "/aws/vpc-flow-logs/vpc-1",
             },
         )
     )
     failed = Remediation("vpc-2", {"VpcId": ["vpc-2"]})
     failed.executions += [
         execution(
-            "Failed", {}, "Step fails when it is executing step X: VPC vpc-2 does not exist\nTrace"
+            "Failed",
+            {},
+            "Step fails when it is executing step CheckInput: VPC vpc-2 does not exist\nTrace",
+            steps=(("CheckInput", "Failed"),),
         )
     ] * 2
     rows = [
@@ -113,7 +122,7 @@ def test_shows_counts_rows_remediation_and_timings() -> None:
     assert " NOT_APPLICABLE           0       1" in text
     assert "no flow log covers REJECT traffic" in text
     assert "FlowLogId fl-1, LogGroupName /aws/vpc-flow-logs/vpc-1 (retention 365 days)" in flat
-    assert "FAILED (2 attempts, 1.0 s): Step fails when it is executing step X: VPC vpc-2" in flat
+    assert "FAILED at step CheckInput (2 attempts, 1.0 s): VPC vpc-2 does not exist" in flat
     assert "Trace" not in text
     assert "synth 10.0 s" in flat
     assert "total 30.0 s" in flat

@@ -1,7 +1,7 @@
-"""The runbook's InputPayload as SSM builds it for a Config remediation: every value a string.
+"""``CheckInput``'s InputPayload as SSM builds it for a Config remediation: every value a string.
 
 The one payload builder of the runbook's tests (``builders.events`` in
-``tests/unit/ssm_documents/scripts`` is this function).
+``tests/unit/ssm_documents/scripts/enable_vpc_flow_logs`` is this function).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final
 from tests.support.accounts import ACCOUNT_ID, DELIVERY_ROLE_NAME, REGION
 
 if TYPE_CHECKING:
-    from enable_vpc_flow_logs import RunbookInput
+    from enable_vpc_flow_logs.check_input import RunbookInput
 
 ACCOUNT: Final = ACCOUNT_ID
 DELIVERY_ROLE: Final = DELIVERY_ROLE_NAME

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, cast
 import boto3
 import pytest
 
-import enable_vpc_flow_logs as script
+from enable_vpc_flow_logs.common import RemediationError
+from tests.support.runbook import play
 from tests.unit.lambdas.vpc_flow_logs_rule.builders import (
     FakeLambdaContext,
     World,
@@ -31,7 +32,7 @@ FIRST = "2026-11-20T09:15:42.318Z"
 LATER = "2026-11-20T10:15:42.318Z"
 
 
-def remediate(world: World, vpc_id: str, status: str | None) -> script.RunbookOutput:
+def remediate(world: World, vpc_id: str, status: str | None) -> dict[str, Any]:
     """Run the runbook; the flow log it creates shows ``status`` (None: no status at all)."""
     session = boto3.session.Session(region_name=REGION)
 
@@ -40,10 +41,7 @@ def remediate(world: World, vpc_id: str, status: str | None) -> script.RunbookOu
             world.set_flow_log(flow_log_id, deliver_logs_status=status)
 
     session.events.register("after-call.ec2.CreateFlowLogs", created)
-    events = runbook_input(vpc_id)
-    request = script.parse_request(events)
-    run = script.Run(request=request, aws=script.Clients.create(REGION, session))
-    return script.remediate(run)
+    return play(runbook_input(vpc_id), session).output
 
 
 def judged(world: World, vpc_id: str, capture_time: str) -> tuple[str, str | None]:
@@ -80,7 +78,7 @@ def test_failed_delivery_counts_for_neither() -> None:
     vpc_id = world.vpc()
 
     # When the new flow log reads back FAILED, the run fails and the rule does not count it
-    with pytest.raises(script.RemediationError, match="cannot deliver to log group"):
+    with pytest.raises(RemediationError, match="cannot deliver to log group"):
         remediate(world, vpc_id, "FAILED")
     compliance, annotation = judged(world, vpc_id, FIRST)
     assert compliance == "NON_COMPLIANT"

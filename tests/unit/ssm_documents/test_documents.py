@@ -17,8 +17,8 @@ import boto3
 import pytest
 import yaml
 
-import enable_vpc_flow_logs as script
-from stacks.build.runbook_document import build_document, document_yaml
+from enable_vpc_flow_logs import request as script
+from stacks.build.runbook_document import PLACEHOLDER, build_document, document_yaml, script_files
 
 DOCUMENTS_DIR = Path(__file__).parents[3] / "ssm_documents"
 DOCUMENTS = sorted(DOCUMENTS_DIR.glob("*.yaml"))
@@ -104,16 +104,61 @@ def typed_dict_fields(module: ast.Module, class_name: str) -> set[str]:
                 for statement in node.body
                 if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
             }
-    raise AssertionError(f"no class {class_name} in the script")
+    raise AssertionError(f"no class {class_name} in the step's modules")
 
 
 def handler_types(step: dict[str, Any]) -> tuple[ast.Module, ast.FunctionDef]:
-    module = ast.parse(step["inputs"]["Script"], feature_version=(3, 11))
+    """The step's modules as written (the embedded program keeps no annotation: the build drops
+    them) and its handler there."""
+    (source_step,) = [s for s in source_steps(step["name"]) if s["name"] == step["name"]]
+    match = PLACEHOLDER.search(source_step["inputs"]["Script"])
+    assert match, f"step {step['name']} names no script"
+    files = [DOCUMENTS_DIR / "scripts" / name for name in script_files(match[1])]
+    module = ast.Module(
+        body=[node for path in files for node in ast.parse(path.read_text()).body], type_ignores=[]
+    )
     handler_name = step["inputs"]["Handler"]
-    for node in module.body:
+    for node in ast.parse(files[-1].read_text()).body:
         if isinstance(node, ast.FunctionDef) and node.name == handler_name:
             return module, node
-    raise AssertionError(f"step {step['name']}: handler {handler_name} is not defined")
+    raise AssertionError(f"step {step['name']}: handler {handler_name} is not in {files[-1]}")
+
+
+def source_steps(step_name: str) -> list[dict[str, Any]]:
+    """The steps of the document (as written) that has a step of this name."""
+    for path in DOCUMENTS:
+        steps: list[dict[str, Any]] = yaml.safe_load(path.read_text())["mainSteps"]
+        if any(step["name"] == step_name for step in steps):
+            return steps
+    raise AssertionError(f"no document has a step {step_name}")
+
+
+def paths(document: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """Every sequence of steps an execution that succeeds can take (branches both ways)."""
+    main = steps(document)
+    index = {step["name"]: position for position, step in enumerate(main)}
+    found: list[list[dict[str, Any]]] = []
+
+    def walk(position: int, taken: list[dict[str, Any]]) -> None:
+        assert len(taken) <= len(main), "the document loops"
+        if position >= len(main):
+            found.append(taken)
+            return
+        step = main[position]
+        taken = [*taken, step]
+        if step["action"] == "aws:branch":
+            inputs = step["inputs"]
+            targets = [choice["NextStep"] for choice in inputs["Choices"]]
+            targets.append(inputs.get("Default", main[position + 1]["name"]))
+            for target in dict.fromkeys(targets):
+                walk(index[target], taken)
+        elif step.get("isEnd"):
+            found.append(taken)
+        else:
+            walk(index[step["nextStep"]] if "nextStep" in step else position + 1, taken)
+
+    walk(0, [])
+    return found
 
 
 def test_is_an_automation_document(document: dict[str, Any]) -> None:
@@ -183,6 +228,24 @@ def test_every_variable_is_declared(document: dict[str, Any]) -> None:
     used = {name for text in strings_outside_scripts(document) for name in VARIABLE.findall(text)}
     assert used
     assert used <= parameters | KNOWN_GLOBALS | step_outputs, used - parameters - KNOWN_GLOBALS
+
+
+def test_every_step_output_a_step_reads_comes_from_a_step_that_ran_before_it(
+    document: dict[str, Any],
+) -> None:
+    # A step a branch skips has no outputs: no later step, and no document output, may need them
+    for path in paths(document):
+        ran: set[str] = set()
+        for step in path:
+            needed = {
+                name.split(".")[0]
+                for text in strings_outside_scripts(step)
+                for name in VARIABLE.findall(text)
+                if "." in name
+            }
+            assert needed <= ran, f"{[s['name'] for s in path]}: {step['name']} reads {needed}"
+            ran.add(step["name"])
+        assert {output.split(".")[0] for output in document["outputs"]} <= ran
 
 
 def test_every_parameter_is_typed_described_and_constrained(document: dict[str, Any]) -> None:
@@ -279,10 +342,10 @@ def test_flow_logs_parameters_are_the_public_interface(
         "S3PerHourPartition": "false",
     }
     assert flow_logs_document["outputs"] == [
-        "EnableFlowLog.FlowLogId",
-        "EnableFlowLog.LogGroupName",
-        "EnableFlowLog.DeliveryRoleArn",
-        "EnableFlowLog.Destination",
+        "Verify.FlowLogId",
+        "Verify.Destination",
+        "Verify.LogGroupName",
+        "Verify.DeliveryRoleArn",
     ]
     payload = flow_logs_document["mainSteps"][0]["inputs"]["InputPayload"]
     assert payload["AccountId"] == "{{ global:ACCOUNT_ID }}"
@@ -385,7 +448,7 @@ def test_s3_bucket_arn_pattern_agrees_with_the_script(
 
     assert bool(re.search(pattern, value)) is accepted
     if accepted:
-        assert script.parse_request(events).s3_destination == value.rstrip("/")
+        assert script.parse_request(events)["S3BucketArn"] == value.rstrip("/")
     else:
         with pytest.raises(script.InvalidInputError, match="S3BucketArn"):
             script.parse_request(events)
@@ -394,9 +457,9 @@ def test_s3_bucket_arn_pattern_agrees_with_the_script(
 def test_document_defaults_are_a_valid_request(flow_logs_document: dict[str, Any]) -> None:
     request = script.parse_request(default_events(flow_logs_document))
 
-    assert request.log_group_name == "/aws/vpc-flow-logs/vpc-0123456789abcdef0"
-    assert request.retention_in_days == 365
-    assert request.traffic_type == "REJECT"
+    assert request["LogGroupName"] == "/aws/vpc-flow-logs/vpc-0123456789abcdef0"
+    assert request["RetentionInDays"] == 365
+    assert request["TrafficType"] == "REJECT"
 
 
 def default_events(document: dict[str, Any]) -> dict[str, object]:

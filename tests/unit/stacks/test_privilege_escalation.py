@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-import enable_vpc_flow_logs as script
+from enable_vpc_flow_logs import delivery_role as script
 from tests.support import iam_simulator
 from tests.support.iam_simulator import ALLOWED, IMPLICITLY_DENIED, Policies, Request
 from tests.unit.stacks.constructs.test_firehose_source import TO_CENTRAL_STREAM

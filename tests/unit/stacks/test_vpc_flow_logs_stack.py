@@ -11,7 +11,7 @@ from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import lint
 from parliament import analyze_policy_string
 
-import enable_vpc_flow_logs as script
+from enable_vpc_flow_logs import delivery_role as script
 from stacks.settings.account import Settings
 from stacks.vpc_flow_logs_stack import VpcFlowLogsStack
 from tests.unit.stacks.iam_policies import ACCOUNT, PARTITION, identity_policies, resolve

@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-import enable_vpc_flow_logs as runbook
+from enable_vpc_flow_logs.common import MANAGED_BY_KEY, MANAGED_BY_VALUE
+from enable_vpc_flow_logs.delivery_role import INLINE_POLICY_NAME, delivery_policy, trust_policy
+from enable_vpc_flow_logs.request import DESTINATION_TYPES, parse_request
 from stacks.settings.account import Settings
+from tests.support.runbook import play
 from tests.support.service_models import recording
 from tests.unit.stacks.synthesis import cdk_json_context
 from tests.unit.vpc_flow_logs_guard.builders import MANAGEMENT, Organization, RunbookWorld
@@ -17,6 +20,8 @@ from vpc_flow_logs_guard.parameters import PROJECT_CDK_JSON
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from enable_vpc_flow_logs.request import Request
 
 ACCOUNT = "111122223333"
 REGION = "eu-west-1"
@@ -32,8 +37,8 @@ def payload(**context: Any) -> dict[str, str]:
     return plan.runbook_input(settings, VPC, account_id=ACCOUNT, region=REGION, partition="aws")
 
 
-def request() -> runbook.Request:
-    return runbook.parse_request(payload())
+def request() -> Request:
+    return parse_request(payload())
 
 
 def flow_log(flow_log_id: str, traffic: str, *, ours: bool) -> dict[str, Any]:
@@ -46,15 +51,13 @@ def flow_log(flow_log_id: str, traffic: str, *, ours: bool) -> dict[str, Any]:
         "LogDestinationType": "cloud-watch-logs",
         "LogGroupName": GROUP,
         "MaxAggregationInterval": 600,
-        "Tags": [{"Key": runbook.MANAGED_BY_KEY, "Value": runbook.MANAGED_BY_VALUE}]
-        if ours
-        else [],
+        "Tags": [{"Key": MANAGED_BY_KEY, "Value": MANAGED_BY_VALUE}] if ours else [],
     }
 
 
 def good_role(world: RunbookWorld) -> None:
     world.roles["VpcFlowLogsDeliveryRole"] = {
-        "AssumeRolePolicyDocument": runbook.trust_policy("aws", ACCOUNT),
+        "AssumeRolePolicyDocument": trust_policy("aws", ACCOUNT),
         "PermissionsBoundary": {"PermissionsBoundaryArn": plan.boundary_arn("aws", ACCOUNT)},
     }
 
@@ -71,8 +74,8 @@ def test_nothing_there_yet_plans_role_log_group_and_flow_log() -> None:
 def test_our_narrow_flow_log_is_replaced_and_a_short_retention_raised() -> None:
     world = RunbookWorld()
     good_role(world)
-    world.inline_policies[("VpcFlowLogsDeliveryRole", runbook.INLINE_POLICY_NAME)] = (
-        runbook.delivery_policy("aws", ACCOUNT)
+    world.inline_policies[("VpcFlowLogsDeliveryRole", INLINE_POLICY_NAME)] = delivery_policy(
+        "aws", ACCOUNT
     )
     world.flow_logs_by_vpc[VPC] = [flow_log("fl-ours", "ACCEPT", ours=True)]
     world.log_groups[GROUP] = {"logGroupName": GROUP, "retentionInDays": 30}
@@ -89,7 +92,7 @@ def test_a_group_of_ours_without_retention_gets_one_a_users_does_not() -> None:
     world.log_groups[GROUP] = {"logGroupName": GROUP}
 
     users = plan.plan_vpc(payload(), world).log_group
-    world.tags[request().log_group_arn] = {runbook.MANAGED_BY_KEY: runbook.MANAGED_BY_VALUE}
+    world.tags[request()["LogGroupArn"]] = {MANAGED_BY_KEY: MANAGED_BY_VALUE}
     ours = plan.plan_vpc(payload(), world).log_group
 
     assert users == f"keep {GROUP} (retention never expires)"
@@ -145,7 +148,7 @@ def test_with_the_central_stream_the_input_has_this_regions_stream_and_roles() -
     )
     # planned by the runbook's own code: today it refuses the destination, and says so
     planned = plan.plan_vpc(given, RunbookWorld())
-    if "kinesis-data-firehose" not in runbook.DESTINATION_TYPES:
+    if "kinesis-data-firehose" not in DESTINATION_TYPES:
         assert "DestinationType='kinesis-data-firehose' is not valid" in (planned.blocker or "")
 
 
@@ -206,21 +209,19 @@ def test_audit_plan_reads_only_and_says_what_the_runbook_then_does(
     assert plans[short]["flow_log"].startswith("keep fl-")
 
     # and the runbook, run for real with the same input, does what was planned
-    run = runbook.Run(
-        request=runbook.parse_request(
-            plan.runbook_input(
-                Settings.from_mapping(cdk_json_context()),
-                bare,
-                account_id=MANAGEMENT,
-                region="us-east-1",
-                partition="aws",
-            )
+    played = play(
+        plan.runbook_input(
+            Settings.from_mapping(cdk_json_context()),
+            bare,
+            account_id=MANAGEMENT,
+            region="us-east-1",
+            partition="aws",
         ),
-        aws=runbook.Clients.create("us-east-1", boto3.session.Session()),
+        boto3.session.Session(),
         sleep=lambda _: None,
     )
-    runbook.remediate(run)
-    assert run.changes[0].startswith("created IAM role VpcFlowLogsDeliveryRole")
-    assert f"created log group /aws/vpc-flow-logs/{bare}" in run.changes
-    assert f"set retention of log group /aws/vpc-flow-logs/{bare} to 365 days" in run.changes
-    assert any(change.startswith("created flow log") for change in run.changes)
+    changes = played.changes
+    assert changes[0].startswith("created IAM role VpcFlowLogsDeliveryRole")
+    assert f"created log group /aws/vpc-flow-logs/{bare}" in changes
+    assert f"set retention of log group /aws/vpc-flow-logs/{bare} to 365 days" in changes
+    assert any(change.startswith("created flow log") for change in changes)

@@ -13,7 +13,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.exceptions import ClientError
 
-import enable_vpc_flow_logs as runbook
+from tests.support.runbook import play
 from tests.unit.lambdas.vpc_flow_logs_rule.builders import (
     ACCOUNT_ID,
     CallCounter,
@@ -755,7 +755,7 @@ CENTRAL_ONLY = {"S3BucketArn": CENTRAL_BUCKET, "AllowedDestinationTypes": "s3"}
 LATER = "2026-11-22T07:30:00.000Z"  # after NOTIFICATION_TIME
 
 
-def run_runbook_to_s3(vpc_id: str, destination: str = CENTRAL_BUCKET) -> runbook.RunbookOutput:
+def run_runbook_to_s3(vpc_id: str, destination: str = CENTRAL_BUCKET) -> dict[str, Any]:
     """The remediation, as the stack configures it for the central bucket."""
     events = {
         "VpcId": vpc_id,
@@ -772,7 +772,7 @@ def run_runbook_to_s3(vpc_id: str, destination: str = CENTRAL_BUCKET) -> runbook
         "Region": "us-east-1",
         "Partition": "aws",
     }
-    return runbook.handler(cast("runbook.RunbookInput", events), context=None)
+    return play(events, boto3.session.Session(region_name="us-east-1")).output
 
 
 def test_the_runbooks_s3_flow_log_is_compliant_and_another_bucket_is_not(world: World) -> None:

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import ast
-import io
-import json
-import tokenize
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
-from stacks.build.runbook_document import (
-    RunbookBuildError,
-    build_document,
-    compact_script,
-    document_yaml,
-)
+from stacks.build.runbook_document import RunbookBuildError, build_document, document_yaml
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -59,71 +50,45 @@ def test_embeds_every_script_where_its_placeholder_was(tmp_path: Path, scripts: 
     assert built["mainSteps"][1]["inputs"]["Script"] == "X = 1\n"
 
 
-SOURCE = '''"""Module docstring."""
-
-# a comment
-from __future__ import annotations
-
-import json  # trailing comment
-
-LIMIT = 3
-"""An attribute docstring."""
-
-
-class Only:
-    """Only a docstring: the body needs a pass."""
-
-
-class Point:
-    """Has fields."""
-
-    x: int
-    label: str = "a # not a comment"
-
-
-def handler(events: dict[str, object], context: object) -> str:
-    """Say hello."""
-    text = f"""{events!r}
-    keeps # this line"""
-    return json.dumps([text, LIMIT, Point.label])
-'''
-
-
-def test_compact_script_drops_comments_and_docstrings_and_keeps_the_program() -> None:
-    compact = compact_script(SOURCE)
-
-    # No comment and no docstring is left, strings that look like them are
-    assert all(token.type != tokenize.COMMENT for token in tokens(compact))
-    assert "docstring" not in compact
-    assert "# not a comment" in compact
-    assert "keeps # this line" in compact
-    # The syntax tree is the original's, minus its docstrings
-    assert ast.dump(ast.parse(compact)) == ast.dump(ast.parse(SOURCE_WITHOUT_DOCSTRINGS))
-    # And it runs the same
-    namespace: dict[str, Any] = {"__name__": "compact"}
-    exec(compile(compact, "compact", "exec"), namespace)  # noqa: S102 - our own test source
-    assert namespace["handler"]({"a": 1}, None) == json.dumps(
-        ["{'a': 1}\n    keeps # this line", 3, "a # not a comment"]
+def test_a_step_names_its_modules_and_gets_the_one_program_cut_to_its_handler(
+    tmp_path: Path, scripts: Path
+) -> None:
+    # Given a step whose script is a shared module and its own, which imports from it
+    (scripts / "common" / "shared.py").write_text(
+        "def greet(name):\n    return 'hello ' + name\n\n\ndef unused():\n    return 0\n"
+    )
+    (scripts / "step.py").write_text(
+        "from common.shared import greet\n\n\ndef handler(events, context):\n"
+        "    return greet(events['name'])\n"
+    )
+    document = write_document(
+        tmp_path,
+        "mainSteps:\n"
+        "  - inputs:\n"
+        "      Handler: handler\n"
+        "      Script: '%%SCRIPT=common/shared.py,step.py%%'\n",
     )
 
+    # When it is built
+    script = build_document(document)["mainSteps"][0]["inputs"]["Script"]
 
-SOURCE_WITHOUT_DOCSTRINGS = '''from __future__ import annotations
-import json
-LIMIT = 3
-class Only:
-    pass
-class Point:
-    x: int
-    label: str = "a # not a comment"
-def handler(events: dict[str, object], context: object) -> str:
-    text = f"""{events!r}
-    keeps # this line"""
-    return json.dumps([text, LIMIT, Point.label])
-'''
+    # Then the script is both files in one, without the import between them or what the
+    # handler never reaches, and it runs
+    assert script == (
+        "def greet(name):\n    return 'hello ' + name\n\n"
+        "def handler(events, context):\n    return greet(events['name'])\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(script, "step", "exec"), namespace)  # noqa: S102 - our own test source
+    assert namespace["handler"]({"name": "you"}, None) == "hello you"
 
 
-def tokens(source: str) -> list[tokenize.TokenInfo]:
-    return list(tokenize.generate_tokens(io.StringIO(source).readline))
+def test_modules_that_cannot_be_joined_are_a_build_error(tmp_path: Path, scripts: Path) -> None:
+    (scripts / "step.py").write_text("from common.two import Y\n")
+    document = write_document(tmp_path, "Script: '%%SCRIPT=common/two.py,step.py%%'\n")
+
+    with pytest.raises(RunbookBuildError, match=r"imports Y, which common\.two does not define"):
+        build_document(document)
 
 
 def test_a_script_that_does_not_parse_is_a_build_error(tmp_path: Path, scripts: Path) -> None:
@@ -132,6 +97,14 @@ def test_a_script_that_does_not_parse_is_a_build_error(tmp_path: Path, scripts: 
 
     with pytest.raises(RunbookBuildError, match=r"names script 'broken\.py'"):
         build_document(document)
+
+
+SOURCE = """import json
+
+# a comment
+def handler(events, context):
+    return json.dumps(events)
+"""
 
 
 def test_yaml_rendering_keeps_the_document_and_writes_scripts_as_blocks() -> None:

@@ -7,7 +7,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_config as config
 
-import enable_vpc_flow_logs as script
+from enable_vpc_flow_logs import boundary as script
 from stacks.build.runbook_document import build_document
 from stacks.constructs.auto_remediation import AutoRemediation, AutoRemediationProps
 from stacks.constructs.remediation_runbook import DOCUMENT_PATH

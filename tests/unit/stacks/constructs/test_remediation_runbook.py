@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 import aws_cdk as cdk
 import botocore.session
 import pytest
+import yaml
 from cfnlint.api import lint
 from parliament import analyze_policy_string
 
-import enable_vpc_flow_logs as script
-from stacks.build.runbook_document import build_document, compact_script, document_yaml
+from enable_vpc_flow_logs import common, delivery_role
+from stacks.build.embedded_script import script_text
+from stacks.build.runbook_document import PLACEHOLDER, build_document, document_yaml, script_files
 from stacks.constructs.remediation_runbook import (
     CLOUD_WATCH_LOGS,
     DOCUMENT_PATH,
@@ -34,7 +36,8 @@ if TYPE_CHECKING:
 PARTITION = {"Ref": "AWS::Partition"}
 REGION = {"Ref": "AWS::Region"}
 ACCOUNT = {"Ref": "AWS::AccountId"}
-SCRIPT = ROOT / "ssm_documents" / "scripts" / "enable_vpc_flow_logs.py"
+SCRIPTS_DIR = ROOT / "ssm_documents" / "scripts"
+SCRIPTS = sorted((SCRIPTS_DIR / "enable_vpc_flow_logs").glob("*.py"))
 
 DELIVERY_ROLE_ARN = {
     "Fn::Join": ["", ["arn:", PARTITION, ":iam::", ACCOUNT, ":role/VpcFlowLogsDeliveryRole"]]
@@ -170,14 +173,23 @@ def test_document_is_the_built_runbook_in_yaml(default: Synthesized) -> None:
     assert "Name" not in document["Properties"]  # CloudFormation names it; see the output
 
 
-def test_document_embeds_the_script_without_comments_and_docstrings(
-    default: Synthesized,
-) -> None:
+def test_each_step_embeds_the_one_program_its_modules_make(default: Synthesized) -> None:
     _, document = default.only("AWS::SSM::Document")
+    source = yaml.safe_load(DOCUMENT_PATH.read_text(encoding="utf-8"))
 
     steps = document["Properties"]["Content"]["mainSteps"]
-    scripts = [step["inputs"]["Script"] for step in steps if step["action"] == "aws:executeScript"]
-    assert scripts == [compact_script(SCRIPT.read_text(encoding="utf-8"))]
+    for step, written in zip(steps, source["mainSteps"], strict=True):
+        if step["action"] != "aws:executeScript":
+            continue
+        match = PLACEHOLDER.fullmatch(written["inputs"]["Script"])
+        assert match, step["name"]
+        names = script_files(match[1])
+        # common first, the step's own module last, the program cut to its handler
+        assert names[0] == "enable_vpc_flow_logs/common.py"
+        assert step["inputs"]["Script"] == script_text(
+            names, SCRIPTS_DIR, step["inputs"]["Handler"]
+        )
+        assert "enable_vpc_flow_logs" not in step["inputs"]["Script"]  # no import between them
 
 
 DOCUMENT_QUOTA = re.compile(r"The content of the document must not exceed (\d+)\s*KB")
@@ -284,10 +296,10 @@ def test_automation_role_may_use_the_kms_key_only_through_cloudwatch_logs(
 def test_automation_role_allows_exactly_the_calls_the_script_makes(
     everything: Synthesized,
 ) -> None:
-    # Given the AWS operations the runbook's script calls (read from its source) ...
-    called = aws_actions(SCRIPT, ["ec2", "iam", "logs"])
+    # Given the AWS operations the runbook's scripts call (read from their source) ...
+    called = set().union(*(aws_actions(path, ["ec2", "iam", "logs"]) for path in SCRIPTS))
     # ... and the permissions those calls need besides their own action:
-    source = SCRIPT.read_text(encoding="utf-8")
+    source = "\n".join(path.read_text(encoding="utf-8") for path in SCRIPTS)
     assert "Tags=[" in source  # CreateRole with tags needs iam:TagRole
     assert '"tags":' in source  # CreateLogGroup with tags needs logs:TagResource
     assert '"TagSpecifications":' in source  # CreateFlowLogs with tags needs ec2:CreateTags
@@ -309,10 +321,10 @@ def test_names_agree_with_the_runbook_script_and_document() -> None:
     parameters = build_document(DOCUMENT_PATH)["parameters"]
 
     assert parameters["DeliveryRoleName"]["default"] == DELIVERY_ROLE_NAME
-    assert script.LOG_GROUP_PREFIX == LOG_GROUP_PREFIX
-    assert script.MANAGED_BY_KEY == MANAGED_BY_KEY
-    assert script.MANAGED_BY_VALUE == MANAGED_BY_VALUE
-    assert script.FLOW_LOGS_SERVICE == FLOW_LOGS_SERVICE
+    assert common.LOG_GROUP_PREFIX == LOG_GROUP_PREFIX
+    assert common.MANAGED_BY_KEY == MANAGED_BY_KEY
+    assert common.MANAGED_BY_VALUE == MANAGED_BY_VALUE
+    assert delivery_role.FLOW_LOGS_SERVICE == FLOW_LOGS_SERVICE
     assert parameters["LogGroupName"]["allowedPattern"] == (
         "^$|^/aws/vpc-flow-logs/[A-Za-z0-9._/#-]{1,493}$"
     ), "every log group the runbook may touch must stay under the prefix the role is scoped to"
@@ -354,7 +366,7 @@ def test_with_the_central_bucket_the_role_can_only_create_flow_logs_to_s3(
 def test_with_the_central_bucket_the_role_allows_exactly_what_the_s3_path_needs(
     to_s3: Synthesized,
 ) -> None:
-    # The script's calls on the S3 path (the moto tests show it makes no IAM or Logs call),
+    # The scripts' calls on the S3 path (the moto tests show they make no IAM or Logs call),
     # plus tag-on-create, plus the log delivery that CreateFlowLogs / DeleteFlowLogs set up.
     s3_path_calls = {
         "ec2:DescribeVpcs",
@@ -362,7 +374,7 @@ def test_with_the_central_bucket_the_role_allows_exactly_what_the_s3_path_needs(
         "ec2:CreateFlowLogs",
         "ec2:DeleteFlowLogs",
     }
-    assert s3_path_calls <= aws_actions(SCRIPT, ["ec2"])
+    assert s3_path_calls <= set().union(*(aws_actions(path, ["ec2"]) for path in SCRIPTS))
     implied = {"ec2:CreateTags", "logs:CreateLogDelivery", "logs:DeleteLogDelivery"}
 
     actions = actions_of(automation_role(to_s3))

@@ -1,11 +1,12 @@
-"""Builders of the runbook script's tests: requests, recorded calls, injected answers, moto state.
+"""Builders of the runbook scripts' tests: requests, recorded calls, injected answers, moto state.
 
 moto plays EC2, IAM and CloudWatch Logs (accounts from ``tests.support.accounts``). What moto
 cannot produce (IAM propagation delays, ``Unsuccessful`` items, a KMS key policy that refuses
 CloudWatch Logs, AssociateKmsKey, a delivery that failed, throttling) is injected with a botocore
-``before-call`` or ``before-send`` hook on the session the script's clients come from. Every AWS
-call the script makes is recorded by name (``Calls``), so tests can assert the exact sequence
-and that a second run writes nothing. The fixtures that put these together are in conftest.py.
+``before-call`` or ``before-send`` hook on the session the scripts' clients come from. Every AWS
+call the steps make is recorded by name (``Calls``), so tests can assert the exact sequence
+and that a second run writes nothing. ``remediate`` plays the whole document in this process
+(``tests.support.runbook``). The fixtures that put these together are in conftest.py.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from botocore.compat import HTTPHeaders
 from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
 
-import enable_vpc_flow_logs as script
-from enable_vpc_flow_logs import Clients, RemediationError, Request, Run, RunbookOutput
+from enable_vpc_flow_logs.common import RemediationError
+from enable_vpc_flow_logs.delivery_role import delivery_policy, trust_policy
+from enable_vpc_flow_logs.request import parse_request
 from local_aws.moto_patches import patch_moto
 from tests.support import accounts
 from tests.support.accounts import (
@@ -32,6 +34,7 @@ from tests.support.accounts import (
     World,
     new_session,
 )
+from tests.support.runbook import play
 from tests.unit.ssm_documents.payloads import BOUNDARY_ARN
 from tests.unit.ssm_documents.payloads import runbook_input as events
 
@@ -43,6 +46,8 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2.type_defs import FlowLogTypeDef, TagSpecificationTypeDef, TagTypeDef
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_logs import CloudWatchLogsClient
+
+    from enable_vpc_flow_logs.request import Request
 
     Scenario = Callable[[World, str], None]
 
@@ -136,6 +141,7 @@ S3_AUTOMATION_ROLE_ACTIONS: Final = (
     "ec2:DeleteFlowLogs",
 )
 
+# By step: CheckInput, DeliveryRole, LogGroup, FlowLog, Verify (the read-back).
 FRESH_VPC_CALLS: Final = [
     "ec2:DescribeVpcs",
     "ec2:DescribeFlowLogs",
@@ -154,6 +160,7 @@ COMPLIANT_VPC_CALLS: Final = [
     "iam:GetRole",
     "iam:GetRolePolicy",
     "logs:DescribeLogGroups",
+    "ec2:DescribeFlowLogs",
 ]
 S3_FRESH_VPC_CALLS: Final = [
     "ec2:DescribeVpcs",
@@ -243,7 +250,7 @@ def before(session: boto3.session.Session, operation: str, action: Callable[[], 
 
 
 def read_back(body: Any) -> bool:
-    """The verify step's DescribeFlowLogs (by id), not the initial look-up (by VPC)."""
+    """Verify's DescribeFlowLogs (by id), not CheckInput's look-up (by VPC)."""
     return "FlowLogId.1" in body
 
 
@@ -279,15 +286,15 @@ def remediate(
     *,
     sleeps: list[float] | None = None,
     **overrides: object,
-) -> RunbookOutput:
-    """Run the script for ``vpc_id`` with the stack's defaults and ``overrides``.
+) -> dict[str, Any]:
+    """Run the document for ``vpc_id`` with the stack's defaults and ``overrides``: its
+    outputs (``FlowLogId``, ``LogGroupName``, ``DeliveryRoleArn``, ``Destination``) and every
+    step's ``Changes``. A step's error is raised.
 
     Its waits go to ``sleeps``; without a list, any wait fails the test.
     """
-    request = script.parse_request(events(vpc_id, **overrides))
-    clients = Clients.create(request.region, session)
     pause = sleeps.append if sleeps is not None else no_sleep
-    return script.remediate(Run(request=request, aws=clients, sleep=pause))
+    return play(events(vpc_id, **overrides), session, sleep=pause).output
 
 
 def no_sleep(seconds: float) -> None:
@@ -296,7 +303,7 @@ def no_sleep(seconds: float) -> None:
 
 def request(**overrides: object) -> Request:
     """A parsed request for a VPC that need not exist (the pure decisions' input)."""
-    return script.parse_request(events("vpc-0123456789abcdef0", **overrides))
+    return parse_request(events("vpc-0123456789abcdef0", **overrides))
 
 
 def flow_log(**fields: Any) -> FlowLogTypeDef:
@@ -369,11 +376,11 @@ def log_group(logs: CloudWatchLogsClient, name: str) -> dict[str, Any]:
 
 
 def our_trust() -> dict[str, Any]:
-    return script.trust_policy("aws", ACCOUNT)
+    return trust_policy("aws", ACCOUNT)
 
 
 def our_policy() -> dict[str, Any]:
-    return script.delivery_policy("aws", ACCOUNT)
+    return delivery_policy("aws", ACCOUNT)
 
 
 def create_role(
@@ -396,9 +403,9 @@ def put_policy(iam: IAMClient, policy: dict[str, Any]) -> None:
 def run_with_actions(
     actions: Sequence[str], prepare: Scenario, overrides: dict[str, object]
 ) -> Exception | None:
-    """Arrange ``prepare`` as an admin, then run the script with moto enforcing a policy of
+    """Arrange ``prepare`` as an admin, then run the document with moto enforcing a policy of
     ``actions`` (resources widened to ``*``, since moto judges actions only); return the
-    script's error, if any."""
+    error of the step that failed, if any."""
 
     @mock_aws
     @set_initial_no_auth_action_count(3)  # create the admin: user, policy, access key
@@ -410,12 +417,7 @@ def run_with_actions(
             automation = _user_session(admin, "automation", actions)
             prepare(world, vpc_id)
             try:
-                run = Run(
-                    request=script.parse_request(events(vpc_id, **overrides)),
-                    aws=Clients.create(REGION, automation),
-                    sleep=no_sleep,
-                )
-                script.remediate(run)
+                play(events(vpc_id, **overrides), automation, sleep=no_sleep)
             except RemediationError as failure:
                 return failure
             return None

@@ -1,4 +1,4 @@
-"""The log group: created or reused, its retention only ever raised, and its KMS key."""
+"""LogGroup: created or reused, its retention only ever raised, and its KMS key."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-import enable_vpc_flow_logs as script
-from enable_vpc_flow_logs import RemediationError
-from tests.unit.ssm_documents.scripts.builders import (
+from enable_vpc_flow_logs.common import RemediationError
+from enable_vpc_flow_logs.log_group import retention_to_set
+from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
     ACCOUNT,
     REGION,
     Calls,
@@ -247,4 +247,4 @@ def test_retention_is_only_ever_raised(
 ) -> None:
     if current is None and ours:
         expected = requested  # our group that an interrupted run left without a retention
-    assert script.retention_to_set(current, requested, ours=ours) == expected
+    assert retention_to_set(current, requested, ours=ours) == expected

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.unit.ssm_documents.scripts.builders import (
+from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
     AUTOMATION_ROLE_ACTIONS,
     BUCKET,
     MANAGED_BY,
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from tests.support.accounts import World
-    from tests.unit.ssm_documents.scripts.builders import Scenario
+    from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import Scenario
 
 
 def scenario_fresh(world: World, vpc_id: str) -> None:

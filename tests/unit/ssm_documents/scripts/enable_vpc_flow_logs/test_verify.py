@@ -1,4 +1,4 @@
-"""The read-back of a new flow log: a failed delivery is reported, a late listing awaited."""
+"""Verify: the flow log read back; a failed delivery reported, a late listing awaited."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from enable_vpc_flow_logs import RemediationError
-from tests.unit.ssm_documents.scripts.builders import (
+from enable_vpc_flow_logs.common import RemediationError
+from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
     Calls,
     inject,
     read_back,

@@ -1,4 +1,4 @@
-"""The delivery role VPC Flow Logs assumes: reused, repaired or refused, and its policies."""
+"""DeliveryRole: the role VPC Flow Logs assumes reused, repaired or refused; its policies."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 import parliament
 import pytest
 
-import enable_vpc_flow_logs as script
-from enable_vpc_flow_logs import RemediationError
-from tests.unit.ssm_documents.scripts.builders import (
+from enable_vpc_flow_logs import delivery_role
+from enable_vpc_flow_logs.common import RemediationError
+from enable_vpc_flow_logs.delivery_role import delivery_policy, policies_equal
+from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
     ACCOUNT,
     BOUNDARY_ARN,
     OTHER_REGIONS_BOUNDARY,
@@ -26,6 +27,7 @@ from tests.unit.ssm_documents.scripts.builders import (
     our_trust,
     put_policy,
     remediate,
+    request,
     vpc_flow_logs,
 )
 
@@ -71,7 +73,7 @@ def test_role_with_wrong_trust_fails_naming_it_and_writes_nothing(
     # And it changed nothing: the trust policy is still EC2's, and no write was made
     assert calls.writes == []
     trust = iam.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
-    assert script.policies_equal(trust, WRONG_TRUST)
+    assert policies_equal(trust, WRONG_TRUST)
 
 
 def test_role_from_an_earlier_version_without_boundary_fails_with_the_fix(
@@ -129,6 +131,58 @@ def test_role_with_a_boundary_not_ours_fails_naming_it(
         f"--permissions-boundary {BOUNDARY_ARN}"
     ) in message
     assert calls.writes == []
+
+
+def test_role_with_a_path_is_refused_since_flow_log_passes_it_by_its_arn_without_one(
+    session: boto3.session.Session, calls: Calls, vpc_id: str, iam: IAMClient
+) -> None:
+    # Given a role of the right name, trust and boundary, created under a path
+    iam.create_role(
+        RoleName=ROLE,
+        Path="/service-role/",
+        AssumeRolePolicyDocument=json.dumps(our_trust()),
+        PermissionsBoundary=BOUNDARY_ARN,
+    )
+
+    with pytest.raises(RemediationError) as raised:
+        remediate(session, vpc_id)
+
+    assert (
+        f"its ARN is arn:aws:iam::{ACCOUNT}:role/service-role/{ROLE}, not {ROLE_ARN} (path /)"
+    ) in str(raised.value)
+    assert calls.writes == []
+
+
+def test_the_role_is_left_alone_when_the_kept_flow_log_uses_another(
+    session: boto3.session.Session, calls: Calls
+) -> None:
+    # Given CheckInput kept a flow log that delivers with the team's own role
+    plan = {
+        "Keep": "fl-1",
+        "KeepDeliveryRoleArn": f"arn:aws:iam::{ACCOUNT}:role/Team",
+        "Replace": [],
+    }
+    events = {"Request": json.dumps(request()), "FlowLogPlan": json.dumps(plan)}
+
+    output = delivery_role.run(events, session)  # type: ignore[arg-type]
+
+    # Then our role is not even read, and the step reports the role in use
+    assert output == {"DeliveryRoleArn": f"arn:aws:iam::{ACCOUNT}:role/Team", "Changes": []}
+    assert calls.made == []
+
+
+def test_a_kept_flow_log_with_our_role_still_gets_our_role_checked(
+    session: boto3.session.Session, calls: Calls, iam: IAMClient
+) -> None:
+    create_role(iam, ROLE, our_trust())
+    put_policy(iam, our_policy())
+    plan = {"Keep": "fl-1", "KeepDeliveryRoleArn": ROLE_ARN, "Replace": []}
+    events = {"Request": json.dumps(request()), "FlowLogPlan": json.dumps(plan)}
+
+    output = delivery_role.run(events, session)  # type: ignore[arg-type]
+
+    assert output == {"DeliveryRoleArn": ROLE_ARN, "Changes": []}
+    assert calls.names == ["iam:GetRole", "iam:GetRolePolicy"]
 
 
 def test_role_bounded_by_another_regions_boundary_is_used_and_its_policy_repaired(
@@ -195,7 +249,7 @@ def test_wrong_or_missing_inline_policy_is_replaced(
 
     assert [name for name in calls.writes if name.startswith("iam:")] == ["iam:PutRolePolicy"]
     current = iam.get_role_policy(RoleName=ROLE, PolicyName="VpcFlowLogsDelivery")
-    assert script.policies_equal(current["PolicyDocument"], our_policy())
+    assert policies_equal(current["PolicyDocument"], our_policy())
     verb = "wrote" if policy is None else "repaired"
     assert f"{verb} inline policy VpcFlowLogsDelivery of IAM role {ROLE}" in output["Changes"]
 
@@ -241,18 +295,16 @@ def test_policy_comparison_ignores_form_but_not_meaning() -> None:
         ],
         "Version": "2012-10-17",
     }
-    assert script.policies_equal(reshaped, policy)
-    assert script.policies_equal(json.dumps(policy), policy)
-    assert script.policies_equal(
-        "%7B%22Version%22%3A%222012-10-17%22%7D", {"Version": "2012-10-17"}
-    )
+    assert policies_equal(reshaped, policy)
+    assert policies_equal(json.dumps(policy), policy)
+    assert policies_equal("%7B%22Version%22%3A%222012-10-17%22%7D", {"Version": "2012-10-17"})
 
     changed = json.loads(json.dumps(policy))
     changed["Statement"][0]["Resource"] = "*"
-    assert not script.policies_equal(changed, policy)
+    assert not policies_equal(changed, policy)
 
 
-@pytest.mark.parametrize("policy", [our_policy(), script.delivery_policy("aws-cn", ACCOUNT)])
+@pytest.mark.parametrize("policy", [our_policy(), delivery_policy("aws-cn", ACCOUNT)])
 def test_delivery_policy_passes_parliament(policy: dict[str, Any]) -> None:
     findings = parliament.analyze_policy_string(json.dumps(policy)).findings
 

@@ -6,10 +6,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-import enable_vpc_flow_logs as script
-from enable_vpc_flow_logs import Clients, RemediationError
-from tests.unit.ssm_documents.scripts.builders import (
-    REGION,
+from enable_vpc_flow_logs.common import MAX_ATTEMPTS, RemediationError
+from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
     remediate,
     throttled,
 )
@@ -22,10 +20,22 @@ if TYPE_CHECKING:
 
 
 def test_throttling_is_absorbed_by_the_sdk_up_to_its_attempt_limit(
-    session: boto3.session.Session, vpc_id: str, backoff: list[float]
+    session: boto3.session.Session,
+    vpc_id: str,
+    backoff: list[float],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given EC2 throttles DescribeVpcs (over HTTP, so botocore's retry handler sees it)
-    throttled_calls = script.MAX_ATTEMPTS - 1
+    # Given every client a step makes is recorded
+    made: list[Any] = []
+    make = session.client
+
+    def client(*args: Any, **kwargs: Any) -> Any:
+        made.append(make(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(session, "client", client)
+    # And EC2 throttles DescribeVpcs (over HTTP, so botocore's retry handler sees it)
+    throttled_calls = MAX_ATTEMPTS - 1
     answered: list[int] = []
 
     def throttle(**_: Any) -> AWSResponse | None:
@@ -39,14 +49,17 @@ def test_throttling_is_absorbed_by_the_sdk_up_to_its_attempt_limit(
     # When the runbook runs, it still succeeds: the last attempt gets through
     output = remediate(session, vpc_id)
 
-    # Then botocore backed off once per throttled answer, as configured
+    # Then botocore backed off once per throttled answer, as every step's clients are set to
     assert output["FlowLogId"].startswith("fl-")
     assert len(backoff) == throttled_calls
-    config: Any = Clients.create(REGION, session).ec2.meta.config
-    assert config.retries == {
-        "mode": "adaptive",
-        "total_max_attempts": script.MAX_ATTEMPTS,
-    }
+    services = [made_client.meta.service_model.service_name for made_client in made]
+    assert services == ["ec2", "iam", "logs", "ec2", "ec2"]  # one per step, in order
+    for made_client in made:
+        assert made_client.meta.config.retries == {
+            "mode": "adaptive",
+            "total_max_attempts": MAX_ATTEMPTS,
+        }
+        assert "vpc-flow-logs-guard" in made_client.meta.config.user_agent_extra
 
 
 @pytest.mark.usefixtures("backoff")
@@ -65,4 +78,4 @@ def test_throttling_beyond_the_attempt_limit_is_a_clear_error(
     # When the runbook runs, then it fails naming the call, after exactly the attempt limit
     with pytest.raises(RemediationError, match=f"describing VPC {vpc_id} failed: RequestLimit"):
         remediate(session, vpc_id)
-    assert len(sent) == script.MAX_ATTEMPTS
+    assert len(sent) == MAX_ATTEMPTS

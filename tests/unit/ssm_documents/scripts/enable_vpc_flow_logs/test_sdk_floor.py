@@ -7,7 +7,7 @@ from pathlib import Path
 import botocore
 
 from tests.support.service_models import ApiRequest, ServiceModels
-from tests.unit.ssm_documents.scripts.conftest import BOTOCORE_FLOOR
+from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.conftest import BOTOCORE_FLOOR
 
 
 def version(text: str) -> tuple[int, ...]:
@@ -31,7 +31,7 @@ def test_the_floor_refuses_what_it_does_not_know_and_accepts_what_the_script_sen
 
 
 def test_the_readme_names_the_floor_the_tests_use() -> None:
-    readme = Path(__file__).parents[4] / "README.md"
+    readme = Path(__file__).parents[5] / "README.md"
     text = " ".join(readme.read_text(encoding="utf-8").split())
 
     assert f"The floor is **botocore {BOTOCORE_FLOOR}**" in text

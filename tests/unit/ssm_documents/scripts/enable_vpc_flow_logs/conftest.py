@@ -12,7 +12,13 @@ import pytest
 
 from tests.support.accounts import World, new_session
 from tests.support.service_models import ServiceModels, recording
-from tests.unit.ssm_documents.scripts.builders import BUCKET, BUCKET_ARN, REGION, Calls, Env
+from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
+    BUCKET,
+    BUCKET_ARN,
+    REGION,
+    Calls,
+    Env,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -1,16 +1,19 @@
-"""The whole runbook script against moto: a fresh VPC, a second run, its parameters, regions.
+"""The whole runbook against moto, its steps in the document's order: a fresh VPC, a second run,
+its parameters, regions, and what each step hands on.
 
 The harness is in ``builders`` (requests, recorded calls, injected answers, moto state) and
-conftest.py (fixtures); the other test files in this folder each test one part of the script.
+conftest.py (fixtures); the other test files in this folder each test one module.
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
-import enable_vpc_flow_logs as script
+from enable_vpc_flow_logs.delivery_role import policies_equal
 from tests.support.accounts import World
-from tests.unit.ssm_documents.scripts.builders import (
+from tests.support.runbook import play
+from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
     ACCOUNT,
     BOUNDARY_ARN,
     COMPLIANT_VPC_CALLS,
@@ -49,7 +52,7 @@ def test_fresh_vpc_gets_role_log_group_and_flow_log(env: Env) -> None:
     # And the role trusts only VPC Flow Logs of this account, within its boundary, with our
     # inline policy and tag
     role = iam.get_role(RoleName=ROLE)["Role"]
-    assert script.policies_equal(role["AssumeRolePolicyDocument"], our_trust())
+    assert policies_equal(role["AssumeRolePolicyDocument"], our_trust())
     assert role.get("PermissionsBoundary") == {
         "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
         "PermissionsBoundaryArn": BOUNDARY_ARN,
@@ -57,7 +60,7 @@ def test_fresh_vpc_gets_role_log_group_and_flow_log(env: Env) -> None:
     assert calls.params("iam:CreateRole")[0]["PermissionsBoundary"] == BOUNDARY_ARN
     assert role.get("Tags") == OURS
     policy = iam.get_role_policy(RoleName=ROLE, PolicyName="VpcFlowLogsDelivery")
-    assert script.policies_equal(policy["PolicyDocument"], our_policy())
+    assert policies_equal(policy["PolicyDocument"], our_policy())
     assert iam.list_role_policies(RoleName=ROLE)["PolicyNames"] == ["VpcFlowLogsDelivery"]
 
     # And the log group has the retention and our tag
@@ -141,14 +144,62 @@ def test_custom_parameters_reach_the_flow_log(
     assert output["LogGroupName"] == "/aws/vpc-flow-logs/shared"
 
 
-def test_handler_runs_the_whole_runbook(aws: None, vpc_id: str, ec2: EC2Client) -> None:
-    # When SSM calls the handler with the document's payload
-    output = script.handler(events(vpc_id), context=None)
+def test_each_step_hands_the_next_what_it_needs_and_says_what_it_did(
+    session: boto3.session.Session, vpc_id: str, ec2: EC2Client
+) -> None:
+    # When the document runs for a fresh VPC
+    played = play(events(vpc_id), session)
 
-    # Then the VPC has the flow log the output names
+    # Then every step ran, in order, and each step's outputs say what it found or did
+    assert played.steps == [
+        "CheckInput",
+        "ChooseDestination",
+        "DeliveryRole",
+        "LogGroup",
+        "FlowLog",
+        "Verify",
+    ]
+    check = played.execution.steps[0].outputs
+    request = json.loads(check["Request"])
+    assert request["VpcId"] == vpc_id
+    assert request["LogGroupName"] == group_name(vpc_id)
+    assert request["RetentionInDays"] == 365
+    assert json.loads(check["FlowLogPlan"]) == {
+        "Keep": "",
+        "KeepDeliveryRoleArn": "",
+        "Replace": [],
+    }
+    assert check["DestinationType"] == "cloud-watch-logs"
     (flow_log,) = vpc_flow_logs(ec2, vpc_id)
-    assert output["FlowLogId"] == flow_log["FlowLogId"]
-    assert output["DeliveryRoleArn"] == ROLE_ARN
+    outputs = {step.name: step.outputs for step in played.execution.steps}
+    assert outputs["DeliveryRole"] == {"DeliveryRoleArn": ROLE_ARN}
+    assert outputs["LogGroup"] == {
+        "LogGroupName": group_name(vpc_id),
+        "LogGroupArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group_name(vpc_id)}",
+        "RetentionInDays": "365",
+    }
+    assert outputs["FlowLog"] == {"FlowLogId": flow_log["FlowLogId"], "Created": True}
+    assert outputs["Verify"]["DeliverLogsStatus"] == "SUCCESS"
+    # And the document's outputs are Verify's
+    assert played.execution.outputs == {
+        "Verify.FlowLogId": flow_log["FlowLogId"],
+        "Verify.Destination": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group_name(vpc_id)}",
+        "Verify.LogGroupName": group_name(vpc_id),
+        "Verify.DeliveryRoleArn": ROLE_ARN,
+    }
+
+
+def test_a_kept_flow_log_is_not_created_again_and_is_still_read_back(
+    session: boto3.session.Session, vpc_id: str
+) -> None:
+    first = remediate(session, vpc_id)
+
+    played = play(events(vpc_id), session)
+
+    outputs = {step.name: step.outputs for step in played.execution.steps}
+    assert json.loads(outputs["CheckInput"]["FlowLogPlan"])["Keep"] == first["FlowLogId"]
+    assert outputs["FlowLog"] == {"FlowLogId": first["FlowLogId"], "Created": False}
+    assert outputs["Verify"]["FlowLogId"] == first["FlowLogId"]
 
 
 def test_two_regions_share_the_global_role_without_rewriting_it(

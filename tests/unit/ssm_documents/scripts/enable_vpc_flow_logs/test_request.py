@@ -1,23 +1,22 @@
-"""Bad input is refused with one clear error before any AWS call."""
+"""The request: bad input refused with one clear error, good input normalized once for the
+steps after ``CheckInput``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pytest
 
-import enable_vpc_flow_logs as script
-from enable_vpc_flow_logs import InvalidInputError, RemediationError
-from tests.unit.ssm_documents.scripts.builders import (
+from enable_vpc_flow_logs.common import RemediationError
+from enable_vpc_flow_logs.request import InvalidInputError, parse_request
+from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
     ACCOUNT,
     BOUNDARY_ARN,
-    Calls,
+    BUCKET_ARN,
+    REGION,
+    ROLE,
+    ROLE_ARN,
     events,
-    remediate,
+    to_s3,
 )
-
-if TYPE_CHECKING:
-    import boto3
 
 
 @pytest.mark.parametrize(
@@ -88,19 +87,64 @@ if TYPE_CHECKING:
         ),
     ],
 )
-def test_invalid_input_is_refused_before_any_call(
-    session: boto3.session.Session, calls: Calls, overrides: dict[str, object], message: str
+def test_invalid_input_is_refused_with_one_clear_error(
+    overrides: dict[str, object], message: str
 ) -> None:
     payload = events("vpc-0123456789abcdef0", **overrides)
 
-    with pytest.raises(InvalidInputError, match=message.replace("(", r"\(")):
-        script.handler(payload, context=None)
-    assert calls.made == []
+    with pytest.raises(InvalidInputError, match=message.replace("(", r"\(")) as raised:
+        parse_request(payload)
+    assert isinstance(raised.value, RemediationError)
 
 
-def test_vpc_that_does_not_exist_is_a_clear_error_before_any_write(
-    session: boto3.session.Session, calls: Calls
-) -> None:
-    with pytest.raises(RemediationError, match=r"VPC vpc-0123456789abcdef0 does not exist"):
-        remediate(session, "vpc-0123456789abcdef0")
-    assert calls.names == ["ec2:DescribeVpcs"]
+def test_a_cloud_watch_logs_request_works_out_the_names_the_steps_need() -> None:
+    request = parse_request(
+        events("vpc-0123456789abcdef0", LogFormat="  ${version}   ${action} ", TrafficType="ALL")
+    )
+
+    assert request == {
+        "VpcId": "vpc-0123456789abcdef0",
+        "TrafficType": "ALL",
+        "DestinationType": "cloud-watch-logs",
+        "Destination": request["LogGroupArn"],
+        "LogGroupName": "/aws/vpc-flow-logs/vpc-0123456789abcdef0",
+        "LogGroupArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:"
+        "/aws/vpc-flow-logs/vpc-0123456789abcdef0",
+        "RetentionInDays": 365,
+        "KmsKeyArn": "",
+        "DeliveryRoleName": ROLE,
+        "DeliveryRoleArn": ROLE_ARN,
+        "DeliveryRoleBoundaryArn": BOUNDARY_ARN,
+        "MaxAggregationInterval": 600,
+        "LogFormat": "${version} ${action}",
+        "S3BucketArn": "",
+        "DestinationOptions": {
+            "FileFormat": "plain-text",
+            "HiveCompatiblePartitions": False,
+            "PerHourPartition": False,
+        },
+        "AccountId": ACCOUNT,
+        "Region": REGION,
+        "Partition": "aws",
+    }
+
+
+def test_an_s3_request_has_no_role_and_no_log_group() -> None:
+    request = parse_request(
+        events(
+            "vpc-0123456789abcdef0",
+            **to_s3(f"{BUCKET_ARN}/team-a/"),
+            S3FileFormat="parquet",
+            S3PerHourPartition="TRUE",
+        )
+    )
+
+    assert request["Destination"] == request["S3BucketArn"] == f"{BUCKET_ARN}/team-a"
+    assert request["LogGroupName"] == request["LogGroupArn"] == ""
+    assert request["DeliveryRoleName"] == request["DeliveryRoleArn"] == ""
+    assert request["DeliveryRoleBoundaryArn"] == ""
+    assert request["DestinationOptions"] == {
+        "FileFormat": "parquet",
+        "HiveCompatiblePartitions": False,
+        "PerHourPartition": True,
+    }

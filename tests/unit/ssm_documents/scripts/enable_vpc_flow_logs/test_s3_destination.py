@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from enable_vpc_flow_logs import RemediationError
-from tests.unit.ssm_documents.scripts.builders import (
+from enable_vpc_flow_logs.common import RemediationError
+from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
     BUCKET_ARN,
     OURS,
     ROLE_ARN,
@@ -58,7 +58,7 @@ def test_s3_second_run_writes_nothing(env: Env, bucket: str) -> None:
     second = remediate(env.session, env.vpc_id, **to_s3())
 
     # Then it only reads, and answers with the same flow log
-    assert env.calls.names == ["ec2:DescribeVpcs", "ec2:DescribeFlowLogs"]
+    assert env.calls.names == ["ec2:DescribeVpcs", "ec2:DescribeFlowLogs", "ec2:DescribeFlowLogs"]
     assert second == first | {"Changes": []}
     assert len(vpc_flow_logs(env.ec2, env.vpc_id)) == 1
 
