@@ -29,21 +29,17 @@ from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from stacks.constructs.archive_stream import DATE, ArchiveStreamProps, add_archive_stream
+
 if TYPE_CHECKING:
     from aws_cdk import aws_kms as kms
     from aws_cdk import aws_s3 as s3
 
 LOGS_SERVICE: Final = "logs.amazonaws.com"
 """The principal AWS's cross-account Firehose walkthrough trusts (step 2, TrustPolicyForCWL)."""
-FIREHOSE_SERVICE: Final = "firehose.amazonaws.com"
 ARCHIVE_PREFIX: Final = "CloudWatchLogs/"
 """Everything Firehose writes, data and errors, is under this prefix of the bucket."""
 PARTITION_QUERY: Final = "{account: .owner}"
-DATE: Final = "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"
-BUFFER_MB: Final = 128
-"""Dynamic partitioning needs at least 64 MB; larger objects archive better (see README)."""
-BUFFER_SECONDS: Final = 900
-"""Firehose's maximum: fewer, larger objects per partition."""
 DESTINATION_ACTIONS: Final = ("logs:PutSubscriptionFilter", "logs:PutAccountPolicy")
 """A subscription filter and an account-level subscription filter policy both need their own
 action on the destination (walkthrough step 2: "This policy must specify the
@@ -78,35 +74,42 @@ class CentralLogDestination(Construct):
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
 
-        self.firehose_role = iam.Role(
+        processor = firehose.CfnDeliveryStream.ProcessorProperty
+        parameter = firehose.CfnDeliveryStream.ProcessorParameterProperty
+        self.firehose_role, self.stream = add_archive_stream(
             self,
-            "FirehoseRole",
-            description="Firehose writes the organization's CloudWatch Logs to the archive bucket",
-            assumed_by=iam.ServicePrincipal(
-                FIREHOSE_SERVICE,
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnEquals": {"aws:SourceArn": stream_arn},
-                },
+            ArchiveStreamProps(
+                bucket=props.bucket,
+                key=props.key,
+                stream_name=stream_name,
+                prefix=ARCHIVE_PREFIX,
+                partitions=f"account=!{{partitionKeyFromQuery:account}}/region={stack.region}/{DATE}",
+                role_description=(
+                    "Firehose writes the organization's CloudWatch Logs to the archive bucket"
+                ),
+                policy_name="WriteArchive",
+                dynamic_partitioning=True,
+                processors=[
+                    processor(
+                        type="Decompression",
+                        parameters=[
+                            parameter(parameter_name="CompressionFormat", parameter_value="GZIP")
+                        ],
+                    ),
+                    processor(
+                        type="MetadataExtraction",
+                        parameters=[
+                            parameter(
+                                parameter_name="MetadataExtractionQuery",
+                                parameter_value=PARTITION_QUERY,
+                            ),
+                            parameter(parameter_name="JsonParsingEngine", parameter_value="JQ-1.6"),
+                        ],
+                    ),
+                    # One JSON record per line once decompressed.
+                    processor(type="AppendDelimiterToRecord"),
+                ],
             ),
-            inline_policies={
-                "WriteArchive": iam.PolicyDocument(
-                    statements=firehose_statements(props.bucket, props.key, stack.region)
-                )
-            },
-        )
-        self.stream = firehose.CfnDeliveryStream(
-            self,
-            "Stream",
-            delivery_stream_name=stream_name,
-            # A CloudWatch Logs destination puts records itself (PutRecord/PutRecordBatch).
-            delivery_stream_type="DirectPut",
-            delivery_stream_encryption_configuration_input=(
-                firehose.CfnDeliveryStream.DeliveryStreamEncryptionConfigurationInputProperty(
-                    key_type="AWS_OWNED_CMK"
-                )
-            ),
-            extended_s3_destination_configuration=self._s3_destination(props, stack.region),
         )
 
         self.logs_role = iam.Role(
@@ -146,60 +149,6 @@ class CentralLogDestination(Construct):
         # CloudWatch Logs sends a test message through the role when the destination is created;
         # the role's policy is inline, so the RoleArn reference orders the two.
 
-    def _s3_destination(
-        self, props: CentralLogDestinationProps, region: str
-    ) -> firehose.CfnDeliveryStream.ExtendedS3DestinationConfigurationProperty:
-        processor = firehose.CfnDeliveryStream.ProcessorProperty
-        parameter = firehose.CfnDeliveryStream.ProcessorParameterProperty
-        encryption = (
-            firehose.CfnDeliveryStream.EncryptionConfigurationProperty(
-                kms_encryption_config=firehose.CfnDeliveryStream.KMSEncryptionConfigProperty(
-                    awskms_key_arn=props.key.key_arn
-                )
-            )
-            if props.key is not None
-            else None
-        )
-        return firehose.CfnDeliveryStream.ExtendedS3DestinationConfigurationProperty(
-            bucket_arn=props.bucket.bucket_arn,
-            role_arn=self.firehose_role.role_arn,
-            prefix=(
-                f"{ARCHIVE_PREFIX}account=!{{partitionKeyFromQuery:account}}/region={region}/{DATE}"
-            ),
-            error_output_prefix=f"{ARCHIVE_PREFIX}errors/!{{firehose:error-output-type}}/{DATE}",
-            compression_format="GZIP",
-            encryption_configuration=encryption,
-            buffering_hints=firehose.CfnDeliveryStream.BufferingHintsProperty(
-                size_in_m_bs=BUFFER_MB, interval_in_seconds=BUFFER_SECONDS
-            ),
-            dynamic_partitioning_configuration=(
-                firehose.CfnDeliveryStream.DynamicPartitioningConfigurationProperty(enabled=True)
-            ),
-            processing_configuration=firehose.CfnDeliveryStream.ProcessingConfigurationProperty(
-                enabled=True,
-                processors=[
-                    processor(
-                        type="Decompression",
-                        parameters=[
-                            parameter(parameter_name="CompressionFormat", parameter_value="GZIP")
-                        ],
-                    ),
-                    processor(
-                        type="MetadataExtraction",
-                        parameters=[
-                            parameter(
-                                parameter_name="MetadataExtractionQuery",
-                                parameter_value=PARTITION_QUERY,
-                            ),
-                            parameter(parameter_name="JsonParsingEngine", parameter_value="JQ-1.6"),
-                        ],
-                    ),
-                    # One JSON record per line once decompressed.
-                    processor(type="AppendDelimiterToRecord"),
-                ],
-            ),
-        )
-
 
 def destination_policy(destination_arn: str, organization_id: str) -> dict[str, object]:
     """Who may subscribe to the destination: principals of the organization's accounts only."""
@@ -216,39 +165,3 @@ def destination_policy(destination_arn: str, organization_id: str) -> dict[str, 
             }
         ],
     }
-
-
-def firehose_statements(
-    bucket: s3.IBucket, key: kms.IKey | None, region: str, prefix: str = ARCHIVE_PREFIX
-) -> list[iam.PolicyStatement]:
-    """What Firehose needs on the bucket (Firehose Developer Guide, "Grant Firehose access to
-    an Amazon S3 destination"), objects limited to the stream's prefix."""
-    statements = [
-        iam.PolicyStatement(
-            sid="BucketOfTheArchive",
-            actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
-            resources=[bucket.bucket_arn],
-        ),
-        iam.PolicyStatement(
-            sid="ObjectsUnderTheArchivePrefix",
-            actions=["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
-            resources=[bucket.arn_for_objects(f"{prefix}*")],
-        ),
-    ]
-    if key is not None:
-        # With an S3 Bucket Key the encryption context is the bucket's ARN, not the object's
-        # (S3 User Guide, "Changes to note before enabling an S3 Bucket Key").
-        statements.append(
-            iam.PolicyStatement(
-                sid="EncryptThroughS3",
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        "kms:ViaService": f"s3.{region}.amazonaws.com",
-                        "kms:EncryptionContext:aws:s3:arn": bucket.bucket_arn,
-                    }
-                },
-            )
-        )
-    return statements

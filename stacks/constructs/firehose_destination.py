@@ -35,12 +35,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesisfirehose as firehose
 from constructs import Construct
 
-from stacks.constructs.central_log_destination import (
-    BUFFER_SECONDS,
-    DATE,
-    FIREHOSE_SERVICE,
-    firehose_statements,
-)
+from stacks.constructs.archive_stream import DATE, ArchiveStreamProps, add_archive_stream
 from stacks.constructs.firehose_source import LOG_DELIVERY_SERVICE, SOURCE_ROLE_PATH
 
 if TYPE_CHECKING:
@@ -49,8 +44,6 @@ if TYPE_CHECKING:
 
 FLOW_LOGS_PREFIX: Final = "VpcFlowLogs/"
 """Everything this stream writes, data and errors, is under this prefix of the bucket."""
-BUFFER_MB: Final = 128
-"""Firehose's largest S3 buffer: fewer, larger objects, which archive better (README)."""
 LOG_DELIVERY_TAG: Final = ("LogDeliveryEnabled", "true")
 """The tag the log delivery service-linked role needs on the stream (CloudWatch Logs User Guide,
 "Logs sent to Firehose")."""
@@ -81,38 +74,25 @@ class CentralFirehoseDelivery(Construct):
             service="firehose", resource="deliverystream", resource_name=stream_name
         )
 
-        self.firehose_role = iam.Role(
+        self.firehose_role, self.stream = add_archive_stream(
             self,
-            "FirehoseRole",
-            description="Firehose writes the organization's flow logs to the archive bucket",
-            assumed_by=iam.ServicePrincipal(
-                FIREHOSE_SERVICE,
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnEquals": {"aws:SourceArn": stream_arn},
-                },
+            ArchiveStreamProps(
+                bucket=props.bucket,
+                key=props.key,
+                stream_name=stream_name,
+                prefix=FLOW_LOGS_PREFIX,
+                partitions=f"region={stack.region}/{DATE}",
+                role_description=(
+                    "Firehose writes the organization's flow logs to the archive bucket"
+                ),
+                policy_name="WriteFlowLogs",
+                # One record per line, whether or not a record ends with one: a blank line at
+                # worst, never two records run together.
+                processors=[
+                    firehose.CfnDeliveryStream.ProcessorProperty(type="AppendDelimiterToRecord")
+                ],
+                tags=[cdk.CfnTag(key=LOG_DELIVERY_TAG[0], value=LOG_DELIVERY_TAG[1])],
             ),
-            inline_policies={
-                "WriteFlowLogs": iam.PolicyDocument(
-                    statements=firehose_statements(
-                        props.bucket, props.key, stack.region, FLOW_LOGS_PREFIX
-                    )
-                )
-            },
-        )
-        self.stream = firehose.CfnDeliveryStream(
-            self,
-            "Stream",
-            delivery_stream_name=stream_name,
-            # VPC Flow Logs puts records itself: "Use Direct Put as the source" (VPC User Guide).
-            delivery_stream_type="DirectPut",
-            delivery_stream_encryption_configuration_input=(
-                firehose.CfnDeliveryStream.DeliveryStreamEncryptionConfigurationInputProperty(
-                    key_type="AWS_OWNED_CMK"
-                )
-            ),
-            extended_s3_destination_configuration=self._s3_destination(props, stack.region),
-            tags=[cdk.CfnTag(key=LOG_DELIVERY_TAG[0], value=LOG_DELIVERY_TAG[1])],
         )
 
         self.destination_role = iam.Role(
@@ -136,38 +116,6 @@ class CentralFirehoseDelivery(Construct):
                     statements=destination_statements(stack, stream_arn)
                 )
             },
-        )
-
-    def _s3_destination(
-        self, props: CentralFirehoseDeliveryProps, region: str
-    ) -> firehose.CfnDeliveryStream.ExtendedS3DestinationConfigurationProperty:
-        encryption = (
-            firehose.CfnDeliveryStream.EncryptionConfigurationProperty(
-                kms_encryption_config=firehose.CfnDeliveryStream.KMSEncryptionConfigProperty(
-                    awskms_key_arn=props.key.key_arn
-                )
-            )
-            if props.key is not None
-            else None
-        )
-        return firehose.CfnDeliveryStream.ExtendedS3DestinationConfigurationProperty(
-            bucket_arn=props.bucket.bucket_arn,
-            role_arn=self.firehose_role.role_arn,
-            prefix=f"{FLOW_LOGS_PREFIX}region={region}/{DATE}",
-            error_output_prefix=f"{FLOW_LOGS_PREFIX}errors/!{{firehose:error-output-type}}/{DATE}",
-            compression_format="GZIP",
-            encryption_configuration=encryption,
-            buffering_hints=firehose.CfnDeliveryStream.BufferingHintsProperty(
-                size_in_m_bs=BUFFER_MB, interval_in_seconds=BUFFER_SECONDS
-            ),
-            processing_configuration=firehose.CfnDeliveryStream.ProcessingConfigurationProperty(
-                enabled=True,
-                # One record per line, whether or not a record ends with one: a blank line at
-                # worst, never two records run together.
-                processors=[
-                    firehose.CfnDeliveryStream.ProcessorProperty(type="AppendDelimiterToRecord")
-                ],
-            ),
         )
 
 
