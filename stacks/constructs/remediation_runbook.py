@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -14,6 +14,9 @@ from constructs import Construct
 from stacks.build.runbook_document import build_document
 from stacks.constructs.firehose_source import pass_source_role
 from stacks.settings.account import DELIVERY_ROLE_NAME
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 DOCUMENT_PATH: Final = (
     Path(__file__).resolve().parents[2] / "ssm_documents" / "enable_vpc_flow_logs.yaml"
@@ -205,21 +208,9 @@ def automation_statements(
     if destination == S3:
         if kms_key_arn:
             raise ValueError("a KMS key encrypts log groups; the S3 destination creates none")
-        return [
-            iam.PolicyStatement(
-                sid="DescribeWithoutResourceLevelPermissions",
-                actions=["ec2:DescribeFlowLogs", "ec2:DescribeVpcs"],
-                resources=["*"],
-            ),
-            *flow_log_statements(stack),
-            iam.PolicyStatement(
-                sid="DeliverFlowLogsToS3",
-                actions=list(S3_DELIVERY_ACTIONS),
-                resources=["*"],
-            ),
-        ]
+        return vended_delivery_statements(stack, "DeliverFlowLogsToS3", S3_DELIVERY_ACTIONS)
     if destination == KINESIS_DATA_FIREHOSE:
-        return firehose_statements(stack, kms_key_arn, firehose_source_role_arn)
+        return firehose_delivery_statements(stack, kms_key_arn, firehose_source_role_arn)
     if destination != CLOUD_WATCH_LOGS:
         raise ValueError(
             f"unknown destination {destination!r}: {CLOUD_WATCH_LOGS}, {S3} or "
@@ -297,7 +288,24 @@ def automation_statements(
     return statements
 
 
-def firehose_statements(
+def vended_delivery_statements(
+    stack: cdk.Stack, sid: str, delivery_actions: Sequence[str]
+) -> list[iam.PolicyStatement]:
+    """CreateFlowLogs to a destination with no delivery role and no log group of ours: read the
+    VPC and its flow logs, create and delete ours, and set up the log delivery (its actions take
+    no resource ARN)."""
+    return [
+        iam.PolicyStatement(
+            sid="DescribeWithoutResourceLevelPermissions",
+            actions=["ec2:DescribeFlowLogs", "ec2:DescribeVpcs"],
+            resources=["*"],
+        ),
+        *flow_log_statements(stack),
+        iam.PolicyStatement(sid=sid, actions=list(delivery_actions), resources=["*"]),
+    ]
+
+
+def firehose_delivery_statements(
     stack: cdk.Stack, kms_key_arn: str, source_role_arn: str
 ) -> list[iam.PolicyStatement]:
     """CreateFlowLogs to another account's stream: pass the stack's source account role, only
@@ -308,17 +316,7 @@ def firehose_statements(
     if not source_role_arn:
         raise ValueError("the kinesis-data-firehose destination needs the source role")
     return [
-        iam.PolicyStatement(
-            sid="DescribeWithoutResourceLevelPermissions",
-            actions=["ec2:DescribeFlowLogs", "ec2:DescribeVpcs"],
-            resources=["*"],
-        ),
-        *flow_log_statements(stack),
-        iam.PolicyStatement(
-            sid="DeliverFlowLogsToFirehose",
-            actions=list(FIREHOSE_DELIVERY_ACTIONS),
-            resources=["*"],
-        ),
+        *vended_delivery_statements(stack, "DeliverFlowLogsToFirehose", FIREHOSE_DELIVERY_ACTIONS),
         pass_source_role(stack, source_role_arn, "PassFirehoseSourceRoleToLogDelivery"),
     ]
 
