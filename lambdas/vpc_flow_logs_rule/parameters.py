@@ -141,48 +141,41 @@ def _exempt_tag(value: str) -> ExemptTag:
     return ExemptTag(key=key, value=tag_value.strip() if separator else None)
 
 
+def _matching(name: str, value: str, pattern: re.Pattern[str], allowed: str) -> str:
+    if pattern.fullmatch(value) is None:
+        raise _invalid(name, value, allowed)
+    return value
+
+
 def _s3_bucket_arn(value: str) -> str:
-    if _S3_DESTINATION.fullmatch(value) is None:
-        raise _invalid(
-            "S3BucketArn",
-            value,
-            "an S3 bucket ARN such as arn:aws:s3:::central-flow-logs, optionally followed by a "
-            "key prefix (/team-a)",
-        )
-    return value.rstrip("/")
+    allowed = (
+        "an S3 bucket ARN such as arn:aws:s3:::central-flow-logs, optionally followed by a "
+        "key prefix (/team-a)"
+    )
+    return _matching("S3BucketArn", value, _S3_DESTINATION, allowed).rstrip("/")
 
 
 def _log_group_name_prefix(value: str) -> str:
-    if _LOG_GROUP_PREFIX.fullmatch(value) is None:
-        raise _invalid(
-            "LogGroupNamePrefix",
-            value,
-            "the start of a log group name (1-512 letters, digits, . _ / # -), e.g. "
-            "/aws/vpc-flow-logs/",
-        )
-    return value
+    allowed = (
+        "the start of a log group name (1-512 letters, digits, . _ / # -), e.g. /aws/vpc-flow-logs/"
+    )
+    return _matching("LogGroupNamePrefix", value, _LOG_GROUP_PREFIX, allowed)
 
 
 def _central_log_destination_arn(value: str) -> str:
-    if _LOGS_DESTINATION.fullmatch(value) is None:
-        raise _invalid(
-            "CentralLogDestinationArn",
-            value,
-            "a CloudWatch Logs destination ARN such as "
-            "arn:aws:logs:us-east-1:111122223333:destination:central-archive",
-        )
-    return value
+    allowed = (
+        "a CloudWatch Logs destination ARN such as "
+        "arn:aws:logs:us-east-1:111122223333:destination:central-archive"
+    )
+    return _matching("CentralLogDestinationArn", value, _LOGS_DESTINATION, allowed)
 
 
 def _firehose_arn(value: str) -> str:
-    if _FIREHOSE_STREAM.fullmatch(value) is None:
-        raise _invalid(
-            "FirehoseArn",
-            value,
-            "a Firehose stream ARN such as "
-            "arn:aws:firehose:us-east-1:111122223333:deliverystream/central-flow-logs",
-        )
-    return value
+    allowed = (
+        "a Firehose stream ARN such as "
+        "arn:aws:firehose:us-east-1:111122223333:deliverystream/central-flow-logs"
+    )
+    return _matching("FirehoseArn", value, _FIREHOSE_STREAM, allowed)
 
 
 def log_fields(log_format: str) -> tuple[str, ...]:
