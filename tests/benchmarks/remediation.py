@@ -1,67 +1,30 @@
 """The runbook script, measured: a fresh VPC, and one that is already compliant.
 
 The script gets the input its Automation step would pass: the document's ``InputPayload`` with
-the parameters' defaults, the VPC id and the automation globals. It runs as its ``handler``
-does (``parse_request`` then ``remediate``), with two things injected as the script's tests
-inject them: the boto3 session its clients come from (so the calls can be counted) and an
-instant ``sleep`` (moto has no IAM propagation delay to wait for, so it is never called).
+the parameters' defaults, the VPC id, the stack's boundary and the automation globals
+(``tests.unit.ssm_documents.payloads``). It runs as its ``handler`` does (``parse_request``
+then ``remediate``), with two things injected as the script's tests inject them: the boto3
+session its clients come from (so the calls can be counted) and an instant ``sleep`` (moto has
+no IAM propagation delay to wait for, so it is never called).
 """
 
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, cast
-
-import yaml
+from typing import TYPE_CHECKING, Final
 
 import enable_vpc_flow_logs as script
 from tests.benchmarks.measure import Measurement, measure
-from tests.unit.lambdas.vpc_flow_logs_rule.builders import ACCOUNT_ID, REGION
+from tests.unit.ssm_documents.payloads import REGION, runbook_input
 
 if TYPE_CHECKING:
     import boto3
 
-    from enable_vpc_flow_logs import RunbookInput, RunbookOutput
+    from enable_vpc_flow_logs import RunbookOutput
 
-DOCUMENT: Final = (
-    Path(__file__).resolve().parents[2] / "ssm_documents" / "enable_vpc_flow_logs.yaml"
-)
-GLOBALS: Final = {
-    "global:ACCOUNT_ID": ACCOUNT_ID,
-    "global:REGION": REGION,
-    "global:AWS_PARTITION": "aws",
-}
 FRESH_WITHOUT_ROLE: Final = "fresh VPC, no delivery role yet"
 FRESH: Final = "fresh VPC, delivery role exists"
 ALREADY_COMPLIANT: Final = "already-compliant VPC (run again)"
-_PLACEHOLDER: Final = re.compile(r"^\{\{\s*([\w:]+)\s*\}\}$")
-BOUNDARY_ARN: Final = f"arn:aws:iam::{ACCOUNT_ID}:policy/vpc-flow-logs-guard/Bench-Boundary"
-"""The delivery role's boundary, as the remediation configuration passes it (no default)."""
-
-
-@functools.cache
-def _document() -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load(DOCUMENT.read_text(encoding="utf-8"))
-    return document
-
-
-def runbook_input(vpc_id: str) -> RunbookInput:
-    """The executeScript step's payload for ``vpc_id``, every other parameter at its default
-    (the boundary, which has none that works, as the stack gives it)."""
-    document = _document()
-    values: dict[str, Any] = {
-        name: spec["default"] for name, spec in document["parameters"].items() if "default" in spec
-    }
-    values.update(GLOBALS, VpcId=vpc_id, DeliveryRoleBoundaryArn=BOUNDARY_ARN)
-    (step,) = (s for s in document["mainSteps"] if s["action"] == "aws:executeScript")
-    payload = {}
-    for key, value in step["inputs"]["InputPayload"].items():
-        match = _PLACEHOLDER.match(str(value))
-        payload[key] = values[match.group(1)] if match else value
-    return cast("RunbookInput", payload)
 
 
 def _instant(seconds: float) -> None:

@@ -6,11 +6,11 @@ import fnmatch
 import json
 from typing import TYPE_CHECKING, Any
 
-import parliament
 import pytest
 
 import enable_vpc_flow_logs as script
 from enable_vpc_flow_logs import RemediationError
+from tests.support.policy_lint import parliament_findings
 from tests.unit.ssm_documents.scripts.builders import (
     ACCOUNT,
     BOUNDARY_ARN,
@@ -254,9 +254,7 @@ def test_policy_comparison_ignores_form_but_not_meaning() -> None:
 
 @pytest.mark.parametrize("policy", [our_policy(), script.delivery_policy("aws-cn", ACCOUNT)])
 def test_delivery_policy_passes_parliament(policy: dict[str, Any]) -> None:
-    findings = parliament.analyze_policy_string(json.dumps(policy)).findings
-
-    assert [(finding.issue, finding.detail) for finding in findings] == []
+    assert parliament_findings(policy) == []
 
 
 def test_delivery_policy_has_exactly_the_four_actions() -> None:
