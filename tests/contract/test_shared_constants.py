@@ -603,17 +603,17 @@ def test_the_runbook_creates_only_destinations_the_rule_accepts() -> None:
 # --------------------------------------------------------------------------------------------
 
 CENTRAL_BUCKET: Final = "arn:aws:s3:::org-vpc-flow-logs"
-EVERY_SETTING: Final = {
+EVERY_SETTING: Final[dict[str, object]] = {
     "exemptVpcIds": ["vpc-0123456789abcdef0"],
     "exemptTag": "FlowLogsExempt=true",
     "logFormat": "${version} ${srcaddr}",
 }
-CLOUD_WATCH_LOGS_SETTINGS: Final = {
+CLOUD_WATCH_LOGS_SETTINGS: Final[dict[str, object]] = {
     **EVERY_SETTING,
     "kmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     "centralLogDestinationArn": "arn:aws:logs:{region}:111122223333:destination:central",
 }
-S3_SETTINGS: Final = {
+S3_SETTINGS: Final[dict[str, object]] = {
     **EVERY_SETTING,
     "destination": "s3",
     "centralBucketArn": CENTRAL_BUCKET,
@@ -621,7 +621,10 @@ S3_SETTINGS: Final = {
     "s3HiveCompatiblePartitions": True,
     "s3PerHourPartition": True,
 }
-VARIANTS: Final = {"cloud-watch-logs": CLOUD_WATCH_LOGS_SETTINGS, "s3": S3_SETTINGS}
+VARIANTS: Final[dict[str, dict[str, object]]] = {
+    "cloud-watch-logs": CLOUD_WATCH_LOGS_SETTINGS,
+    "s3": S3_SETTINGS,
+}
 
 
 def test_the_settings_reach_every_rule_parameter_and_no_other() -> None:
