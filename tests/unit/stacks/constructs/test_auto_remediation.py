@@ -110,6 +110,19 @@ def test_parameters_left_out_are_the_document_defaults_we_want(default: Synthesi
 
 
 CENTRAL_BUCKET = "arn:aws:s3:::org-vpc-flow-logs"
+
+
+def assert_satisfy_the_document(values: dict[str, str]) -> None:
+    """Each value is one its document parameter allows (allowedValues, allowedPattern)."""
+    declared = build_document(DOCUMENT_PATH)["parameters"]
+    for name, value in values.items():
+        spec = declared[name]
+        if "allowedValues" in spec:
+            assert value in [str(allowed) for allowed in spec["allowedValues"]], name
+        if "allowedPattern" in spec:
+            assert re.search(spec["allowedPattern"], value), name
+
+
 TO_CENTRAL_BUCKET = {"destination": "s3", "centralBucketArn": CENTRAL_BUCKET}
 
 
@@ -117,7 +130,6 @@ def test_with_the_central_bucket_the_runbook_delivers_there(
     synth: Callable[..., Synthesized],
 ) -> None:
     synthesized = synth({**TO_CENTRAL_BUCKET, "trafficType": "ALL"})
-    declared = build_document(DOCUMENT_PATH)["parameters"]
 
     values = static(remediation(synthesized)["Properties"]["Parameters"])
     values.pop("AutomationAssumeRole")
@@ -132,12 +144,7 @@ def test_with_the_central_bucket_the_runbook_delivers_there(
         "S3HiveCompatiblePartitions": "false",
         "S3PerHourPartition": "false",
     }
-    for name, value in values.items():
-        spec = declared[name]
-        if "allowedValues" in spec:
-            assert value in [str(allowed) for allowed in spec["allowedValues"]], name
-        if "allowedPattern" in spec:
-            assert re.search(spec["allowedPattern"], value), name
+    assert_satisfy_the_document(values)
     # and the rule accepts what the runbook creates there
     _, rule = synthesized.only("AWS::Config::ConfigRule")
     assert rule["Properties"]["InputParameters"]["S3BucketArn"] == CENTRAL_BUCKET
@@ -145,18 +152,12 @@ def test_with_the_central_bucket_the_runbook_delivers_there(
 
 
 def test_static_values_satisfy_the_document_constraints(everything: Synthesized) -> None:
-    declared = build_document(DOCUMENT_PATH)["parameters"]
     values = static(remediation(everything)["Properties"]["Parameters"])
     values.pop("AutomationAssumeRole")  # a token here; its pattern is checked on the ARN form
     values.pop("DeliveryRoleBoundaryArn")  # a Ref too: see the test below
 
     assert values
-    for name, value in values.items():
-        spec = declared[name]
-        if "allowedValues" in spec:
-            assert value in [str(allowed) for allowed in spec["allowedValues"]], name
-        if "allowedPattern" in spec:
-            assert re.search(spec["allowedPattern"], value), name
+    assert_satisfy_the_document(values)
 
 
 def test_boundary_arn_as_deployed_satisfies_the_document_and_the_script(

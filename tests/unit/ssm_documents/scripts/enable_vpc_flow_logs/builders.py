@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
     Scenario = Callable[[World, str], None]
 
-__all__ = [  # the names the runbook's test files import (they once lived in one test file)
+__all__ = [  # what the runbook script's test files import from here
     "ACCOUNT",
     "AUTOMATION_ROLE_ACTIONS",
     "BOUNDARY_ARN",
