@@ -804,6 +804,7 @@ VALIDATIONS: Final = [
             "flow-logs": False,
             "arn:aws:s3:eu-west-1:123456789012:flow-logs": False,
             "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc-flow-logs/a": False,
+            "arn:awsx:s3:::flow-logs": False,  # not a partition
         },
     ),
     Validation(
@@ -820,6 +821,7 @@ VALIDATIONS: Final = [
             "arn:aws:kms:us-east-1:123456789012:alias/logs": False,
             "1234abcd-12ab-34cd-56ef-1234567890ab": False,
             KMS_KEY.upper(): False,
+            KMS_KEY.replace("arn:aws:", "arn:awsx:"): False,  # not a partition
         },
     ),
     Validation(
@@ -871,6 +873,7 @@ VALIDATIONS: Final = [
             BOUNDARY_ARN.replace("vpc-flow-logs-guard/", ""): False,
             "arn:aws:iam::aws:policy/AdministratorAccess": False,
             BOUNDARY_ARN + "/nested": False,
+            BOUNDARY_ARN.replace("arn:aws:", "arn:awsx:"): False,  # not a partition
         },
     ),
     Validation(
