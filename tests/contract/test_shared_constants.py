@@ -29,7 +29,15 @@ import yaml
 
 # The runbook's script package: every fact this test reads from it is read through
 # RUNBOOK_SCRIPT.
-from enable_vpc_flow_logs import boundary, common, delivery_role, flow_log_plan, request
+from enable_vpc_flow_logs import (
+    boundary,
+    common,
+    delivery_role,
+    destinations,
+    flow_log_plan,
+    input_checks,
+    request,
+)
 from local_aws import iam_requests, scenario
 from stacks.constructs import config_rule, remediation_runbook
 from stacks.settings import account as settings_module
@@ -54,7 +62,7 @@ RUNBOOK_SCRIPT: Final[dict[str, Any]] = {
     "retention days": request.RETENTION_DAYS,
     "aggregation intervals": request.AGGREGATION_INTERVALS,
     "default aggregation interval": flow_log_plan.DEFAULT_AGGREGATION_INTERVAL,
-    "S3 file formats": request.S3_FILE_FORMATS,
+    "S3 file formats": destinations.S3_FILE_FORMATS,
     "default destination options": common.DEFAULT_DESTINATION_OPTIONS,
     "ManagedBy key": common.MANAGED_BY_KEY,
     "ManagedBy value": common.MANAGED_BY_VALUE,
@@ -64,7 +72,7 @@ RUNBOOK_SCRIPT: Final[dict[str, Any]] = {
     "trust policy": delivery_role.trust_policy,
     "delivery policy": delivery_role.delivery_policy,
     "parse input": request.parse_request,
-    "input error": request.InvalidInputError,
+    "input error": input_checks.InvalidInputError,
 }
 """Where each fact lives in the runbook's script package (one place to re-point when it moves)."""
 

@@ -324,6 +324,9 @@ def test_flow_logs_parameters_are_the_public_interface(
         "S3FileFormat",
         "S3HiveCompatiblePartitions",
         "S3PerHourPartition",
+        "FirehoseArn",
+        "DeliverLogsPermissionArn",
+        "DeliverCrossAccountRole",
     ]
     assert {name: parameters[name].get("default") for name in parameters} == {
         "VpcId": None,
@@ -341,6 +344,9 @@ def test_flow_logs_parameters_are_the_public_interface(
         "S3FileFormat": "plain-text",
         "S3HiveCompatiblePartitions": "false",
         "S3PerHourPartition": "false",
+        "FirehoseArn": "",
+        "DeliverLogsPermissionArn": "",
+        "DeliverCrossAccountRole": "",
     }
     assert flow_logs_document["outputs"] == [
         "Verify.FlowLogId",
