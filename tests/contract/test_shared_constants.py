@@ -39,7 +39,12 @@ from enable_vpc_flow_logs import (
     request,
 )
 from local_aws import iam_requests, scenario
-from stacks.constructs import config_rule, remediation_runbook
+from stacks.constructs import (
+    config_rule,
+    firehose_destination,
+    firehose_source,
+    remediation_runbook,
+)
 from stacks.settings import account as settings_module
 from stacks.settings.account import Settings, SettingsError
 from tests.support import accounts
@@ -73,6 +78,9 @@ RUNBOOK_SCRIPT: Final[dict[str, Any]] = {
     "delivery policy": delivery_role.delivery_policy,
     "parse input": request.parse_request,
     "input error": input_checks.InvalidInputError,
+    "Firehose destination": common.KINESIS_DATA_FIREHOSE,
+    "cross-account role prefix": destinations.CROSS_ACCOUNT_ROLE_PREFIX,
+    "source role": destinations.SOURCE_ROLE,
 }
 """Where each fact lives in the runbook's script package (one place to re-point when it moves)."""
 
@@ -565,6 +573,53 @@ FACTS: Final = [
         },
     ),
     Fact(
+        "the Firehose destination type",
+        {
+            "rule (model.KINESIS_DATA_FIREHOSE)": rule_model.KINESIS_DATA_FIREHOSE,
+            "settings (account.KINESIS_DATA_FIREHOSE)": settings_module.KINESIS_DATA_FIREHOSE,
+            "stack (remediation_runbook.KINESIS_DATA_FIREHOSE)": (
+                remediation_runbook.KINESIS_DATA_FIREHOSE
+            ),
+            "runbook script": RUNBOOK_SCRIPT["Firehose destination"],
+        },
+    ),
+    Fact(
+        "the name prefix of the stream account's role (VPC User Guide)",
+        {
+            "runbook script": RUNBOOK_SCRIPT["cross-account role prefix"],
+            "runbook document (DeliverCrossAccountRole allowedPattern)": pattern_literal(
+                "DeliverCrossAccountRole", "+/)*"
+            ),
+            "settings (account.CROSS_ACCOUNT_ROLE_PREFIX)": (
+                settings_module.CROSS_ACCOUNT_ROLE_PREFIX
+            ),
+            "log-archive stack (firehose_destination.CROSS_ACCOUNT_ROLE_PREFIX)": (
+                firehose_destination.CROSS_ACCOUNT_ROLE_PREFIX
+            ),
+        },
+    ),
+    Fact(
+        "the Firehose source role's IAM path",
+        {
+            "stack (firehose_source.SOURCE_ROLE_PATH)": firehose_source.SOURCE_ROLE_PATH,
+            "runbook script (the path its SOURCE_ROLE accepts)": single(
+                path
+                for path in (firehose_source.SOURCE_ROLE_PATH, "/", "/service-role/", "/other/")
+                if RUNBOOK_SCRIPT["source role"].fullmatch(f"arn:aws:iam::{ACCOUNT}:role{path}R")
+            ),
+            "runbook document (DeliverLogsPermissionArn allowedPattern)": pattern_literal(
+                "DeliverLogsPermissionArn", ":role"
+            ),
+        },
+    ),
+    Fact(
+        "the log delivery service (the Firehose source role's principal)",
+        {
+            "stack (firehose_source.LOG_DELIVERY_SERVICE)": firehose_source.LOG_DELIVERY_SERVICE,
+            "embedded AWS (iam_requests.LOG_DELIVERY_SERVICE)": iam_requests.LOG_DELIVERY_SERVICE,
+        },
+    ),
+    Fact(
         "the runbook document",
         {
             "stack (remediation_runbook.DOCUMENT_PATH)": remediation_runbook.DOCUMENT_PATH,
@@ -727,10 +782,10 @@ def rule_accepts(name: str) -> Callable[[str], bool]:
     return accepts
 
 
-def settings_accept(key: str) -> Callable[[str], bool]:
+def settings_accept(key: str, **context: object) -> Callable[[str], bool]:
     def accepts(value: str) -> bool:
         try:
-            settings(**{key: value})
+            settings(**context, **{key: value})
         except SettingsError as error:
             message = str(error)
         else:
@@ -752,6 +807,31 @@ class Validation:
     name: str
     places: dict[str, Callable[[str], bool]]
     samples: dict[str, bool]
+
+
+STREAM_ACCOUNT: Final = "111122223333"
+STREAM: Final = f"arn:aws:firehose:us-east-1:{STREAM_ACCOUNT}:deliverystream/central"
+CROSS_ACCOUNT_ROLE: Final = (
+    f"arn:aws:iam::{STREAM_ACCOUNT}:role/AWSLogDeliveryFirehoseCrossAccountRole-us-east-1"
+)
+SOURCE: Final = f"arn:aws:iam::{ACCOUNT}:role/vpc-flow-logs-guard/VpcFlowLogsGuard-Source-1A2B"
+TO_STREAM: Final = {
+    "DestinationType": "kinesis-data-firehose",
+    "FirehoseArn": STREAM,
+    "DeliverLogsPermissionArn": SOURCE,
+    "DeliverCrossAccountRole": CROSS_ACCOUNT_ROLE,
+}
+"""The runbook's Firehose parameters, each validation varying one of them."""
+TO_STREAM_SETTINGS: Final = {
+    "destination": "kinesis-data-firehose",
+    "centralFirehoseArn": STREAM,
+    "centralFirehoseRoleArn": CROSS_ACCOUNT_ROLE,
+}
+
+
+def but(context: dict[str, str], name: str) -> dict[str, str]:
+    """``context`` without ``name``: the value a validation varies."""
+    return {key: value for key, value in context.items() if key != name}
 
 
 KMS_KEY: Final = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -882,6 +962,73 @@ VALIDATIONS: Final = [
             "arn:aws:iam::aws:policy/AdministratorAccess": False,
             BOUNDARY_ARN + "/nested": False,
             BOUNDARY_ARN.replace("arn:aws:", "arn:awsx:"): False,  # not a partition
+        },
+    ),
+    Validation(
+        # The settings also take {region} for the Region (each stack's own): not sampled here.
+        "Firehose stream ARN",
+        {
+            "runbook document (FirehoseArn allowedPattern)": document_pattern("FirehoseArn"),
+            "runbook script (FirehoseArn)": runbook_accepts(
+                "FirehoseArn", **but(TO_STREAM, "FirehoseArn")
+            ),
+            "rule (FirehoseArn)": rule_accepts("FirehoseArn"),
+            "settings (centralFirehoseArn)": settings_accept(
+                "centralFirehoseArn", **but(TO_STREAM_SETTINGS, "centralFirehoseArn")
+            ),
+        },
+        {
+            STREAM: True,
+            STREAM.replace("central", "A.b_c-1"): True,
+            STREAM.replace("central", "a" * 64): True,
+            STREAM.replace("central", "a" * 65): False,
+            STREAM.replace("deliverystream/", "deliverystream:"): False,  # EC2's doc example
+            STREAM.replace("central", "a b"): False,
+            STREAM.replace("arn:aws:", "arn:awsx:"): False,
+            STREAM.replace(STREAM_ACCOUNT, "11112222333"): False,
+            f"arn:aws:kinesis:us-east-1:{STREAM_ACCOUNT}:stream/central": False,
+        },
+    ),
+    Validation(
+        "the stream account's role ARN",
+        {
+            "runbook document (DeliverCrossAccountRole allowedPattern)": document_pattern(
+                "DeliverCrossAccountRole"
+            ),
+            "runbook script (DeliverCrossAccountRole)": runbook_accepts(
+                "DeliverCrossAccountRole", **but(TO_STREAM, "DeliverCrossAccountRole")
+            ),
+            "settings (centralFirehoseRoleArn)": settings_accept(
+                "centralFirehoseRoleArn", **but(TO_STREAM_SETTINGS, "centralFirehoseRoleArn")
+            ),
+        },
+        {
+            CROSS_ACCOUNT_ROLE: True,
+            CROSS_ACCOUNT_ROLE.removesuffix("-us-east-1"): True,
+            CROSS_ACCOUNT_ROLE.replace(":role/", ":role/team/"): True,
+            CROSS_ACCOUNT_ROLE.replace("AWSLogDelivery", ""): False,
+            CROSS_ACCOUNT_ROLE.replace(":role/", ":role/My"): False,
+            CROSS_ACCOUNT_ROLE.replace(":role/", ":user/"): False,
+            CROSS_ACCOUNT_ROLE.replace("arn:aws:", "arn:awsx:"): False,
+        },
+    ),
+    Validation(
+        "the Firehose source role ARN",
+        {
+            "runbook document (DeliverLogsPermissionArn allowedPattern)": document_pattern(
+                "DeliverLogsPermissionArn"
+            ),
+            "runbook script (DeliverLogsPermissionArn)": runbook_accepts(
+                "DeliverLogsPermissionArn", **but(TO_STREAM, "DeliverLogsPermissionArn")
+            ),
+        },
+        {
+            SOURCE: True,
+            SOURCE.replace("VpcFlowLogsGuard-Source-1A2B", "a" * 64): True,
+            SOURCE.replace("VpcFlowLogsGuard-Source-1A2B", "a" * 65): False,
+            SOURCE.replace("vpc-flow-logs-guard/", ""): False,
+            SOURCE.replace("vpc-flow-logs-guard/", "vpc-flow-logs-guard/nested/"): False,
+            SOURCE.replace("arn:aws:", "arn:awsx:"): False,
         },
     ),
     Validation(

@@ -91,7 +91,8 @@ def test_remediation_parameters_are_document_parameters(everything: Synthesized)
 def test_parameters_left_out_are_the_document_defaults_we_want(default: Synthesized) -> None:
     # Config refuses empty static values, so "no KMS key", "one log group per VPC" and "AWS
     # default format" are left to the document's defaults: they must be empty there. The S3
-    # object options do not apply to CloudWatch Logs: their defaults are EC2's own.
+    # object options do not apply to CloudWatch Logs: their defaults are EC2's own. Nor do the
+    # Firehose stream and roles: empty.
     declared = build_document(DOCUMENT_PATH)["parameters"]
     given = remediation(default)["Properties"]["Parameters"]
 
@@ -102,6 +103,9 @@ def test_parameters_left_out_are_the_document_defaults_we_want(default: Synthesi
         "LogGroupName": "",
         "LogFormat": "",
         "S3BucketArn": "",
+        "FirehoseArn": "",
+        "DeliverLogsPermissionArn": "",
+        "DeliverCrossAccountRole": "",
         "S3FileFormat": "plain-text",
         "S3HiveCompatiblePartitions": "false",
         "S3PerHourPartition": "false",
