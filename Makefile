@@ -82,8 +82,9 @@ imports: $(PY_STAMP)
 	PYTHONPATH=$(CURDIR):$(CURDIR)/lambdas:$(CURDIR)/ssm_documents/scripts $(BIN)/lint-imports --no-cache
 
 # The end-to-end tests (tests/e2e) synthesize with the pinned CDK CLI, hence node_modules.
+# Coverage is measured as pyproject.toml's [tool.coverage.*] say; under its fail_under, this fails.
 unit: $(PY_STAMP) $(NODE_STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest --cov --cov-report=term:skip-covered
 
 # cdk-nag runs inside the synth (app.py registers it); a finding fails the synth.
 synth: install

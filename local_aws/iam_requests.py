@@ -5,8 +5,9 @@ be evaluated against the template's policies with their resources and conditions
 the product calls: the IAM action, the ARN of each resource it touches (the service
 authorization reference's resource types; ``"*"`` where the action has none), the implicit
 requests AWS makes (``iam:PassRole`` of a flow log's delivery role, ``ec2:CreateTags`` and tag
-permissions when a create call carries tags) and the request-context keys AWS sends
-(``aws:RequestTag/<key>``, ``aws:TagKeys``, ``aws:ResourceTag/<key>``, ``iam:PassedToService``,
+permissions when a create call carries tags, the log delivery of an S3 or Firehose flow log)
+and the request-context keys AWS sends (``aws:RequestTag/<key>``, ``aws:TagKeys``,
+``aws:ResourceTag/<key>``, ``iam:PassedToService``, ``iam:AssociatedResourceArn``,
 ``iam:PermissionsBoundary``, ``ec2:CreateAction``). Resource state (tags, a role's boundary, a
 rule's ARN) comes from a :class:`ResourceState` read when the call is made.
 
@@ -21,6 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 FLOW_LOGS_SERVICE: Final = "vpc-flow-logs.amazonaws.com"
+LOG_DELIVERY_SERVICE: Final = "delivery.logs.amazonaws.com"
+"""The service a Firehose flow log's source account role is passed to (VPC User Guide, "IAM
+roles for cross account delivery")."""
+LOG_DELIVERY_DESTINATIONS: Final = frozenset({"s3", "kinesis-data-firehose"})
+"""Flow-log destinations set up as a log delivery: CreateFlowLogs needs logs:CreateLogDelivery
+and DeleteFlowLogs logs:DeleteLogDelivery (VPC User Guide, "Create a flow log that publishes to
+Amazon S3" and "... to Amazon Data Firehose")."""
 Context = Mapping[str, str | list[str]]
 
 
@@ -177,13 +185,13 @@ def _ec2_create_flow_logs(call: ApiCall, state: ResourceState) -> list[_Authoriz
     }
     # The new flow log has no id yet: EC2 authorizes creation against ".../vpc-flow-log/*".
     new_flow_log = _arn(call, "ec2", "vpc-flow-log/*")
-    requests: list[_Authorization] = [
-        (
-            "ec2:CreateFlowLogs",
-            _arn(call, "ec2", f"{segment}/{resource_id}"),
-            _resource_tags(state.ec2_tags(resource_id), "aws", "ec2"),
-        )
+    sources = [
+        (resource_id, _arn(call, "ec2", f"{segment}/{resource_id}"))
         for resource_id in parameters.get("ResourceIds", [])
+    ]
+    requests: list[_Authorization] = [
+        ("ec2:CreateFlowLogs", arn, _resource_tags(state.ec2_tags(resource_id), "aws", "ec2"))
+        for resource_id, arn in sources
     ]
     requests.append(("ec2:CreateFlowLogs", new_flow_log, _request_tags(tags)))
     if tags:
@@ -197,12 +205,26 @@ def _ec2_create_flow_logs(call: ApiCall, state: ResourceState) -> list[_Authoriz
             )
         )
     role_arn = parameters.get("DeliverLogsPermissionArn")
-    if role_arn:
+    destination_type = parameters.get("LogDestinationType")
+    if role_arn and destination_type == "kinesis-data-firehose":
+        # VPC User Guide, "IAM roles for cross account delivery": the source account role is
+        # passed to the log delivery service for the monitored resource (the guide's example
+        # conditions PassRole on both keys). Not verified on real AWS: the value AWS sends for
+        # iam:AssociatedResourceArn, taken as each monitored resource's ARN.
+        requests.extend(
+            (
+                "iam:PassRole",
+                str(role_arn),
+                {"iam:PassedToService": LOG_DELIVERY_SERVICE, "iam:AssociatedResourceArn": arn},
+            )
+            for _, arn in sources
+        )
+    elif role_arn:
         # VPC User Guide, "IAM role for publishing flow logs to CloudWatch Logs": the caller
         # must be allowed iam:PassRole on the delivery role.
         requests.append(("iam:PassRole", str(role_arn), {"iam:PassedToService": FLOW_LOGS_SERVICE}))
-    if parameters.get("LogDestinationType") == "s3":
-        # VPC User Guide, "Flow log records for S3": logs:CreateLogDelivery, no resource.
+    if destination_type in LOG_DELIVERY_DESTINATIONS:
+        # logs:CreateLogDelivery has no resource-level permissions.
         requests.append(("logs:CreateLogDelivery", "*", {}))
     return requests
 
@@ -219,7 +241,7 @@ def _ec2_delete_flow_logs(call: ApiCall, state: ResourceState) -> list[_Authoriz
                 _resource_tags(tags, "aws", "ec2"),
             )
         )
-        if flow_log is not None and flow_log.destination_type == "s3":
+        if flow_log is not None and flow_log.destination_type in LOG_DELIVERY_DESTINATIONS:
             requests.append(("logs:DeleteLogDelivery", "*", {}))
     return requests
 

@@ -11,10 +11,10 @@ each service role's credentials, turns IAM enforcement on, and hands out:
   authorize for the roles' calls (``local_aws.request_log``).
 
 With ``log_archive=LogArchiveAccount(stack_name, account_id)`` the assembly's log-archive stack is
-deployed first, into that account of the same embedded AWS (its buckets, Firehose stream,
+deployed first, into that account of the same embedded AWS (its buckets, Firehose streams,
 CloudWatch Logs destination and roles), so the per-account stack's account-level subscription
-filter policy forwards there: ``local.log_archive`` is that stack, ``local.log_archive_admin``
-its account's admin.
+filter policy forwards there, or its remediation delivers to the stream with its roles:
+``local.log_archive`` is that stack, ``local.log_archive_admin`` its account's admin.
 
 Everything lives on ``127.0.0.1`` and in a temporary folder removed on exit.
 """
@@ -26,7 +26,7 @@ import time
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from local_aws.app_model import read_guard_stack, read_log_archive_stack
 from local_aws.assembly import CloudAssembly, StackTemplate
@@ -84,16 +84,42 @@ def read_log_archive(
     archive = read_log_archive_stack(
         StackTemplate(artifact, account_id=account.account_id, region=region)
     )
-    if not archive.destinations:
+    if not archive.destinations and not archive.streams:
         raise TemplateError(
             f"the log-archive stack {account.stack_name} has no CloudWatch Logs destination "
-            "(synthesize with -c centralLogDestination=true)"
+            "and no Firehose stream (synthesize with -c centralLogDestination=true or -c "
+            "firehoseDelivery=true)"
         )
     for stream in archive.streams.values():
         processing = stream.extended_s3.get("ProcessingConfiguration", {})
         if any(p.get("Type") == "MetadataExtraction" for p in processing.get("Processors", [])):
             firehose.jq_path()  # a clear JqMissingError now, not a server error later
     return archive
+
+
+FIREHOSE_PARAMETERS: Final = {
+    "FirehoseArn": "CentralFirehoseArn",
+    "DeliverCrossAccountRole": "CentralFirehoseRoleArn",
+}
+"""The remediation's Firehose parameters and the log-archive outputs they are set from."""
+
+
+def check_firehose_delivery(stack: GuardStack, archive: ArchiveStack) -> None:
+    """The stream and the destination role the remediation names are the log-archive stack's."""
+    remediation = stack.remediation
+    given = remediation.parameters if remediation is not None else {}
+    created = {"FirehoseArn": set(archive.streams), "DeliverCrossAccountRole": set(archive.roles)}
+    for name, output in FIREHOSE_PARAMETERS.items():
+        parameter = given.get(name)
+        if parameter is None:
+            continue
+        (value,) = parameter.static_values
+        if value not in created[name]:
+            raise TemplateError(
+                f"the remediation of {stack.template.stack_name} delivers with {name} {value}, "
+                f"which the log-archive stack {archive.template.stack_name} does not create: "
+                f"synthesize with its output {output}, the Region as {{region}}"
+            )
 
 
 def check_forwarding(stack: GuardStack, archive: ArchiveStack) -> None:
@@ -163,6 +189,7 @@ class LocalDeployment(AbstractContextManager["LocalDeployment"]):
         if account is not None:
             archive = read_log_archive(self._assembly_dir, account, region=self._region)
             check_forwarding(stack, archive)
+            check_firehose_delivery(stack, archive)
         embedded = self._exit.enter_context(EmbeddedAws(self._region, fixes=patch_moto()))
         self._embedded = embedded
         if account is not None and archive is not None:

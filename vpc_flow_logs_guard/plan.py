@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Final, Protocol
 import yaml
 
 from enable_vpc_flow_logs.boundary import BOUNDARY_PATH
-from enable_vpc_flow_logs.common import MANAGED_BY_KEY, MANAGED_BY_VALUE, S3, destination_text
+from enable_vpc_flow_logs.common import (
+    CLOUD_WATCH_LOGS,
+    MANAGED_BY_KEY,
+    MANAGED_BY_VALUE,
+    destination_text,
+)
 from enable_vpc_flow_logs.delivery_role import (
     INLINE_POLICY_NAME,
     delivery_policy,
@@ -27,8 +32,9 @@ from enable_vpc_flow_logs.delivery_role import (
     trust_policy,
 )
 from enable_vpc_flow_logs.flow_log_plan import FlowLogPlan, flow_log_id, plan_flow_log
+from enable_vpc_flow_logs.input_checks import InvalidInputError
 from enable_vpc_flow_logs.log_group import retention_to_set
-from enable_vpc_flow_logs.request import InvalidInputError, parse_request
+from enable_vpc_flow_logs.request import parse_request
 from stacks.settings.account import in_region
 from vpc_flow_logs_guard.model import VpcPlan
 
@@ -115,7 +121,7 @@ def plan_vpc(payload: Mapping[str, object], reads: RunbookReads) -> VpcPlan:
             f"satisfy the request: {', '.join(flow.conflicts)}",
         )
     role = group = ""
-    if request["DestinationType"] != S3:
+    if request["DestinationType"] == CLOUD_WATCH_LOGS:  # the branch skips both steps otherwise
         existing = flow.satisfying.get("DeliverLogsPermissionArn", "") if flow.satisfying else ""
         if existing and existing.rsplit("/", 1)[-1] != request["DeliveryRoleName"]:
             role = f"leave alone: the flow log kept delivers with {existing}"

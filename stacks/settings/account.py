@@ -53,11 +53,11 @@ RULE_INPUT_PARAMETERS_MAX_CHARS: Final = 1024
 
 VPC_ID: Final = re.compile(r"vpc-[0-9a-f]{8}(?:[0-9a-f]{9})?")
 KMS_KEY_ARN: Final = re.compile(
-    r"arn:aws[a-z-]*:kms:[a-z]{2}(?:-[a-z]+)+-\d{1,2}:\d{12}:key/"
+    r"arn:aws(?:-[a-z]+)*:kms:[a-z]{2}(?:-[a-z]+)+-\d{1,2}:\d{12}:key/"
     r"(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
 )
 """The runbook's ``KmsKeyArn`` allowedPattern (without its empty alternative)."""
-S3_BUCKET_ARN: Final = re.compile(r"arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+S3_BUCKET_ARN: Final = re.compile(r"arn:aws(?:-[a-z]+)*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 """A bucket ARN without a key prefix: VPC Flow Logs then writes under ``AWSLogs/``, the only
 prefix the log-archive bucket's policy lets the delivery service write to."""
 TAG_KEY_MAX: Final = 128
@@ -66,16 +66,16 @@ REGION_PLACEHOLDER: Final = "{region}"
 """Stands for the Region a stack is deployed to, in ``centralLogDestinationArn``: a StackSet
 deploys one template to every Region, and each Region forwards to its own destination."""
 LOGS_DESTINATION_ARN: Final = re.compile(
-    r"arn:aws[a-z-]*:logs:(?:\{region\}|[a-z]{2}(?:-[a-z]+)+-\d{1,2}):\d{12}:destination:[^:*]{1,512}"
+    r"arn:aws(?:-[a-z]+)*:logs:(?:\{region\}|[a-z]{2}(?:-[a-z]+)+-\d{1,2}):\d{12}:destination:[^:*]{1,512}"
 )
 """A CloudWatch Logs destination (PutDestination: a name of 1-512 characters, no ':' or '*')."""
 EVENT_BUS_ARN: Final = re.compile(
-    r"arn:aws[a-z-]*:events:[a-z]{2}(?:-[a-z]+)+-\d{1,2}:\d{12}:event-bus/[.\-_A-Za-z0-9]{1,256}"
+    r"arn:aws(?:-[a-z]+)*:events:[a-z]{2}(?:-[a-z]+)+-\d{1,2}:\d{12}:event-bus/[.\-_A-Za-z0-9]{1,256}"
 )
 """An event bus ARN of a bus that is not a partner's (EventBridge API: a name of 1-256 letters,
 digits, ``.``, ``-`` and ``_``), in one Region: members in every Region forward to it."""
 FIREHOSE_STREAM_ARN: Final = re.compile(
-    r"arn:aws[a-z-]*:firehose:(?:\{region\}|[a-z]{2}(?:-[a-z]+)+-\d{1,2}):(\d{12}):"
+    r"arn:aws(?:-[a-z]+)*:firehose:(?:\{region\}|[a-z]{2}(?:-[a-z]+)+-\d{1,2}):(\d{12}):"
     r"deliverystream/[A-Za-z0-9_.-]{1,64}"
 )
 """A Firehose stream (CreateDeliveryStream: a name of 1-64 letters, digits, '_', '.', '-')."""
@@ -83,7 +83,7 @@ CROSS_ACCOUNT_ROLE_PREFIX: Final = "AWSLogDeliveryFirehoseCrossAccountRole"
 """The name every destination-account role must start with (VPC User Guide, "IAM roles for
 cross account delivery")."""
 CROSS_ACCOUNT_ROLE_ARN: Final = re.compile(
-    r"arn:aws[a-z-]*:iam::(\d{12}):role/(?:[A-Za-z0-9_+=,.@-]+/)*"
+    r"arn:aws(?:-[a-z]+)*:iam::(\d{12}):role/(?:[A-Za-z0-9_+=,.@-]+/)*"
     + CROSS_ACCOUNT_ROLE_PREFIX
     + r"(?:[A-Za-z0-9_+=,.@-]|\{region\})*"
 )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Final
 
 from tests.support.accounts import BackendWorld, World
 
-__all__ = [  # BackendWorld stays importable from here (the audit benchmark uses it)
+__all__ = [
     "ACCEPT_DELETED",
     "BUCKET",
     "BUCKET_ARN",
@@ -29,11 +29,9 @@ __all__ = [  # BackendWorld stays importable from here (the audit benchmark uses
     "RETENTION_SHORTENED",
     "SHARED_LOG_GROUP",
     "SHORT_RETENTION_DAYS",
-    "BackendWorld",
     "Facts",
     "GrowingAccount",
     "Profile",
-    "World",
 ]
 
 if TYPE_CHECKING:

@@ -1,7 +1,8 @@
 """``make bench``, part two: what ``vpc-flow-logs-guard audit`` costs for 1,000 VPCs in 3 regions.
 
-Run as ``python tests/benchmarks/audit.py [--vpcs 1000]``. Every VPC gets a flow log to a log
-group of its own (the costliest case for the look-ups: DescribeLogGroups takes 50 names a call).
+Run as ``python tests/benchmarks/audit.py [--vpcs 1000]``. Every VPC gets a REJECT flow log to a
+log group of its own kept 365 days (the costliest case for the look-ups: DescribeLogGroups takes
+50 names a call), put straight into moto's backends (``tests.support.accounts.BackendWorld``).
 The calls are counted on the session the audit uses (tests/benchmarks/measure.py); the wall time
 is moto's, in this process, so it shows how the calls overlap, not what AWS would take.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +22,6 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 REGIONS = ("us-east-1", "eu-west-1", "us-west-2")
-ACCOUNT_ID = "123456789012"  # moto's default account
 
 
 class _Silent:
@@ -34,7 +35,9 @@ def main(argv: list[str]) -> int:
     from moto import mock_aws
 
     from local_aws.moto_patches import patch_moto
+    from stacks.settings.account import LOG_GROUP_PREFIX
     from tests.benchmarks.measure import measure
+    from tests.support.accounts import ACCOUNT_ID, BackendWorld
     from vpc_flow_logs_guard import aws
     from vpc_flow_logs_guard.audit import Target, run_audit
     from vpc_flow_logs_guard.parameters import PROJECT_CDK_JSON, rule_parameters
@@ -44,22 +47,17 @@ def main(argv: list[str]) -> int:
     vpcs = parser.parse_args(argv).vpcs
     parameters = rule_parameters(PROJECT_CDK_JSON, [])
     with mock_aws(), patch_moto():
+        started = time.perf_counter()
+        worlds = [BackendWorld(region=region) for region in REGIONS]
         for index in range(vpcs):
-            region = REGIONS[index % len(REGIONS)]
-            setup = boto3.session.Session(region_name=region)
-            ec2, logs = setup.client("ec2"), setup.client("logs")
-            vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-            name = f"/aws/vpc-flow-logs/{vpc_id}"
-            logs.create_log_group(logGroupName=name)
-            logs.put_retention_policy(logGroupName=name, retentionInDays=365)
-            ec2.create_flow_logs(
-                ResourceIds=[vpc_id],
-                ResourceType="VPC",
-                TrafficType="REJECT",
-                LogGroupName=name,
-                DeliverLogsPermissionArn=f"arn:aws:iam::{ACCOUNT_ID}:role/VpcFlowLogsDeliveryRole",
-            )
-        print(f"vpc-flow-logs-guard audit: {vpcs} VPCs (+{len(REGIONS)} default) in {REGIONS}")
+            world = worlds[index % len(worlds)]
+            vpc_id = world.vpc()
+            world.flow_log(vpc_id, log_group=world.log_group(f"{LOG_GROUP_PREFIX}{vpc_id}"))
+        built = time.perf_counter() - started
+        print(
+            f"vpc-flow-logs-guard audit: {vpcs} VPCs (+{len(REGIONS)} default) in {REGIONS}, "
+            f"built in moto's backends in {built:.1f} s"
+        )
         for workers in (1, 8):
             session = boto3.session.Session(region_name=REGIONS[0])
             account = aws.AccountAccess(session, ACCOUNT_ID, "aws")

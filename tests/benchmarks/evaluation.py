@@ -228,7 +228,8 @@ def measured_with_forwarding(target: Rule, expected: Mapping[str, int]) -> Measu
 
 class RecordEveryVpc:
     """The rule's look-ups, except that no recorded result ever matches: every VPC is recorded
-    on every run, as before issue 12 and as periodic rules such as the managed one do."""
+    on every run, as a rule that does not compare with the results Config already holds would,
+    and as periodic rules such as the managed one do."""
 
     def __init__(self, api: AwsApi) -> None:
         self._api = api

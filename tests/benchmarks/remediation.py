@@ -1,10 +1,12 @@
 """The runbook, measured: a fresh VPC, and one that is already compliant.
 
 The document plays in this process (``tests.support.runbook``): its steps in order, each script
-step calling its module with the input the document gives it (the parameters' defaults, the VPC
-id and the automation globals), with two things injected as the scripts' tests inject them: the
-boto3 session the clients come from (so the calls can be counted) and an instant ``sleep`` (moto
-has no IAM propagation delay to wait for, so it is never called).
+step calling its module with the input the document gives it. ``CheckInput`` gets what its
+Automation step would pass: its ``InputPayload`` with the parameters' defaults, the VPC id, the
+stack's boundary and the automation globals (``tests.unit.ssm_documents.payloads``). Two things
+are injected as the scripts' tests inject them: the boto3 session the clients come from (so the
+calls can be counted) and an instant ``sleep`` (moto has no IAM propagation delay to wait for,
+so it is never called).
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from enable_vpc_flow_logs.delivery_role import INLINE_POLICY_NAME
 from tests.benchmarks.measure import Measurement, measure
-from tests.support.runbook import play, source_document
-from tests.unit.lambdas.vpc_flow_logs_rule.builders import ACCOUNT_ID, REGION
+from tests.support.runbook import play
+from tests.unit.ssm_documents.payloads import REGION, runbook_input
 
 if TYPE_CHECKING:
     import boto3
@@ -23,23 +25,6 @@ if TYPE_CHECKING:
 FRESH_WITHOUT_ROLE: Final = "fresh VPC, no delivery role yet"
 FRESH: Final = "fresh VPC, delivery role exists"
 ALREADY_COMPLIANT: Final = "already-compliant VPC (run again)"
-BOUNDARY_ARN: Final = f"arn:aws:iam::{ACCOUNT_ID}:policy/vpc-flow-logs-guard/Bench-Boundary"
-"""The delivery role's boundary, as the remediation configuration passes it (no default)."""
-
-
-def runbook_input(vpc_id: str) -> dict[str, Any]:
-    """CheckInput's payload for ``vpc_id``, every other parameter at its default (the boundary,
-    which has none that works, as the stack gives it)."""
-    parameters = source_document()["parameters"]
-    defaults = {name: spec["default"] for name, spec in parameters.items() if "default" in spec}
-    return {
-        **defaults,
-        "VpcId": vpc_id,
-        "DeliveryRoleBoundaryArn": BOUNDARY_ARN,
-        "AccountId": ACCOUNT_ID,
-        "Region": REGION,
-        "Partition": "aws",
-    }
 
 
 def _instant(seconds: float) -> None:

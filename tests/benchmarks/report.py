@@ -231,7 +231,8 @@ def forwarding_table(results: Sequence[SizeResult]) -> str:
 
 
 def every_vpc_table(results: Sequence[SizeResult]) -> str:
-    """Record every VPC (before issue 12, and periodic rules like the managed one) beside this."""
+    """Record every VPC on every run (a rule that does not compare with the results Config
+    holds, and periodic rules like the managed one) beside this."""
     header = [f"N={_n(r.size)}" for r in results]
 
     def month(per_run: int) -> str:

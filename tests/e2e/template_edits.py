@@ -1,4 +1,8 @@
-"""Edit a copy of a synthesized assembly: take one action away from some roles' policies."""
+"""Edit a copy of a synthesized assembly: narrow what some of its policies grant.
+
+Each edit changes the copy's template in place and returns how many statements it changed; an
+edit that changes nothing fails, since a control on an unchanged template would prove nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +11,51 @@ import json
 import shutil
 from typing import TYPE_CHECKING, Any
 
+from local_aws.assembly import CloudAssembly
+
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
+
+Template = dict[str, Any]
+
+
+def edited_copy(
+    assembly: Path, destination: Path, edit: Callable[[Template], int], what: str
+) -> Path:
+    """A copy of the assembly (its one stack's template changed by ``edit``), in ``destination``.
+
+    ``what`` says what the edit looks for, for the failure when it finds nothing.
+    """
+    shutil.copytree(assembly, destination)
+    stack = CloudAssembly.load(destination).stack()
+    template = stack.template
+    assert edit(template), f"no {what}: the control would prove nothing"
+    stack.template_path.write_text(json.dumps(template))
+    return destination
 
 
 def copy_without_action(assembly: Path, destination: Path, service: str, action: str) -> Path:
     """A copy of the assembly whose roles trusted by ``service`` no longer grant ``action``."""
-    shutil.copytree(assembly, destination)
-    manifest = json.loads((destination / "manifest.json").read_text())
-    (template_file,) = [
-        artifact["properties"]["templateFile"]
-        for artifact in manifest["artifacts"].values()
-        if artifact["type"] == "aws:cloudformation:stack"
-    ]
-    template = json.loads((destination / template_file).read_text())
-    removed = _remove_action(template, service, action)
-    assert removed, f"no role trusted by {service} grants {action}: the control would prove nothing"
-    (destination / template_file).write_text(json.dumps(template))
-    return destination
+    return edited_copy(
+        assembly,
+        destination,
+        lambda template: _remove_action(template, service, action),
+        f"role trusted by {service} that grants {action}",
+    )
 
 
-def _remove_action(template: dict[str, Any], service: str, action: str) -> int:
+def copy_with_resource(assembly: Path, destination: Path, sid: str, resource: str) -> Path:
+    """A copy of the assembly whose policy statement ``sid`` applies to ``resource`` only."""
+    return edited_copy(
+        assembly,
+        destination,
+        lambda template: _set_resource(template, sid, resource),
+        f"policy statement {sid}",
+    )
+
+
+def _remove_action(template: Template, service: str, action: str) -> int:
     resources = template["Resources"]
     roles = {
         logical_id
@@ -63,27 +91,16 @@ def _remove_action(template: dict[str, Any], service: str, action: str) -> int:
     return removed
 
 
-def copy_with_resource(assembly: Path, destination: Path, sid: str, resource: str) -> Path:
-    """A copy of the assembly whose policy statement ``sid`` applies to ``resource`` only."""
-    shutil.copytree(assembly, destination)
-    manifest = json.loads((destination / "manifest.json").read_text())
-    (template_file,) = [
-        artifact["properties"]["templateFile"]
-        for artifact in manifest["artifacts"].values()
-        if artifact["type"] == "aws:cloudformation:stack"
-    ]
-    template = json.loads((destination / template_file).read_text())
+def _set_resource(template: Template, sid: str, resource: str) -> int:
     edited = 0
-    for resource_definition in template["Resources"].values():
-        properties = resource_definition.get("Properties", {})
+    for definition in template["Resources"].values():
+        properties = definition.get("Properties", {})
         documents = [policy["PolicyDocument"] for policy in properties.get("Policies", [])]
-        if resource_definition["Type"] in {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}:
+        if definition["Type"] in {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}:
             documents.append(properties["PolicyDocument"])
         for document in documents:
             for statement in document["Statement"]:
                 if statement.get("Sid") == sid:
                     statement["Resource"] = resource
                     edited += 1
-    assert edited, f"no policy statement {sid}: the control would prove nothing"
-    (destination / template_file).write_text(json.dumps(template))
-    return destination
+    return edited

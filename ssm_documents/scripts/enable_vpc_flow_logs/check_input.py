@@ -4,7 +4,8 @@ Validates every parameter once (``parse_request``), checks that the VPC exists i
 and region, and plans its flow logs: which one already satisfies the request, which of ours
 will be replaced, and whether a flow log the runbook did not create stands in the way (then
 the run stops here, naming it). Outputs the validated request and the plan as JSON for the
-later steps, and the destination type for the ``ChooseDestination`` branch.
+later steps, and the destination type for the ``ChooseDestination`` branch (only
+``cloud-watch-logs`` goes through ``DeliveryRole`` and ``LogGroup``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from enable_vpc_flow_logs.common import (
+    CLOUD_WATCH_LOGS,
     RETRY_CONFIG,
     S3,
     RemediationError,
@@ -48,6 +50,9 @@ class RunbookInput(TypedDict):
     S3FileFormat: str
     S3HiveCompatiblePartitions: str
     S3PerHourPartition: str
+    FirehoseArn: str
+    DeliverLogsPermissionArn: str
+    DeliverCrossAccountRole: str
     AccountId: str
     Region: str
     Partition: str
@@ -76,7 +81,9 @@ def run(events: RunbookInput, session: boto3.session.Session) -> CheckInputOutpu
     check_vpc(ec2, request)
     plan = plan_flow_log(describe_vpc_flow_logs(ec2, request["VpcId"]), request)
     if plan.satisfying is None and plan.conflicts:
-        where = "S3BucketArn prefix" if request["DestinationType"] == S3 else "LogGroupName"
+        where = {CLOUD_WATCH_LOGS: "LogGroupName", S3: "S3BucketArn prefix"}.get(
+            request["DestinationType"], "FirehoseArn"
+        )
         raise RemediationError(
             f"VPC {request['VpcId']} already has a flow log to {destination_text(request)} that "
             f"does not satisfy the request and that this runbook did not create: "

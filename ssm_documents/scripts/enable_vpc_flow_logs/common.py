@@ -24,6 +24,7 @@ LOG_GROUP_PREFIX: Final = "/aws/vpc-flow-logs/"
 """Every log group the runbook creates or touches is under it, as the automation role is."""
 CLOUD_WATCH_LOGS: Final = "cloud-watch-logs"
 S3: Final = "s3"
+KINESIS_DATA_FIREHOSE: Final = "kinesis-data-firehose"
 DEFAULT_DESTINATION_OPTIONS: Final = {
     "FileFormat": "plain-text",
     "HiveCompatiblePartitions": False,
@@ -69,9 +70,10 @@ def failing(what: str) -> Iterator[None]:
 
 def destination_text(request: Request) -> str:
     """The destination as a person reads it, e.g. ``log group /aws/vpc-flow-logs/x``."""
-    if request["DestinationType"] == S3:
-        return f"S3 {request['Destination']}"
-    return f"log group {request['LogGroupName']}"
+    kind = request["DestinationType"]
+    if kind == CLOUD_WATCH_LOGS:
+        return f"log group {request['LogGroupName']}"
+    return f"{'S3' if kind == S3 else 'Firehose stream'} {request['Destination']}"
 
 
 def backoff_delays(budget: float, first: float = 2.0, cap: float = 30.0) -> list[float]:

@@ -17,7 +17,9 @@ import boto3
 from botocore.exceptions import ClientError
 
 from enable_vpc_flow_logs.common import (
+    CLOUD_WATCH_LOGS,
     DEFAULT_DESTINATION_OPTIONS,
+    KINESIS_DATA_FIREHOSE,
     MANAGED_BY_KEY,
     MANAGED_BY_VALUE,
     RETRY_CONFIG,
@@ -118,7 +120,14 @@ def _appeared_since_planned(
 
 
 def flow_log_arguments(request: Request) -> dict[str, Any]:
-    """CreateFlowLogs' arguments for the request."""
+    """CreateFlowLogs' arguments for the request.
+
+    CloudWatch Logs: the log group and the delivery role. S3: the bucket, no role (S3 delivery
+    needs none), the options only when not EC2's defaults. Firehose: the stream, the source
+    account role (``DeliverLogsPermissionArn``, "required ... if the delivery stream and the
+    resources to monitor are in different accounts": EC2 API reference, CreateFlowLogs) and
+    the stream account's role (``DeliverCrossAccountRole``).
+    """
     arguments: dict[str, Any] = {
         "ResourceIds": [request["VpcId"]],
         "ResourceType": "VPC",
@@ -132,16 +141,19 @@ def flow_log_arguments(request: Request) -> dict[str, Any]:
             }
         ],
     }
-    to_s3 = request["DestinationType"] == S3
-    if to_s3:
-        arguments["LogDestination"] = request["Destination"]  # no role: S3 delivery needs none
-    else:
+    kind = request["DestinationType"]
+    if kind == CLOUD_WATCH_LOGS:
         arguments["LogGroupName"] = request["LogGroupName"]
+    else:
+        arguments["LogDestination"] = request["Destination"]
+    if kind != S3:
         arguments["DeliverLogsPermissionArn"] = request["DeliveryRoleArn"]
+    if kind == KINESIS_DATA_FIREHOSE:
+        arguments["DeliverCrossAccountRole"] = request["DeliverCrossAccountRole"]
     if request["LogFormat"]:
         arguments["LogFormat"] = request["LogFormat"]
     options = request["DestinationOptions"]
-    if to_s3 and options != DEFAULT_DESTINATION_OPTIONS:
+    if kind == S3 and options != DEFAULT_DESTINATION_OPTIONS:
         arguments["DestinationOptions"] = options  # only when asked: EC2 knows its defaults
     return arguments
 

@@ -13,6 +13,7 @@ from enable_vpc_flow_logs.common import (
     CLOUD_WATCH_LOGS,
     DEFAULT_DESTINATION_OPTIONS,
     DELIVERY_FAILED,
+    KINESIS_DATA_FIREHOSE,
     MANAGED_BY_KEY,
     MANAGED_BY_VALUE,
     S3,
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ec2.type_defs import FlowLogTypeDef
 
-    from enable_vpc_flow_logs.request import DestinationOptions, Request
+    from enable_vpc_flow_logs.destinations import DestinationOptions
+    from enable_vpc_flow_logs.request import Request
 
 DEFAULT_AGGREGATION_INTERVAL: Final = 600
 """What EC2 uses, and reports, when CreateFlowLogs is given no MaxAggregationInterval."""
@@ -39,7 +41,9 @@ class FlowLogDecision(TypedDict):
     Keep: str
     """The flow log that already satisfies the request, or empty: one is to be created."""
     KeepDeliveryRoleArn: str
-    """The role the kept flow log delivers with (empty for S3, or when none is kept)."""
+    """The role the kept flow log delivers with (empty for S3, or when none is kept): a kept
+    CloudWatch Logs flow log may deliver with another role than the one ``DeliveryRole``
+    manages."""
     Replace: list[str]
     """Our flow logs to the destination that do not satisfy the request (to delete)."""
 
@@ -125,16 +129,26 @@ def delivers_to_destination(flow_log: FlowLogTypeDef, request: Request) -> bool:
 
     For CloudWatch Logs, the requested log group in this account and region; for S3, exactly
     the requested bucket ARN and prefix (a flow log to another prefix of the same bucket is
-    another destination to AWS, and to us).
+    another destination to AWS, and to us); for Firehose, the requested stream, however its
+    ARN is spelled (``stream_key``). Which roles a Firehose flow log delivers with is not
+    judged: one that delivers (not FAILED) delivers, as the Config rule counts it.
     """
     if flow_log.get("LogDestinationType", CLOUD_WATCH_LOGS) != request["DestinationType"]:
         return False
     destination = flow_log.get("LogDestination")
     if request["DestinationType"] == S3:
         return (destination or "").rstrip("/") == request["Destination"]
+    if request["DestinationType"] == KINESIS_DATA_FIREHOSE:
+        return stream_key(destination or "") == stream_key(request["Destination"])
     if destination:
         return destination.removesuffix(":*") == request["LogGroupArn"]
     return flow_log.get("LogGroupName") == request["LogGroupName"]
+
+
+def stream_key(arn: str) -> str:
+    """A Firehose stream's ARN in one spelling: EC2's API reference writes a ``LogDestination``
+    as ``...:deliverystream:<name>``, the stream's own ARN is ``...:deliverystream/<name>``."""
+    return arn.replace(":deliverystream:", ":deliverystream/", 1)
 
 
 def is_ours(flow_log: FlowLogTypeDef) -> bool:

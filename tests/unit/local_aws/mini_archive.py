@@ -1,6 +1,7 @@
 """A small log-archive stack written by hand, shaped like the synthesized one: a bucket, a
 Firehose stream into it (decompression, jq partitioning, GZIP), a CloudWatch Logs destination on
-the stream with its access policy, both roles; and the member side's account policy."""
+the stream with its access policy, both roles, a destination account role for direct Firehose
+delivery; and the member side's account policy or Firehose remediation parameters."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ ORGANIZATION = "o-a1b2c3d4e5"
 DESTINATION_NAME = "mini-archive"
 STREAM_NAME = "mini-archive-stream"
 POLICY_NAME = "MiniForwarding"
+STREAM = f"arn:aws:firehose:us-east-1:{ARCHIVE_ACCOUNT}:deliverystream/{STREAM_NAME}"
+DESTINATION_ROLE_NAME = "AWSLogDeliveryFirehoseCrossAccountRole-us-east-1"
+DESTINATION_ROLE = f"arn:aws:iam::{ARCHIVE_ACCOUNT}:role/{DESTINATION_ROLE_NAME}"
 DATE = "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"
 ERROR_PREFIX = f"CloudWatchLogs/errors/!{{firehose:error-output-type}}/{DATE}"
 
@@ -90,6 +94,15 @@ def archive_template() -> dict[str, Any]:
             "LogsRole5E6F7A8B": _role(
                 "logs.amazonaws.com", ["firehose:PutRecord", "firehose:PutRecordBatch"], stream_arn
             ),
+            "CrossAccountRole0A1B2C3D": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    **_role("delivery.logs.amazonaws.com", ["firehose:TagDeliveryStream"], "*")[
+                        "Properties"
+                    ],
+                    "RoleName": DESTINATION_ROLE_NAME,
+                },
+            },
             "Stream9C0D1E2F": {
                 "Type": "AWS::KinesisFirehose::DeliveryStream",
                 "Properties": {
@@ -179,4 +192,14 @@ def with_account_policy(template: dict[str, Any], destination: str) -> dict[str,
             "SelectionCriteria": _join('LogGroupName NOT IN ["', {"Ref": "FnLogs1A2B3C4D"}, '"]'),
         },
     }
+    return template
+
+
+def with_firehose_delivery(template: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
+    """The member template whose remediation delivers to the archive's stream with its role
+    (``overrides`` replace either), as the stack passes them."""
+    parameters = template["Resources"]["Remediation430FED09"]["Properties"]["Parameters"]
+    values = {"FirehoseArn": STREAM, "DeliverCrossAccountRole": DESTINATION_ROLE, **overrides}
+    for name, value in values.items():
+        parameters[name] = {"StaticValue": {"Values": [value]}}
     return template

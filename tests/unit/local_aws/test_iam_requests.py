@@ -18,6 +18,7 @@ import pytest
 from local_aws.iam_requests import (
     FLOW_LOGS_SERVICE,
     KNOWN_OPERATIONS,
+    LOG_DELIVERY_SERVICE,
     ApiCall,
     FlowLogState,
     IamRequest,
@@ -33,6 +34,9 @@ ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/Runbook"
 DELIVERY = f"arn:aws:iam::{ACCOUNT}:role/VpcFlowLogsDeliveryRole"
+SOURCE = f"arn:aws:iam::{ACCOUNT}:role/vpc-flow-logs-guard/FirehoseSource"
+STREAM = "arn:aws:firehose:eu-west-1:111122223333:deliverystream/central"
+DESTINATION_ROLE = "arn:aws:iam::111122223333:role/AWSLogDeliveryFirehoseCrossAccountRole-x"
 BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/DeliveryBoundary"
 OURS = {"ManagedBy": "vpc-flow-logs-guard"}
 IAM_DATA = ROOT / "node_modules" / "@cloud-copilot" / "iam-data" / "data"
@@ -155,17 +159,49 @@ def test_create_flow_logs_without_tags_or_role_to_s3_needs_log_delivery_and_no_p
     ]
 
 
+def firehose_flow_logs(**overrides: Any) -> ApiCall:
+    return create_flow_logs(
+        LogDestinationType="kinesis-data-firehose",
+        LogGroupName=None,
+        LogDestination=STREAM,
+        DeliverLogsPermissionArn=SOURCE,
+        DeliverCrossAccountRole=DESTINATION_ROLE,
+        **overrides,
+    )
+
+
+def test_create_flow_logs_to_firehose_passes_the_source_role_for_the_vpc_to_log_delivery() -> None:
+    requests = own(iam_requests(firehose_flow_logs(TagSpecifications=[]), FakeState()))
+
+    # The source role, to the log delivery service, for the monitored VPC; the stream
+    # account's role is not passed (EC2 is given its ARN; the source role assumes it)
+    assert requests == [
+        ("ec2:CreateFlowLogs", arn("vpc/vpc-1"), {}),
+        ("ec2:CreateFlowLogs", arn("vpc-flow-log/*"), {}),
+        (
+            "iam:PassRole",
+            SOURCE,
+            {
+                "iam:PassedToService": LOG_DELIVERY_SERVICE,
+                "iam:AssociatedResourceArn": arn("vpc/vpc-1"),
+            },
+        ),
+        ("logs:CreateLogDelivery", "*", {}),
+    ]
+
+
 def test_delete_flow_logs_is_judged_by_each_flow_logs_tags_as_they_are() -> None:
     state = FakeState(
         tags={"fl-ours": OURS},
         flow_logs={
             "fl-ours": FlowLogState(tags=OURS, destination_type="cloud-watch-logs"),
             "fl-s3": FlowLogState(tags={}, destination_type="s3"),
+            "fl-fh": FlowLogState(tags={}, destination_type="kinesis-data-firehose"),
         },
     )
 
     requests = own(
-        iam_requests(call("ec2", "DeleteFlowLogs", FlowLogIds=["fl-ours", "fl-s3"]), state)
+        iam_requests(call("ec2", "DeleteFlowLogs", FlowLogIds=["fl-ours", "fl-s3", "fl-fh"]), state)
     )
 
     assert requests == [
@@ -178,6 +214,8 @@ def test_delete_flow_logs_is_judged_by_each_flow_logs_tags_as_they_are() -> None
             },
         ),
         ("ec2:DeleteFlowLogs", arn("vpc-flow-log/fl-s3"), {}),
+        ("logs:DeleteLogDelivery", "*", {}),
+        ("ec2:DeleteFlowLogs", arn("vpc-flow-log/fl-fh"), {}),
         ("logs:DeleteLogDelivery", "*", {}),
     ]
 
@@ -338,6 +376,7 @@ SAMPLES: list[ApiCall] = [
     call("ec2", "DescribeFlowLogs"),
     create_flow_logs(),
     create_flow_logs(ResourceType="Subnet", ResourceIds=["subnet-1"], LogDestinationType="s3"),
+    firehose_flow_logs(),
     call("ec2", "DeleteFlowLogs", FlowLogIds=["fl-1"]),
     call("ec2", "CreateTags", Resources=["fl-1", "vpc-1"], Tags=[{"Key": "k", "Value": "v"}]),
     call(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -15,6 +14,7 @@ from local_aws.intrinsics import TemplateError
 from local_aws.lambda_runner import SDK_NOT_IN_ASSET, LambdaInvocationError, LambdaRunner
 from local_aws.sandbox import Sandbox, find_interpreter, runtime_packages
 from local_aws.server import EmbeddedAws
+from tests.unit.local_aws.roles import assumed_role
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -186,21 +186,8 @@ def test_calls_reach_the_embedded_aws_as_the_functions_role(
         "def handler(event, context):\n"
         "    return boto3.client('sts').get_caller_identity()['Arn']\n"
     )
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": "sts:AssumeRole",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-            }
-        ],
-    }
     with EmbeddedAws() as aws:
-        role = aws.admin.iam().create_role(
-            RoleName="fn", AssumeRolePolicyDocument=json.dumps(trust)
-        )
-        credentials = aws.assume_role(role["Role"]["Arn"], "fn-session")
+        _, credentials = assumed_role(aws, "fn", "lambda.amazonaws.com")
         aws.enforce_iam()
         runner = LambdaRunner(
             function,

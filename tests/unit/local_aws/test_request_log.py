@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local_aws.server import EmbeddedAws
+from tests.unit.local_aws.roles import allow, assumed_role, service_trust
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -16,20 +17,7 @@ if TYPE_CHECKING:
     from local_aws.clients import Aws
     from local_aws.request_log import RecordedRequest
 
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Action": "sts:AssumeRole",
-            "Principal": {"Service": "ssm.amazonaws.com"},
-        }
-    ],
-}
-EVERYTHING = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-}
+SSM = "ssm.amazonaws.com"
 BOUNDARY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 OURS: Any = [{"Key": "ManagedBy", "Value": "vpc-flow-logs-guard"}]
 
@@ -38,19 +26,14 @@ OURS: Any = [{"Key": "ManagedBy", "Value": "vpc-flow-logs-guard"}]
 def embedded() -> Iterator[tuple[EmbeddedAws, Aws, str]]:
     """An embedded AWS, a role allowed everything (moto), and its clients."""
     with EmbeddedAws() as aws:
-        iam = aws.admin.iam()
-        role = iam.create_role(RoleName="runner", AssumeRolePolicyDocument=json.dumps(TRUST))
-        iam.put_role_policy(
-            RoleName="runner", PolicyName="all", PolicyDocument=json.dumps(EVERYTHING)
-        )
-        iam.create_role(
+        arn, credentials = assumed_role(aws, "runner", SSM, allow("*"))
+        aws.admin.iam().create_role(
             RoleName="bounded",
-            AssumeRolePolicyDocument=json.dumps(TRUST),
+            AssumeRolePolicyDocument=json.dumps(service_trust(SSM)),
             PermissionsBoundary=BOUNDARY,
             Tags=OURS,
         )
-        arn = role["Role"]["Arn"]
-        yield aws, aws.admin.as_identity(aws.assume_role(arn, "runner-session")), arn
+        yield aws, aws.admin.as_identity(credentials), arn
 
 
 def last(aws: EmbeddedAws, operation: str) -> RecordedRequest:
@@ -149,9 +132,8 @@ def test_an_operation_the_table_does_not_know_is_recorded_as_an_error_not_droppe
 
 def test_a_refused_call_is_recorded_with_its_status() -> None:
     with EmbeddedAws() as aws:
-        iam = aws.admin.iam()
-        arn = iam.create_role(RoleName="nothing", AssumeRolePolicyDocument=json.dumps(TRUST))
-        role = aws.admin.as_identity(aws.assume_role(arn["Role"]["Arn"], "nothing-session"))
+        _, credentials = assumed_role(aws, "nothing", SSM)
+        role = aws.admin.as_identity(credentials)
         aws.enforce_iam()
 
         with pytest.raises(ClientError):

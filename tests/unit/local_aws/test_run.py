@@ -23,9 +23,12 @@ from local_aws.run import LocalDeployment, LogArchiveAccount
 from tests.unit.local_aws.mini_archive import (
     ARCHIVE_ACCOUNT,
     ARCHIVE_STACK,
+    DESTINATION_ROLE,
+    STREAM,
     archive_template,
     destination_arn,
     with_account_policy,
+    with_firehose_delivery,
 )
 from tests.unit.local_aws.mini_assembly import STACK, mini_template
 
@@ -208,3 +211,38 @@ def test_without_jq_the_archive_is_refused_naming_what_to_install(
         LocalDeployment(assembly, stack_name=STACK, log_archive=LOG_ARCHIVE),
     ):
         pass
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "output"),
+    [
+        ("FirehoseArn", f"{STREAM}-other", "CentralFirehoseArn"),
+        ("DeliverCrossAccountRole", f"{DESTINATION_ROLE}-other", "CentralFirehoseRoleArn"),
+    ],
+)
+def test_a_member_delivering_to_a_stream_or_role_the_archive_lacks_is_refused(
+    assembly_writer: Callable[..., Path], name: str, value: str, output: str
+) -> None:
+    # Given a member whose remediation delivers to the archive's stream with its role, but one
+    # of the two is not the archive's
+    member = with_firehose_delivery(mini_template(), {name: value})
+    assembly = assembly_writer(member, other_stacks={ARCHIVE_STACK: archive_template()})
+
+    # Then nothing starts, and the message names the output to copy
+    with (
+        pytest.raises(TemplateError, match=f"{name} {value}, which the log-archive") as refused,
+        LocalDeployment(assembly, stack_name=STACK, log_archive=LOG_ARCHIVE),
+    ):
+        pass
+    assert f"synthesize with its output {output}" in str(refused.value)
+
+
+def test_a_member_delivering_to_the_archives_stream_with_its_role_starts(
+    assembly_writer: Callable[..., Path],
+) -> None:
+    member = with_firehose_delivery(mini_template(), {})
+    assembly = assembly_writer(member, other_stacks={ARCHIVE_STACK: archive_template()})
+
+    with LocalDeployment(assembly, stack_name=STACK, log_archive=LOG_ARCHIVE) as local:
+        assert STREAM in local.log_archive.streams
+        assert DESTINATION_ROLE in local.log_archive.roles

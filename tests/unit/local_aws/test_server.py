@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from urllib.parse import urlparse
 
@@ -13,21 +12,7 @@ from moto.core.authorization import ActionAuthenticatorMixin
 
 from local_aws.clients import Credentials
 from local_aws.server import EmbeddedAws
-
-LAMBDA_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Action": "sts:AssumeRole",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-        }
-    ],
-}
-DESCRIBE_VPCS_ONLY = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeVpcs", "Resource": "*"}],
-}
+from tests.unit.local_aws.roles import allow, assumed_role
 
 
 def test_a_role_may_do_what_its_policy_allows_and_nothing_else() -> None:
@@ -35,16 +20,13 @@ def test_a_role_may_do_what_its_policy_allows_and_nothing_else() -> None:
         # Given, on loopback, a role allowed ec2:DescribeVpcs only (plus an AWS managed policy
         # that grants no EC2 action), assumed before enforcement is on
         assert urlparse(aws.endpoint_url).hostname == "127.0.0.1"
-        iam = aws.admin.iam()
-        role = iam.create_role(RoleName="probe", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
-        iam.put_role_policy(
-            RoleName="probe", PolicyName="p", PolicyDocument=json.dumps(DESCRIBE_VPCS_ONLY)
+        _, credentials = assumed_role(
+            aws, "probe", "lambda.amazonaws.com", allow("ec2:DescribeVpcs")
         )
-        iam.attach_role_policy(
+        aws.admin.iam().attach_role_policy(
             RoleName="probe",
             PolicyArn="arn:aws:iam::aws:policy/service-role/AWSConfigRulesExecutionRole",
         )
-        credentials = aws.assume_role(role["Role"]["Arn"], "probe-session")
 
         # When
         aws.enforce_iam()

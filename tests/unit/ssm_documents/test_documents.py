@@ -19,6 +19,7 @@ import yaml
 
 from enable_vpc_flow_logs import request as script
 from stacks.build.runbook_document import PLACEHOLDER, build_document, document_yaml, script_files
+from tests.unit.ssm_documents.payloads import runbook_input
 
 DOCUMENTS_DIR = Path(__file__).parents[3] / "ssm_documents"
 DOCUMENTS = sorted(DOCUMENTS_DIR.glob("*.yaml"))
@@ -59,8 +60,6 @@ KNOWN_GLOBALS = {
 }
 PARAMETER_TYPES = {"String": str, "Integer": int, "Boolean": bool, "StringList": list}
 VARIABLE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
-
-BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/vpc-flow-logs-guard/VpcFlowLogsGuard-B-1A2B"
 
 
 def test_there_are_documents_to_check() -> None:
@@ -295,7 +294,9 @@ def test_ssm_accepts_the_built_document(aws: None, document: dict[str, Any]) -> 
     assert response["DocumentDescription"]["Status"] == "Active"
 
 
-# --- enable_vpc_flow_logs.yaml: its constraints agree with what its script accepts -----------
+# --- enable_vpc_flow_logs.yaml: its interface -------------------------------------------------
+# (Its allowedValues, defaults and allowedPatterns agree with the script's, the rule's and the
+# settings' own: tests/contract/test_shared_constants.py.)
 
 
 @pytest.fixture
@@ -323,6 +324,9 @@ def test_flow_logs_parameters_are_the_public_interface(
         "S3FileFormat",
         "S3HiveCompatiblePartitions",
         "S3PerHourPartition",
+        "FirehoseArn",
+        "DeliverLogsPermissionArn",
+        "DeliverCrossAccountRole",
     ]
     assert {name: parameters[name].get("default") for name in parameters} == {
         "VpcId": None,
@@ -340,6 +344,9 @@ def test_flow_logs_parameters_are_the_public_interface(
         "S3FileFormat": "plain-text",
         "S3HiveCompatiblePartitions": "false",
         "S3PerHourPartition": "false",
+        "FirehoseArn": "",
+        "DeliverLogsPermissionArn": "",
+        "DeliverCrossAccountRole": "",
     }
     assert flow_logs_document["outputs"] == [
         "Verify.FlowLogId",
@@ -353,127 +360,10 @@ def test_flow_logs_parameters_are_the_public_interface(
     assert payload["Partition"] == "{{ global:AWS_PARTITION }}"
 
 
-def test_flow_logs_allowed_values_match_the_script(flow_logs_document: dict[str, Any]) -> None:
-    parameters = flow_logs_document["parameters"]
-    assert parameters["RetentionInDays"]["allowedValues"] == list(map(str, script.RETENTION_DAYS))
-    assert parameters["MaxAggregationInterval"]["allowedValues"] == list(
-        map(str, script.AGGREGATION_INTERVALS)
-    )
-    assert tuple(parameters["TrafficType"]["allowedValues"]) == script.TRAFFIC_TYPES
-    assert tuple(parameters["DestinationType"]["allowedValues"]) == script.DESTINATION_TYPES
-    assert tuple(parameters["S3FileFormat"]["allowedValues"]) == script.S3_FILE_FORMATS
-
-
-@pytest.mark.parametrize(
-    ("parameter", "value", "accepted"),
-    [
-        ("VpcId", "vpc-0123456789abcdef0", True),
-        ("VpcId", "vpc-01234567", True),
-        ("VpcId", "vpc-0123", False),
-        ("VpcId", "subnet-0123456789abcdef0", False),
-        ("VpcId", "vpc-0123456789ABCDEF0", False),
-        ("LogGroupName", "", True),
-        ("LogGroupName", "/aws/vpc-flow-logs/prod", True),
-        ("LogGroupName", "/aws/vpc-flow-logs/team/a_b-c.d#1", True),
-        ("LogGroupName", "/aws/vpc-flow-logs/", False),
-        ("LogGroupName", "/aws/vpc-flow-logsX/a", False),
-        ("LogGroupName", "/other/vpc-flow-logs/a", False),
-        ("LogGroupName", "/aws/vpc-flow-logs/a*", False),
-        ("LogGroupName", "/aws/vpc-flow-logs/" + "a" * 493, True),
-        ("LogGroupName", "/aws/vpc-flow-logs/" + "a" * 494, False),
-        ("KmsKeyArn", "", True),
-        (
-            "KmsKeyArn",
-            "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-            True,
-        ),
-        (
-            "KmsKeyArn",
-            "arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab",
-            True,
-        ),
-        ("KmsKeyArn", "arn:aws:kms:us-east-1:123456789012:alias/logs", False),
-        ("KmsKeyArn", "1234abcd-12ab-34cd-56ef-1234567890ab", False),
-        ("LogFormat", "", True),
-        ("LogFormat", "${version} ${vpc-id} ${srcaddr} ${action}", True),
-        ("LogFormat", "${version},${srcaddr}", False),
-        ("LogFormat", "version srcaddr", False),
-        ("DeliveryRoleName", "VpcFlowLogsDeliveryRole", True),
-        ("DeliveryRoleName", "a" * 65, False),
-        ("DeliveryRoleName", "role/with-path", False),
-        ("DeliveryRoleBoundaryArn", BOUNDARY_ARN, True),
-        ("DeliveryRoleBoundaryArn", BOUNDARY_ARN.replace("vpc-flow-logs-guard/", ""), False),
-        ("DeliveryRoleBoundaryArn", "arn:aws:iam::aws:policy/AdministratorAccess", False),
-        ("DeliveryRoleBoundaryArn", BOUNDARY_ARN + "/nested", False),
-    ],
-    ids=lambda value: value[:40] + "…" if isinstance(value, str) and len(value) > 40 else None,
-)
-def test_flow_logs_patterns_agree_with_the_script(
-    flow_logs_document: dict[str, Any], parameter: str, value: str, accepted: bool
-) -> None:
-    # Given the document defaults with one parameter set
-    pattern = flow_logs_document["parameters"][parameter]["allowedPattern"]
-    events = default_events(flow_logs_document) | {parameter: value}
-
-    # Then SSM's pattern and the script's own validation give the same answer
-    assert bool(re.search(pattern, value)) is accepted
-    if accepted:
-        script.parse_request(events)
-    else:
-        with pytest.raises(script.InvalidInputError, match=parameter):
-            script.parse_request(events)
-
-
-@pytest.mark.parametrize(
-    ("value", "accepted"),
-    [
-        ("arn:aws:s3:::flow-logs", True),
-        ("arn:aws:s3:::flow-logs/", True),
-        ("arn:aws:s3:::flow-logs.example-1/team-a/vpc_logs", True),
-        ("arn:aws:s3:::Flow-Logs", False),
-        ("arn:aws:s3:::fl", False),
-        ("arn:aws:s3:::flow-logs//double", False),
-        ("arn:aws:s3:::flow-logs/a b", False),
-        ("arn:aws:s3:::flow-logs/a*", False),
-        ("flow-logs", False),
-        ("arn:aws:s3:eu-west-1:123456789012:flow-logs", False),
-        ("arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc-flow-logs/a", False),
-    ],
-)
-def test_s3_bucket_arn_pattern_agrees_with_the_script(
-    flow_logs_document: dict[str, Any], value: str, accepted: bool
-) -> None:
-    pattern = flow_logs_document["parameters"]["S3BucketArn"]["allowedPattern"]
-    events = default_events(flow_logs_document) | {"DestinationType": "s3", "S3BucketArn": value}
-
-    assert bool(re.search(pattern, value)) is accepted
-    if accepted:
-        assert script.parse_request(events)["S3BucketArn"] == value.rstrip("/")
-    else:
-        with pytest.raises(script.InvalidInputError, match="S3BucketArn"):
-            script.parse_request(events)
-
-
-def test_document_defaults_are_a_valid_request(flow_logs_document: dict[str, Any]) -> None:
-    request = script.parse_request(default_events(flow_logs_document))
+def test_document_defaults_are_a_valid_request() -> None:
+    # The payload SSM builds from the document's defaults (the boundary has none that works)
+    request = script.parse_request(runbook_input("vpc-0123456789abcdef0"))
 
     assert request["LogGroupName"] == "/aws/vpc-flow-logs/vpc-0123456789abcdef0"
     assert request["RetentionInDays"] == 365
     assert request["TrafficType"] == "REJECT"
-
-
-def default_events(document: dict[str, Any]) -> dict[str, object]:
-    """The script's payload as SSM would build it from the document's defaults."""
-    values: dict[str, object] = {
-        name: parameter.get("default") for name, parameter in document["parameters"].items()
-    }
-    values["VpcId"] = "vpc-0123456789abcdef0"
-    values["DeliveryRoleBoundaryArn"] = BOUNDARY_ARN  # required with cloud-watch-logs
-    values |= {"ACCOUNT_ID": "123456789012", "REGION": "us-east-1", "AWS_PARTITION": "aws"}
-    payload = document["mainSteps"][0]["inputs"]["InputPayload"]
-    events: dict[str, object] = {}
-    for key, template in payload.items():
-        variable = VARIABLE.fullmatch(template)
-        assert variable, f"{key}: {template}"
-        events[key] = values[variable[1].removeprefix("global:")]
-    return events

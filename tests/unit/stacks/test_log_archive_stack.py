@@ -10,11 +10,11 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 from cfnlint.api import lint
-from parliament import analyze_policy_string
 
 from stacks.log_archive_stack import LogArchiveStack
 from stacks.settings.organization import OrganizationSettings
 from tests.support import iam_simulator
+from tests.support.policy_lint import parliament_findings
 from tests.unit.stacks.iam_policies import ACCOUNT, resolve
 from tests.unit.stacks.synthesis import synth_stack
 
@@ -375,13 +375,7 @@ def test_bucket_policies_pass_parliament(default: Any) -> None:
         if r["Type"] == "AWS::S3::BucketPolicy"
     ]
 
-    findings = [
-        (finding.issue, finding.detail)
-        for policy in policies
-        for finding in analyze_policy_string(
-            json.dumps(policy), ignore_private_auditors=True
-        ).findings
-    ]
+    findings = [finding for policy in policies for finding in parliament_findings(policy)]
 
     assert len(policies) == 2
     # parliament 1.6.4's catalogue predates the global key aws:SourceOrgID (IAM documents it for

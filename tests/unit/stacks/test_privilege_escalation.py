@@ -19,7 +19,6 @@ from enable_vpc_flow_logs import delivery_role as script
 from tests.support import iam_simulator
 from tests.support.iam_simulator import ALLOWED, IMPLICITLY_DENIED, Policies, Request
 from tests.unit.stacks.constructs.test_firehose_source import TO_CENTRAL_STREAM
-from tests.unit.stacks.firehose_document import with_firehose
 from tests.unit.stacks.iam_policies import (
     ACCOUNT,
     aws_managed_policies,
@@ -235,7 +234,7 @@ def test_the_same_holds_with_a_kms_key_and_the_recorder() -> None:
 def test_with_the_central_stream_the_automation_role_writes_no_iam_at_all() -> None:
     # No delivery role, no boundary: every IAM write above is refused, and the one role it may
     # pass is the stack's source role, to the log delivery service only (test_firehose_source).
-    to_stream = synthesize(TO_CENTRAL_STREAM, runbook_content=with_firehose())
+    to_stream = synthesize(TO_CENTRAL_STREAM)
     roles = role_policies(to_stream.json)
     (automation_id,) = [logical_id for logical_id in roles if "AutomationRole" in logical_id]
     principal = role_arn(to_stream.json, automation_id)
@@ -404,9 +403,7 @@ def every_template() -> dict[str, dict[str, Any]]:
                 "complianceEventBusArn": COMPLIANCE_BUS,
             }
         ).json,
-        "VpcFlowLogsGuard (central stream)": synthesize(
-            TO_CENTRAL_STREAM, runbook_content=with_firehose()
-        ).json,
+        "VpcFlowLogsGuard (central stream)": synthesize(TO_CENTRAL_STREAM).json,
         "VpcFlowLogsGuardOrganization": organization.parent,
         "StackSet member": organization.member,
         "VpcFlowLogsGuardLogArchive": log_archive,

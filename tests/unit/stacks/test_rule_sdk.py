@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from tests.unit.stacks.synthesis import Synthesized
 
 OLDER_BOTOCORE: Final = "1.38.0"
-"""A release whose DescribeLogGroups has no ``logGroupIdentifiers`` (issue 10)."""
+"""A release whose DescribeLogGroups has no ``logGroupIdentifiers``, which the rule sends."""
 RULE_OPERATIONS: Final = {
     ("ec2", "DescribeVpcs"),
     ("ec2", "DescribeFlowLogs"),

@@ -9,11 +9,11 @@ import pytest
 from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import lint
-from parliament import analyze_policy_string
 
 from enable_vpc_flow_logs import delivery_role as script
 from stacks.settings.account import Settings
 from stacks.vpc_flow_logs_stack import VpcFlowLogsStack
+from tests.support.policy_lint import parliament_findings
 from tests.unit.stacks.iam_policies import ACCOUNT, PARTITION, identity_policies, resolve
 from tests.unit.stacks.synthesis import KMS_KEY_ARN, cdk_json_context
 
@@ -90,15 +90,7 @@ def test_every_iam_policy_passes_parliament(
     )
     assert len(policies) >= (6 if overrides else 4)
 
-    findings = {
-        where: [
-            (finding.issue, finding.detail)
-            for finding in analyze_policy_string(
-                json.dumps(policy), ignore_private_auditors=True
-            ).findings
-        ]
-        for where, policy in policies.items()
-    }
+    findings = {where: parliament_findings(policy) for where, policy in policies.items()}
 
     assert findings == {where: [] for where in policies}
 
@@ -116,7 +108,7 @@ def test_parliament_catches_a_resource_mismatch() -> None:
         ],
     }
 
-    issues = [f.issue for f in analyze_policy_string(json.dumps(policy)).findings]
+    issues = [issue for issue, _ in parliament_findings(policy)]
 
     assert issues == ["RESOURCE_MISMATCH"]
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from stacks.constructs.config_rule import RULE_NAME
 from stacks.settings.account import Settings
 from vpc_flow_logs_guard import cli
 from vpc_flow_logs_guard.parameters import PROJECT_CDK_JSON, UsageError, rule_parameters
@@ -72,9 +71,8 @@ def test_a_missing_cdk_json_is_a_usage_error(tmp_path: Path) -> None:
         rule_parameters(tmp_path / "cdk.json", [])
 
 
-def test_the_console_script_and_rule_name_point_at_the_real_things() -> None:
+def test_the_console_script_points_at_the_command() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     module, _, function = project["project"]["scripts"]["vpc-flow-logs-guard"].partition(":")
 
     assert getattr(import_module(module), function) is cli.main
-    assert cli.RULE_NAME == RULE_NAME

@@ -9,7 +9,7 @@ import boto3
 
 from enable_vpc_flow_logs.common import MANAGED_BY_KEY, MANAGED_BY_VALUE
 from enable_vpc_flow_logs.delivery_role import INLINE_POLICY_NAME, delivery_policy, trust_policy
-from enable_vpc_flow_logs.request import DESTINATION_TYPES, parse_request
+from enable_vpc_flow_logs.request import parse_request
 from stacks.settings.account import Settings
 from tests.support.runbook import play
 from tests.support.service_models import recording
@@ -125,8 +125,8 @@ def test_with_the_central_bucket_only_the_flow_log_is_planned() -> None:
     assert planned.flow_log.startswith(f"create: REJECT traffic to S3 {bucket}")
 
 
-def test_with_the_central_stream_the_input_has_this_regions_stream_and_roles() -> None:
-    archive = "111122223333"
+def test_with_the_central_stream_only_the_flow_log_is_planned_with_this_regions_stream() -> None:
+    archive = "444455556666"
     settings = Settings.from_mapping(
         {
             **cdk_json_context(),
@@ -141,15 +141,19 @@ def test_with_the_central_stream_the_input_has_this_regions_stream_and_roles() -
         settings, "vpc-0123456789abcdef0", account_id=ACCOUNT, region="eu-west-1", partition="aws"
     )
 
-    assert given["FirehoseArn"] == f"arn:aws:firehose:eu-west-1:{archive}:deliverystream/s"
+    stream = f"arn:aws:firehose:eu-west-1:{archive}:deliverystream/s"
+    assert given["FirehoseArn"] == stream
     assert given["DeliverCrossAccountRole"].endswith("CrossAccountRole-eu-west-1")
     assert given["DeliverLogsPermissionArn"].startswith(
         f"arn:aws:iam::{ACCOUNT}:role/vpc-flow-logs-guard/"
     )
-    # planned by the runbook's own code: today it refuses the destination, and says so
+    # planned by the runbook's own code: no delivery role and no log group, the flow log only
     planned = plan.plan_vpc(given, RunbookWorld())
-    if "kinesis-data-firehose" not in DESTINATION_TYPES:
-        assert "DestinationType='kinesis-data-firehose' is not valid" in (planned.blocker or "")
+    assert planned.blocker == ""
+    assert (planned.delivery_role, planned.log_group) == ("", "")
+    assert planned.flow_log == (
+        f"create: REJECT traffic to Firehose stream {stream}, aggregation 600s"
+    )
 
 
 def access_level(service: str, operation: str) -> str:

@@ -24,6 +24,7 @@ from tests.unit.lambdas.vpc_flow_logs_rule.builders import (
     oversized_event,
     scheduled_event,
 )
+from tests.unit.ssm_documents.payloads import runbook_input
 from vpc_flow_logs_rule import aws_api, handler
 from vpc_flow_logs_rule.aws_api import PutEvaluationsError
 from vpc_flow_logs_rule.notifications import UnsupportedEventError
@@ -757,21 +758,7 @@ LATER = "2026-11-22T07:30:00.000Z"  # after NOTIFICATION_TIME
 
 def run_runbook_to_s3(vpc_id: str, destination: str = CENTRAL_BUCKET) -> dict[str, Any]:
     """The remediation, as the stack configures it for the central bucket."""
-    events = {
-        "VpcId": vpc_id,
-        "TrafficType": "REJECT",
-        "LogGroupName": "",
-        "RetentionInDays": "365",
-        "KmsKeyArn": "",
-        "DeliveryRoleName": "VpcFlowLogsDeliveryRole",
-        "MaxAggregationInterval": "600",
-        "LogFormat": "",
-        "DestinationType": "s3",
-        "S3BucketArn": destination,
-        "AccountId": ACCOUNT_ID,
-        "Region": "us-east-1",
-        "Partition": "aws",
-    }
+    events = runbook_input(vpc_id, DestinationType="s3", S3BucketArn=destination)
     return play(events, boto3.session.Session(region_name="us-east-1")).output
 
 

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from stacks.build.embedded_script import ScriptJoinError, compact_script, script_text
+from stacks.build.embedded_script import (
+    INDENT,
+    ScriptJoinError,
+    compact_script,
+    reindented,
+    script_text,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -116,7 +122,7 @@ def test_imports_come_first_once_and_those_between_the_files_go(scripts: Path) -
 def test_annotations_go_except_a_class_bodys_fields(scripts: Path) -> None:
     program = script_text(FILES, scripts)
 
-    assert "class Payload(TypedDict):\n    name: str" in program
+    assert "class Payload(TypedDict):\n  name: str" in program
     assert "from typing import TypedDict" in program
     assert "def handler(events, context):" in program
     assert "checked = check(events['name'])" in program
@@ -132,7 +138,7 @@ def test_without_postponed_annotations_they_are_kept(tmp_path: Path) -> None:
     )
 
     assert script_text(["step.py"], tmp_path, entry="handler") == (
-        "def handler(events: dict, context: object) -> int:\n    x: int = 1\n    return x\n"
+        "def handler(events: dict, context: object) -> int:\n  x: int = 1\n  return x\n"
     )
 
 
@@ -160,6 +166,25 @@ def test_a_statement_that_runs_on_load_is_kept_with_what_it_needs(tmp_path: Path
     program = script_text(["shared.py", "step.py"], tmp_path, entry="handler")
 
     assert run(program)["handler"]({}, None) == {"x": 1}
+
+
+def test_the_program_is_indented_two_spaces_a_level_and_is_the_same_program(
+    scripts: Path,
+) -> None:
+    program = script_text(FILES, scripts)
+    four_spaces = ast.unparse(ast.parse(program))
+
+    assert INDENT == 2
+    assert "\n  if not PATTERN.fullmatch(name):\n    raise ValueError(name)\n" in program
+    assert ast.dump(ast.parse(program)) == ast.dump(ast.parse(four_spaces))
+    assert len(program) < len(four_spaces)
+
+
+def test_reindenting_refuses_what_would_change_the_program() -> None:
+    # A line break inside a string (ast.unparse writes none): its spaces are the string's
+    assert reindented("def f():\n    return 1") == "def f():\n  return 1"
+    with pytest.raises(ScriptJoinError, match="changed it"):
+        reindented('def f():\n    return """a\n        b"""')
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,10 @@ def test_embeds_every_script_where_its_placeholder_was(tmp_path: Path, scripts: 
 
     # Then each placeholder holds the script's program, and nothing else changed
     assert built["schemaVersion"] == "0.3"
-    assert built["mainSteps"][0]["inputs"]["Script"] == (scripts / "one.py").read_text()
+    # (the joined program of the one file: two spaces a level, see embedded_script)
+    assert built["mainSteps"][0]["inputs"]["Script"] == (
+        "def handler(events, context):\n  return {}\n"
+    )
     assert built["mainSteps"][1]["inputs"]["Script"] == "X = 1\n"
 
 
@@ -75,8 +78,8 @@ def test_a_step_names_its_modules_and_gets_the_one_program_cut_to_its_handler(
     # Then the script is both files in one, without the import between them or what the
     # handler never reaches, and it runs
     assert script == (
-        "def greet(name):\n    return 'hello ' + name\n\n"
-        "def handler(events, context):\n    return greet(events['name'])\n"
+        "def greet(name):\n  return 'hello ' + name\n\n"
+        "def handler(events, context):\n  return greet(events['name'])\n"
     )
     namespace: dict[str, Any] = {}
     exec(compile(script, "step", "exec"), namespace)  # noqa: S102 - our own test source

@@ -91,7 +91,8 @@ def test_remediation_parameters_are_document_parameters(everything: Synthesized)
 def test_parameters_left_out_are_the_document_defaults_we_want(default: Synthesized) -> None:
     # Config refuses empty static values, so "no KMS key", "one log group per VPC" and "AWS
     # default format" are left to the document's defaults: they must be empty there. The S3
-    # object options do not apply to CloudWatch Logs: their defaults are EC2's own.
+    # object options do not apply to CloudWatch Logs: their defaults are EC2's own. Nor do the
+    # Firehose stream and roles: empty.
     declared = build_document(DOCUMENT_PATH)["parameters"]
     given = remediation(default)["Properties"]["Parameters"]
 
@@ -102,6 +103,9 @@ def test_parameters_left_out_are_the_document_defaults_we_want(default: Synthesi
         "LogGroupName": "",
         "LogFormat": "",
         "S3BucketArn": "",
+        "FirehoseArn": "",
+        "DeliverLogsPermissionArn": "",
+        "DeliverCrossAccountRole": "",
         "S3FileFormat": "plain-text",
         "S3HiveCompatiblePartitions": "false",
         "S3PerHourPartition": "false",
@@ -110,6 +114,19 @@ def test_parameters_left_out_are_the_document_defaults_we_want(default: Synthesi
 
 
 CENTRAL_BUCKET = "arn:aws:s3:::org-vpc-flow-logs"
+
+
+def assert_satisfy_the_document(values: dict[str, str]) -> None:
+    """Each value is one its document parameter allows (allowedValues, allowedPattern)."""
+    declared = build_document(DOCUMENT_PATH)["parameters"]
+    for name, value in values.items():
+        spec = declared[name]
+        if "allowedValues" in spec:
+            assert value in [str(allowed) for allowed in spec["allowedValues"]], name
+        if "allowedPattern" in spec:
+            assert re.search(spec["allowedPattern"], value), name
+
+
 TO_CENTRAL_BUCKET = {"destination": "s3", "centralBucketArn": CENTRAL_BUCKET}
 
 
@@ -117,7 +134,6 @@ def test_with_the_central_bucket_the_runbook_delivers_there(
     synth: Callable[..., Synthesized],
 ) -> None:
     synthesized = synth({**TO_CENTRAL_BUCKET, "trafficType": "ALL"})
-    declared = build_document(DOCUMENT_PATH)["parameters"]
 
     values = static(remediation(synthesized)["Properties"]["Parameters"])
     values.pop("AutomationAssumeRole")
@@ -132,12 +148,7 @@ def test_with_the_central_bucket_the_runbook_delivers_there(
         "S3HiveCompatiblePartitions": "false",
         "S3PerHourPartition": "false",
     }
-    for name, value in values.items():
-        spec = declared[name]
-        if "allowedValues" in spec:
-            assert value in [str(allowed) for allowed in spec["allowedValues"]], name
-        if "allowedPattern" in spec:
-            assert re.search(spec["allowedPattern"], value), name
+    assert_satisfy_the_document(values)
     # and the rule accepts what the runbook creates there
     _, rule = synthesized.only("AWS::Config::ConfigRule")
     assert rule["Properties"]["InputParameters"]["S3BucketArn"] == CENTRAL_BUCKET
@@ -145,18 +156,12 @@ def test_with_the_central_bucket_the_runbook_delivers_there(
 
 
 def test_static_values_satisfy_the_document_constraints(everything: Synthesized) -> None:
-    declared = build_document(DOCUMENT_PATH)["parameters"]
     values = static(remediation(everything)["Properties"]["Parameters"])
     values.pop("AutomationAssumeRole")  # a token here; its pattern is checked on the ARN form
     values.pop("DeliveryRoleBoundaryArn")  # a Ref too: see the test below
 
     assert values
-    for name, value in values.items():
-        spec = declared[name]
-        if "allowedValues" in spec:
-            assert value in [str(allowed) for allowed in spec["allowedValues"]], name
-        if "allowedPattern" in spec:
-            assert re.search(spec["allowedPattern"], value), name
+    assert_satisfy_the_document(values)
 
 
 def test_boundary_arn_as_deployed_satisfies_the_document_and_the_script(

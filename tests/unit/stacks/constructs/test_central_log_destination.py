@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 from cfnlint.api import lint
-from parliament import analyze_policy_string
 
+from tests.support.policy_lint import parliament_findings
 from tests.unit.stacks.iam_policies import ACCOUNT, PARTITION, REGION, identity_policies, resolve
 from tests.unit.stacks.test_log_archive_stack import (
     ADMIN_POLICY,
@@ -565,15 +565,7 @@ def test_template_with_the_central_archive_passes_cfn_lint(overrides: dict[str, 
 def test_role_policies_pass_parliament(central_kms: Any) -> None:
     policies = identity_policies(central_kms)
 
-    findings = {
-        where: [
-            (finding.issue, finding.detail)
-            for finding in analyze_policy_string(
-                json.dumps(policy), ignore_private_auditors=True
-            ).findings
-        ]
-        for where, policy in policies.items()
-    }
+    findings = {where: parliament_findings(policy) for where, policy in policies.items()}
 
     assert len(policies) == 2  # Firehose's role and CloudWatch Logs' role, one policy each
     assert findings == {where: [] for where in policies}

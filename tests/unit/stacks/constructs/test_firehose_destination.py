@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aws_cdk.assertions import Template
 from cfnlint.api import lint
-from parliament import analyze_policy_string
 
 from tests.support import iam_simulator
 from tests.support.iam_simulator import ALLOWED, EXPLICITLY_DENIED, IMPLICITLY_DENIED, Policies
 from tests.support.iam_simulator import Request as SimRequest
+from tests.support.policy_lint import parliament_findings
 from tests.unit.stacks.constructs.test_central_log_destination import (
     render,
     role_arn,
@@ -29,7 +29,6 @@ from tests.unit.stacks.constructs.test_firehose_source import (
     reference_problems,
     source_role,
 )
-from tests.unit.stacks.firehose_document import with_firehose
 from tests.unit.stacks.iam_policies import (
     ACCOUNT,
     PARTITION,
@@ -371,8 +370,7 @@ def test_a_members_source_role_as_deployed_may_assume_the_destination_role(direc
             **TO_CENTRAL_STREAM,
             "centralFirehoseArn": STREAM_ARN.replace(REGION, "{region}"),
             "centralFirehoseRoleArn": DESTINATION_ROLE.replace(REGION, "{region}"),
-        },
-        runbook_content=with_firehose(),
+        }
     )
     source_id, _ = source_role(member)
     member_policies = member_role_policies(member.json)[source_id]
@@ -653,15 +651,7 @@ def test_template_with_direct_delivery_passes_cfn_lint(overrides: dict[str, str]
 def test_role_policies_pass_parliament(direct_kms: Any) -> None:
     policies = identity_policies(direct_kms)
 
-    findings = {
-        where: [
-            (finding.issue, finding.detail)
-            for finding in analyze_policy_string(
-                json.dumps(policy), ignore_private_auditors=True
-            ).findings
-        ]
-        for where, policy in policies.items()
-    }
+    findings = {where: parliament_findings(policy) for where, policy in policies.items()}
 
     assert len(policies) == 2  # Firehose's role and the destination role, one policy each
     assert findings == {where: [] for where in policies}

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from cfnlint.api import lint
-from parliament import analyze_policy_string
 
+from stacks.build.runbook_document import build_document
+from stacks.constructs.remediation_runbook import DOCUMENT_PATH
 from stacks.settings.account import SettingsError
 from tests.support import iam_simulator
 from tests.support.iam_simulator import (
@@ -25,12 +26,12 @@ from tests.support.iam_simulator import (
     Policies,
     Request,
 )
+from tests.support.policy_lint import parliament_findings
 from tests.unit.local_aws.test_iam_requests import (
     arn_pattern,
     reference_action,
     reference_resource_types,
 )
-from tests.unit.stacks.firehose_document import FIREHOSE_PARAMETERS, with_firehose, without_firehose
 from tests.unit.stacks.iam_policies import (
     ACCOUNT,
     PARTITION,
@@ -69,7 +70,7 @@ OUR_VPC = f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/vpc-0123456789abcdef0"
 
 @pytest.fixture(scope="module")
 def to_stream() -> Synthesized:
-    return synthesize(TO_CENTRAL_STREAM, runbook_content=with_firehose())
+    return synthesize(TO_CENTRAL_STREAM)
 
 
 def source_role(synthesized: Synthesized) -> tuple[str, dict[str, Any]]:
@@ -112,10 +113,15 @@ def test_no_source_role_and_no_output_by_default(default: Synthesized) -> None:
 
 
 def test_the_stack_refuses_a_destination_the_runbook_does_not_offer() -> None:
-    # The document before the runbook's Firehose step: every remediation would fail on its
-    # DestinationType, so the synth fails first, naming the setting.
+    # A document without the destination (as before the runbook's Firehose step, or a
+    # destination still to come): every remediation would fail on its DestinationType, so the
+    # synth fails first, naming the setting.
+    document = build_document(DOCUMENT_PATH)
+    offered = document["parameters"]["DestinationType"]["allowedValues"]
+    offered.remove("kinesis-data-firehose")
+
     with pytest.raises(SettingsError) as raised:
-        synthesize(TO_CENTRAL_STREAM, runbook_content=without_firehose())
+        synthesize(TO_CENTRAL_STREAM, runbook_content=document)
 
     assert str(raised.value) == (
         "setting 'destination' = 'kinesis-data-firehose': the runbook document "
@@ -451,7 +457,7 @@ def test_automation_role_passes_the_source_role_only_to_log_delivery_for_our_vpc
 
 def test_a_kms_key_or_a_missing_source_role_is_refused_with_firehose() -> None:
     with pytest.raises(SettingsError, match="'kmsKeyArn'"):
-        synthesize({**TO_CENTRAL_STREAM, "kmsKeyArn": KMS_KEY_ARN}, runbook_content=with_firehose())
+        synthesize({**TO_CENTRAL_STREAM, "kmsKeyArn": KMS_KEY_ARN})
 
 
 # --- the statements against the Service Authorization Reference ----------------------------------
@@ -577,10 +583,10 @@ def test_the_runbook_parameters_as_deployed_match_the_documents_patterns(
         + "StackSet-vpc-flow-logs-guard-0123-FirehoseSourceRoleF6007CBE-ABCDEFGHIJ"[:64]
     )
 
-    for name, spec in FIREHOSE_PARAMETERS.items():
-        assert re.search(spec["allowedPattern"], values[name]), name
-        assert not re.search(spec["allowedPattern"], values[name] + ":*"), name
-    declared = with_firehose()["parameters"]
+    declared = build_document(DOCUMENT_PATH)["parameters"]
+    for name in ("FirehoseArn", "DeliverLogsPermissionArn", "DeliverCrossAccountRole"):
+        assert re.search(declared[name]["allowedPattern"], values[name]), name
+        assert not re.search(declared[name]["allowedPattern"], values[name] + ":*"), name
     assert values["DestinationType"] in declared["DestinationType"]["allowedValues"]
 
 
@@ -607,7 +613,7 @@ def test_output_names_the_source_role(to_stream: Synthesized) -> None:
 
 
 def test_cdk_nag_finds_only_the_acknowledged(to_stream: Synthesized) -> None:
-    report = nag_report(TO_CENTRAL_STREAM, runbook_content=with_firehose())
+    report = nag_report(TO_CENTRAL_STREAM)
 
     (nag,) = [p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
     assert nag["violations"] == []
@@ -627,12 +633,7 @@ def test_cdk_nag_finds_only_the_acknowledged(to_stream: Synthesized) -> None:
 def test_the_firehose_template_passes_cfn_lint_and_parliament(to_stream: Synthesized) -> None:
     assert [str(m) for m in lint(json.dumps(to_stream.json), regions=["us-east-1"])] == []
     findings = {
-        where: [
-            (finding.issue, finding.detail)
-            for finding in analyze_policy_string(
-                json.dumps(policy), ignore_private_auditors=True
-            ).findings
-        ]
+        where: parliament_findings(policy)
         for where, policy in identity_policies(to_stream.json).items()
     }
     assert findings == {where: [] for where in findings}

@@ -2,35 +2,37 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import aws_cdk as cdk
+import boto3
 import botocore.session
 import pytest
 import yaml
 from cfnlint.api import lint
-from parliament import analyze_policy_string
 
-from enable_vpc_flow_logs import common, delivery_role
 from stacks.build.embedded_script import script_text
 from stacks.build.runbook_document import PLACEHOLDER, build_document, document_yaml, script_files
 from stacks.constructs.remediation_runbook import (
     CLOUD_WATCH_LOGS,
     DOCUMENT_PATH,
-    FLOW_LOGS_SERVICE,
-    LOG_GROUP_PREFIX,
-    MANAGED_BY_KEY,
-    MANAGED_BY_VALUE,
     S3,
     automation_statements,
 )
-from stacks.settings.account import DELIVERY_ROLE_NAME
+from tests.support.policy_lint import parliament_findings
+from tests.support.runbook import play
+from tests.support.service_models import recording
+from tests.unit.ssm_documents.payloads import REGION as REGION_NAME
+from tests.unit.ssm_documents.payloads import runbook_input
 from tests.unit.stacks.aws_calls import aws_actions
 from tests.unit.stacks.iam_policies import resolve
 from tests.unit.stacks.synthesis import KMS_KEY_ARN, ROOT, synthesize
 from tests.unit.stacks.test_vpc_flow_logs_stack import nag_report
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from tests.support.service_models import ApiRequest
     from tests.unit.stacks.synthesis import Synthesized
 
 PARTITION = {"Ref": "AWS::Partition"}
@@ -293,18 +295,44 @@ def test_automation_role_may_use_the_kms_key_only_through_cloudwatch_logs(
     ]
 
 
+IMPLIED_BY_PARAMETER: Final = {
+    # CreateRole with Tags (IAM user guide, "Permissions required to tag IAM entities")
+    ("iam", "CreateRole", "Tags"): "iam:TagRole",
+    # CreateLogGroup with tags (CloudWatch Logs API reference, CreateLogGroup)
+    ("logs", "CreateLogGroup", "tags"): "logs:TagResource",
+    # CreateFlowLogs with TagSpecifications (EC2 user guide, "Grant permission to tag resources
+    # during creation")
+    ("ec2", "CreateFlowLogs", "TagSpecifications"): "ec2:CreateTags",
+    # CreateFlowLogs with a role to deliver as (VPC user guide, "IAM role for publishing flow
+    # logs to CloudWatch Logs": the caller needs iam:PassRole on it)
+    ("ec2", "CreateFlowLogs", "DeliverLogsPermissionArn"): "iam:PassRole",
+}
+"""Permissions a request needs besides its own action when it carries that parameter."""
+
+
+def implied_permissions(requests: Iterable[ApiRequest]) -> set[str]:
+    return {
+        permission
+        for request in requests
+        for (service, operation, parameter), permission in IMPLIED_BY_PARAMETER.items()
+        if (request.service, request.operation) == (service, operation)
+        and parameter in request.params
+    }
+
+
+@pytest.mark.usefixtures("aws")
 def test_automation_role_allows_exactly_the_calls_the_script_makes(
     everything: Synthesized,
 ) -> None:
-    # Given the AWS operations the runbook's scripts call (read from their source) ...
+    # Given the AWS operations the runbook's scripts call (read from their syntax trees) ...
     called = set().union(*(aws_actions(path, ["ec2", "iam", "logs"]) for path in SCRIPTS))
-    # ... and the permissions those calls need besides their own action:
-    source = "\n".join(path.read_text(encoding="utf-8") for path in SCRIPTS)
-    assert "Tags=[" in source  # CreateRole with tags needs iam:TagRole
-    assert '"tags":' in source  # CreateLogGroup with tags needs logs:TagResource
-    assert '"TagSpecifications":' in source  # CreateFlowLogs with tags needs ec2:CreateTags
-    assert '["DeliverLogsPermissionArn"]' in source  # CreateFlowLogs passes the role
-    implied = {"iam:TagRole", "logs:TagResource", "ec2:CreateTags", "iam:PassRole"}
+    # ... and the permissions their requests need besides their own action, as the document
+    # sends them when it remediates a fresh VPC (role, log group and flow log all created)
+    vpc_id = boto3.client("ec2", region_name=REGION_NAME).create_vpc(CidrBlock="10.0.0.0/16")
+    with recording() as requests:
+        play(runbook_input(vpc_id["Vpc"]["VpcId"]), boto3.session.Session())
+    implied = implied_permissions(requests)
+    assert implied == set(IMPLIED_BY_PARAMETER.values())
     kms_via_logs = {"kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"}
 
     assert actions_of(automation_role(everything)) == called | implied | kms_via_logs
@@ -315,19 +343,6 @@ def test_without_kms_key_the_role_cannot_associate_one(default: Synthesized) -> 
 
     assert "logs:AssociateKmsKey" not in actions
     assert not {action for action in actions if action.startswith("kms:")}
-
-
-def test_names_agree_with_the_runbook_script_and_document() -> None:
-    parameters = build_document(DOCUMENT_PATH)["parameters"]
-
-    assert parameters["DeliveryRoleName"]["default"] == DELIVERY_ROLE_NAME
-    assert common.LOG_GROUP_PREFIX == LOG_GROUP_PREFIX
-    assert common.MANAGED_BY_KEY == MANAGED_BY_KEY
-    assert common.MANAGED_BY_VALUE == MANAGED_BY_VALUE
-    assert delivery_role.FLOW_LOGS_SERVICE == FLOW_LOGS_SERVICE
-    assert parameters["LogGroupName"]["allowedPattern"] == (
-        "^$|^/aws/vpc-flow-logs/[A-Za-z0-9._/#-]{1,493}$"
-    ), "every log group the runbook may touch must stay under the prefix the role is scoped to"
 
 
 # --- the central bucket (destination s3) ----------------------------------------------------
@@ -393,9 +408,7 @@ def test_the_s3_role_passes_parliament(to_s3: Synthesized) -> None:
     role = automation_role(to_s3)
     document = resolve(role["Properties"]["Policies"][0]["PolicyDocument"], to_s3.json["Resources"])
 
-    findings = analyze_policy_string(json.dumps(document), ignore_private_auditors=True).findings
-
-    assert [(finding.issue, finding.detail) for finding in findings] == []
+    assert parliament_findings(document) == []
 
 
 def test_the_s3_role_has_no_unacknowledged_cdk_nag_finding() -> None:

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from stacks.settings.account import LOG_RETENTION_DAYS, Settings, SettingsError
+from stacks.settings.account import Settings, SettingsError
 from tests.unit.stacks.synthesis import KMS_KEY_ARN, cdk_json_context
 
 CENTRAL = "arn:aws:s3:::org-vpc-flow-logs"
@@ -294,14 +294,6 @@ def test_too_many_exempt_vpcs_for_aws_config_are_refused() -> None:
     assert len(json.dumps(settings_with(exemptVpcIds=vpc_ids[:30]).rule_input_parameters())) <= (
         1024
     )
-
-
-def test_retention_values_are_cloudwatch_logs_values() -> None:
-    # The list CloudWatch Logs documents for PutRetentionPolicy (3653 = ten years).
-    assert LOG_RETENTION_DAYS[0] == 1
-    assert LOG_RETENTION_DAYS[-1] == 3653
-    assert 365 in LOG_RETENTION_DAYS
-    assert 366 not in LOG_RETENTION_DAYS
 
 
 # --- what shapes a flow log: one setting, both sides -----------------------------------------

@@ -51,13 +51,15 @@ if TYPE_CHECKING:
 
     Scenario = Callable[[World, str], None]
 
-__all__ = [  # the names the runbook's test files import (they once lived in one test file)
+__all__ = [  # what the runbook script's test files import from here
     "ACCOUNT",
     "AUTOMATION_ROLE_ACTIONS",
     "BOUNDARY_ARN",
     "BUCKET",
     "BUCKET_ARN",
     "COMPLIANT_VPC_CALLS",
+    "DESTINATION_ROLE",
+    "FIREHOSE_AUTOMATION_ROLE_ACTIONS",
     "FRESH_VPC_CALLS",
     "MANAGED_BY",
     "OTHER_REGIONS_BOUNDARY",
@@ -69,11 +71,15 @@ __all__ = [  # the names the runbook's test files import (they once lived in one
     "ROLE_ARN",
     "S3_AUTOMATION_ROLE_ACTIONS",
     "S3_FRESH_VPC_CALLS",
+    "SOURCE_ROLE",
+    "STREAM",
+    "STREAM_ACCOUNT",
     "TAG_OURS",
     "THROTTLED",
     "WRONG_TRUST",
     "Calls",
     "Env",
+    "FirehoseDestination",
     "S3Destination",
     "allows",
     "before",
@@ -95,6 +101,7 @@ __all__ = [  # the names the runbook's test files import (they once lived in one
     "response",
     "run_with_actions",
     "throttled",
+    "to_firehose",
     "to_s3",
     "vpc_flow_logs",
 ]
@@ -109,6 +116,14 @@ TAG_OURS: list[TagSpecificationTypeDef] = [{"ResourceType": "vpc-flow-log", "Tag
 PROPAGATION: Final = "Unable to assume given IAM role: 'arn:aws:iam::123456789012:role/{}'"
 BUCKET: Final = "central-flow-logs"
 BUCKET_ARN: Final = f"arn:aws:s3:::{BUCKET}"
+STREAM_ACCOUNT: Final = "111122223333"
+"""The log-archive account, whose Firehose stream the flow logs deliver to."""
+STREAM: Final = f"arn:aws:firehose:{REGION}:{STREAM_ACCOUNT}:deliverystream/central-flow-logs"
+SOURCE_ROLE: Final = f"arn:aws:iam::{ACCOUNT_ID}:role/vpc-flow-logs-guard/Guard-FirehoseSource-1A2B"
+"""The stack's source account role (a generated name under the project's path)."""
+DESTINATION_ROLE: Final = (
+    f"arn:aws:iam::{STREAM_ACCOUNT}:role/AWSLogDeliveryFirehoseCrossAccountRole-{REGION}"
+)
 
 READS: Final = ("Describe", "Get", "List")
 
@@ -140,6 +155,8 @@ S3_AUTOMATION_ROLE_ACTIONS: Final = (
     "ec2:CreateTags",
     "ec2:DeleteFlowLogs",
 )
+# With Firehose it also passes the stack's source role (and manages no IAM or Logs resource).
+FIREHOSE_AUTOMATION_ROLE_ACTIONS: Final = (*S3_AUTOMATION_ROLE_ACTIONS, "iam:PassRole")
 
 # By step: CheckInput, DeliveryRole, LogGroup, FlowLog, Verify (the read-back).
 FRESH_VPC_CALLS: Final = [
@@ -331,6 +348,28 @@ class S3Destination(TypedDict):
 def to_s3(destination: str = BUCKET_ARN) -> S3Destination:
     """The S3 path's parameters (no delivery role, so no boundary either)."""
     return {"DestinationType": "s3", "S3BucketArn": destination, "DeliveryRoleBoundaryArn": ""}
+
+
+class FirehoseDestination(TypedDict):
+    DestinationType: str
+    FirehoseArn: str
+    DeliverLogsPermissionArn: str
+    DeliverCrossAccountRole: str
+    DeliveryRoleBoundaryArn: str
+
+
+def to_firehose(
+    stream: str = STREAM, destination_role: str = DESTINATION_ROLE
+) -> FirehoseDestination:
+    """The Firehose path's parameters, as the stack passes them (the source role is its own;
+    no delivery role of the runbook's, so no boundary either)."""
+    return {
+        "DestinationType": "kinesis-data-firehose",
+        "FirehoseArn": stream,
+        "DeliverLogsPermissionArn": SOURCE_ROLE,
+        "DeliverCrossAccountRole": destination_role,
+        "DeliveryRoleBoundaryArn": "",
+    }
 
 
 @dataclass(frozen=True)

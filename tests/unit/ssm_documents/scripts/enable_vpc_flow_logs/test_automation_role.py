@@ -9,6 +9,7 @@ import pytest
 from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
     AUTOMATION_ROLE_ACTIONS,
     BUCKET,
+    FIREHOSE_AUTOMATION_ROLE_ACTIONS,
     MANAGED_BY,
     OTHER_REGIONS_BOUNDARY,
     ROLE,
@@ -17,6 +18,7 @@ from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
     our_trust,
     remediate,
     run_with_actions,
+    to_firehose,
     to_s3,
 )
 
@@ -57,6 +59,11 @@ def scenario_s3_compliant(world: World, vpc_id: str) -> None:
     remediate(world.session, vpc_id, **to_s3())
 
 
+def scenario_firehose_compliant(world: World, vpc_id: str) -> None:
+    """The runbook already delivered the VPC's REJECT traffic to the stream."""
+    remediate(world.session, vpc_id, **to_firehose())
+
+
 SCENARIOS: dict[str, tuple[Scenario, dict[str, object]]] = {
     "fresh": (scenario_fresh, {}),
     "compliant": (scenario_compliant, {}),
@@ -65,7 +72,10 @@ SCENARIOS: dict[str, tuple[Scenario, dict[str, object]]] = {
     "our group never expires": (scenario_our_group_never_expires, {}),
     "s3 fresh": (scenario_bucket, dict(to_s3())),
     "s3 replace": (scenario_s3_compliant, {"TrafficType": "ALL", **to_s3()}),
+    "firehose fresh": (scenario_fresh, dict(to_firehose())),
+    "firehose replace": (scenario_firehose_compliant, {"TrafficType": "ALL", **to_firehose()}),
 }
+OTHER_DESTINATIONS = ("s3", "firehose")
 
 
 def run_as_automation_role(actions: Sequence[str], scenario: str) -> Exception | None:
@@ -74,7 +84,9 @@ def run_as_automation_role(actions: Sequence[str], scenario: str) -> Exception |
     return run_with_actions(actions, prepare, overrides)
 
 
-@pytest.mark.parametrize("scenario", [name for name in SCENARIOS if not name.startswith("s3")])
+@pytest.mark.parametrize(
+    "scenario", [name for name in SCENARIOS if not name.startswith(OTHER_DESTINATIONS)]
+)
 def test_reported_automation_actions_are_enough(scenario: str) -> None:
     # Given the scenario's account, when the script runs with the reported actions only,
     # then it succeeds
@@ -86,6 +98,14 @@ def test_s3_destination_needs_no_iam_or_cloudwatch_logs_actions(scenario: str) -
     # logs:CreateLogDelivery / logs:DeleteLogDelivery, which CreateFlowLogs and DeleteFlowLogs
     # need for S3 delivery, are implicit: moto does not check them (the stack tests do).
     assert run_as_automation_role(S3_AUTOMATION_ROLE_ACTIONS, scenario) is None
+
+
+@pytest.mark.parametrize("scenario", [name for name in SCENARIOS if name.startswith("firehose")])
+def test_firehose_destination_needs_no_cloudwatch_logs_and_no_iam_write(scenario: str) -> None:
+    # iam:PassRole of the source role (only to delivery.logs.amazonaws.com, only for our VPCs)
+    # and the log delivery actions are implicit: moto does not check them (the stack tests and
+    # local_aws.iam_requests do).
+    assert run_as_automation_role(FIREHOSE_AUTOMATION_ROLE_ACTIONS, scenario) is None
 
 
 @pytest.mark.parametrize(
@@ -106,6 +126,8 @@ def test_s3_destination_needs_no_iam_or_cloudwatch_logs_actions(scenario: str) -
         ("logs:ListTagsForResource", "our group never expires"),
         ("ec2:CreateFlowLogs", "s3 fresh"),
         ("ec2:DeleteFlowLogs", "s3 replace"),
+        ("ec2:CreateFlowLogs", "firehose fresh"),
+        ("ec2:DeleteFlowLogs", "firehose replace"),
     ],
 )
 def test_each_enforced_automation_action_is_needed(action: str, scenario: str) -> None:

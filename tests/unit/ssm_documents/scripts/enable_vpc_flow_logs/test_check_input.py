@@ -9,7 +9,7 @@ import pytest
 
 from enable_vpc_flow_logs import check_input
 from enable_vpc_flow_logs.common import RemediationError
-from enable_vpc_flow_logs.request import InvalidInputError
+from enable_vpc_flow_logs.input_checks import InvalidInputError
 from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
     ACCOUNT,
     BOUNDARY_ARN,

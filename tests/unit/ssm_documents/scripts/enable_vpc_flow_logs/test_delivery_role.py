@@ -6,12 +6,12 @@ import fnmatch
 import json
 from typing import TYPE_CHECKING, Any
 
-import parliament
 import pytest
 
 from enable_vpc_flow_logs import delivery_role
 from enable_vpc_flow_logs.common import RemediationError
 from enable_vpc_flow_logs.delivery_role import delivery_policy, policies_equal
+from tests.support.policy_lint import parliament_findings
 from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
     ACCOUNT,
     BOUNDARY_ARN,
@@ -306,9 +306,7 @@ def test_policy_comparison_ignores_form_but_not_meaning() -> None:
 
 @pytest.mark.parametrize("policy", [our_policy(), delivery_policy("aws-cn", ACCOUNT)])
 def test_delivery_policy_passes_parliament(policy: dict[str, Any]) -> None:
-    findings = parliament.analyze_policy_string(json.dumps(policy)).findings
-
-    assert [(finding.issue, finding.detail) for finding in findings] == []
+    assert parliament_findings(policy) == []
 
 
 def test_delivery_policy_has_exactly_the_four_actions() -> None:

@@ -16,10 +16,16 @@ import boto3
 import pytest
 
 from enable_vpc_flow_logs import check_input
-from enable_vpc_flow_logs.request import InvalidInputError
+from enable_vpc_flow_logs.input_checks import InvalidInputError
 from tests.support.runbook import built_document, embedded_handler, play
 from tests.unit.ssm_documents.payloads import BOUNDARY_ARN, REGION
 from tests.unit.ssm_documents.payloads import runbook_input as events
+from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
+    ACCOUNT,
+    SOURCE_ROLE,
+    STREAM,
+    to_firehose,
+)
 
 SCRIPT_STEPS = [step for step in built_document()["mainSteps"] if "Script" in step["inputs"]]
 
@@ -103,6 +109,26 @@ def test_the_embedded_scripts_take_the_s3_path_as_the_modules() -> None:
     for played in (from_source, from_modules):
         assert played.steps == ["CheckInput", "ChooseDestination", "FlowLog", "Verify"]
     assert neutral(from_source.output, first) == neutral(from_modules.output, second)
+
+
+@pytest.mark.usefixtures("aws")
+def test_the_embedded_scripts_take_the_firehose_path_as_the_modules() -> None:
+    first, second = new_vpc(), new_vpc()
+
+    from_source = play(events(first, **to_firehose()), embedded=True)
+    from_modules = play(events(second, **to_firehose()), boto3.session.Session(region_name=REGION))
+
+    for played in (from_source, from_modules):
+        assert played.steps == ["CheckInput", "ChooseDestination", "FlowLog", "Verify"]
+        assert played.output["Destination"] == STREAM
+    assert neutral(from_source.output, first) == neutral(from_modules.output, second)
+    # The embedded validation refuses a role of another account as the module does
+    wrong = {**to_firehose(), "DeliverLogsPermissionArn": SOURCE_ROLE.replace(ACCOUNT, "4" * 12)}
+    with pytest.raises(Exception, match="expected a role of this account") as from_source_error:
+        play(events(first, **wrong), embedded=True)
+    with pytest.raises(InvalidInputError) as from_module_error:
+        play(events(first, **wrong), boto3.session.Session(region_name=REGION))
+    assert str(from_source_error.value) == str(from_module_error.value)
 
 
 @pytest.mark.usefixtures("aws")

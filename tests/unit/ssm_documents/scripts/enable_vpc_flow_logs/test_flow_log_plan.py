@@ -15,10 +15,14 @@ from enable_vpc_flow_logs.flow_log_plan import (
 )
 from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
     ACCOUNT,
+    DESTINATION_ROLE,
     OURS,
     REGION,
+    SOURCE_ROLE,
+    STREAM,
     flow_log,
     request,
+    to_firehose,
 )
 
 
@@ -119,3 +123,59 @@ def test_an_s3_flow_log_must_have_the_requested_options() -> None:
 
     assert unmet_requirements(existing, request(**s3)) == ["FileFormat is parquet, not plain-text"]
     assert unmet_requirements(existing, request(**s3, S3FileFormat="parquet")) == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({}, None),
+        # EC2's API reference spells a stream ...:deliverystream:<name>: the same stream
+        ({"LogDestination": STREAM.replace(":deliverystream/", ":deliverystream:")}, None),
+        # the roles it delivers with are not judged, as the rule does not: it delivers
+        ({"DeliverLogsPermissionArn": "arn:aws:iam::210987654321:role/other"}, None),
+        ({"DeliverCrossAccountRole": None}, None),
+        ({"LogDestination": STREAM.replace("central-flow-logs", "other")}, "does not deliver"),
+        ({"LogDestinationType": "s3", "LogDestination": STREAM}, "does not deliver"),
+        ({"TrafficType": "ACCEPT"}, "does not cover REJECT"),
+        ({"DeliverLogsStatus": "FAILED"}, "delivery FAILED"),
+        ({"MaxAggregationInterval": 600}, None),
+    ],
+)
+def test_what_satisfies_a_firehose_request(fields: dict[str, Any], reason: str | None) -> None:
+    described: dict[str, Any] = {
+        "LogDestinationType": "kinesis-data-firehose",
+        "LogDestination": STREAM,
+        "LogGroupName": None,
+        "DeliverLogsPermissionArn": SOURCE_ROLE,
+        "DeliverCrossAccountRole": DESTINATION_ROLE,
+    } | fields
+    existing = flow_log(**described)
+    for absent in [key for key, value in described.items() if value is None]:
+        existing.pop(absent)  # type: ignore[misc]  # as DescribeFlowLogs leaves it out
+
+    reasons = unmet_requirements(existing, request(**to_firehose()))
+
+    if reason is None:
+        assert reasons == []
+    else:
+        assert len(reasons) == 1
+        assert reason in reasons[0]
+
+
+def test_a_firehose_plan_replaces_ours_to_the_stream_and_leaves_other_streams_alone() -> None:
+    to_stream = {"LogDestinationType": "kinesis-data-firehose", "LogGroupName": None}
+    ours_stale = flow_log(
+        FlowLogId="fl-a", Tags=OURS, TrafficType="ACCEPT", **to_stream, LogDestination=STREAM
+    )
+    other_stream = flow_log(
+        FlowLogId="fl-b", TrafficType="ACCEPT", **to_stream, LogDestination=STREAM + "-2"
+    )
+    foreign_stale = flow_log(
+        FlowLogId="fl-c", TrafficType="ACCEPT", **to_stream, LogDestination=STREAM
+    )
+
+    plan = plan_flow_log([ours_stale, other_stream, foreign_stale], request(**to_firehose()))
+
+    assert plan.satisfying is None
+    assert [fl.get("FlowLogId") for fl in plan.replaceable] == ["fl-a"]
+    assert [conflict.split()[0] for conflict in plan.conflicts] == ["fl-c"]

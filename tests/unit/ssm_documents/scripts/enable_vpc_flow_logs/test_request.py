@@ -3,20 +3,30 @@ steps after ``CheckInput``."""
 
 from __future__ import annotations
 
+from typing import Final
+
 import pytest
 
 from enable_vpc_flow_logs.common import RemediationError
-from enable_vpc_flow_logs.request import InvalidInputError, parse_request
+from enable_vpc_flow_logs.input_checks import InvalidInputError
+from enable_vpc_flow_logs.request import parse_request
 from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
     ACCOUNT,
     BOUNDARY_ARN,
     BUCKET_ARN,
+    DESTINATION_ROLE,
     REGION,
     ROLE,
     ROLE_ARN,
+    SOURCE_ROLE,
+    STREAM,
+    STREAM_ACCOUNT,
     events,
+    to_firehose,
     to_s3,
 )
+
+OTHER_STREAM: Final = STREAM.replace(STREAM_ACCOUNT, "444455556666")
 
 
 @pytest.mark.parametrize(
@@ -40,7 +50,7 @@ from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
             "a key in us-east-1",
         ),
         ({"KmsKeyArn": "alias/aws/logs"}, "KmsKeyArn"),
-        ({"DestinationType": "kinesis-data-firehose"}, "DestinationType='kinesis-data-firehose'"),
+        ({"DestinationType": "splunk"}, "DestinationType='splunk'"),
         ({"DestinationType": "s3"}, "S3BucketArn='' is not valid"),
         ({"DestinationType": "s3", "S3BucketArn": "central-flow-logs"}, "an S3 bucket ARN"),
         (
@@ -68,6 +78,44 @@ from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
             "KmsKeyArn",
         ),
         ({"S3BucketArn": "arn:aws:s3:::b-1"}, "empty unless DestinationType is s3"),
+        ({"FirehoseArn": STREAM}, "FirehoseArn=.* expected empty unless DestinationType is kin"),
+        ({"DeliverLogsPermissionArn": SOURCE_ROLE}, "DeliverLogsPermissionArn=.* expected empty"),
+        (
+            {"DeliverCrossAccountRole": DESTINATION_ROLE},
+            "DeliverCrossAccountRole=.* expected empty",
+        ),
+        (
+            {"DestinationType": "kinesis-data-firehose"},
+            "FirehoseArn='' is not valid: expected a stream ARN, ...:deliverystream/<name> in aws",
+        ),
+        (to_firehose(STREAM.replace("/", ":")), "FirehoseArn="),  # EC2 doc's spelling: not the ARN
+        (to_firehose(STREAM.replace("arn:aws:", "arn:aws-cn:")), "FirehoseArn=.* in aws$"),
+        (
+            {**to_firehose(), "DeliverLogsPermissionArn": ROLE_ARN},
+            "DeliverLogsPermissionArn=.* expected a role under /vpc-flow-logs-guard/",
+        ),
+        (
+            {**to_firehose(), "DeliverLogsPermissionArn": SOURCE_ROLE.replace(ACCOUNT, "4" * 12)},
+            f"DeliverLogsPermissionArn=.* expected a role of this account, {ACCOUNT}",
+        ),
+        (
+            {**to_firehose(), "DeliverCrossAccountRole": ROLE_ARN},
+            "DeliverCrossAccountRole=.* expected a role AWSLogDeliveryFirehoseCrossAccountRole",
+        ),
+        (
+            to_firehose(OTHER_STREAM),
+            "DeliverCrossAccountRole=.* expected a role of the stream's account, 444455556666",
+        ),
+        ({**to_firehose(), "LogGroupName": "/aws/vpc-flow-logs/x"}, "LogGroupName=.* kinesis"),
+        ({**to_firehose(), "S3BucketArn": BUCKET_ARN}, "S3BucketArn=.* expected empty unless"),
+        ({**to_firehose(), "S3FileFormat": "parquet"}, "S3FileFormat='parquet'"),
+        (
+            {
+                **to_firehose(),
+                "KmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/mrk-" + "0" * 32,
+            },
+            "KmsKeyArn=.* expected empty with DestinationType kinesis-data-firehose",
+        ),
         ({"DeliveryRoleBoundaryArn": ""}, "DeliveryRoleBoundaryArn='' is not valid"),
         (
             {"DeliveryRoleBoundaryArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
@@ -92,7 +140,8 @@ def test_invalid_input_is_refused_with_one_clear_error(
 ) -> None:
     payload = events("vpc-0123456789abcdef0", **overrides)
 
-    with pytest.raises(InvalidInputError, match=message.replace("(", r"\(")) as raised:
+    pattern = message.replace("(", r"\(").replace("...", r"\.\.\.")
+    with pytest.raises(InvalidInputError, match=pattern) as raised:
         parse_request(payload)
     assert isinstance(raised.value, RemediationError)
 
@@ -114,6 +163,7 @@ def test_a_cloud_watch_logs_request_works_out_the_names_the_steps_need() -> None
         "KmsKeyArn": "",
         "DeliveryRoleName": ROLE,
         "DeliveryRoleArn": ROLE_ARN,
+        "DeliverCrossAccountRole": "",
         "DeliveryRoleBoundaryArn": BOUNDARY_ARN,
         "MaxAggregationInterval": 600,
         "LogFormat": "${version} ${action}",
@@ -148,3 +198,28 @@ def test_an_s3_request_has_no_role_and_no_log_group() -> None:
         "HiveCompatiblePartitions": False,
         "PerHourPartition": True,
     }
+
+
+def test_a_firehose_request_delivers_with_the_stacks_roles_and_has_no_log_group() -> None:
+    # The stack passes its boundary with no destination but CloudWatch Logs; a stray one is
+    # ignored, as with S3 (no delivery role of the runbook's to bound)
+    request = parse_request(events("vpc-0123456789abcdef0", **to_firehose()))
+
+    assert request["DestinationType"] == "kinesis-data-firehose"
+    assert request["Destination"] == STREAM
+    assert request["DeliveryRoleArn"] == SOURCE_ROLE
+    assert request["DeliverCrossAccountRole"] == DESTINATION_ROLE
+    assert request["LogGroupName"] == request["LogGroupArn"] == request["S3BucketArn"] == ""
+    assert request["DeliveryRoleName"] == request["DeliveryRoleBoundaryArn"] == ""
+    assert request["KmsKeyArn"] == ""
+
+
+def test_a_firehose_stream_in_this_account_is_accepted() -> None:
+    # A log-archive account that is also a member delivers to its own stream: AWS documents
+    # neither way, and the roles are the same as across accounts
+    here = STREAM.replace(STREAM_ACCOUNT, ACCOUNT)
+    role = DESTINATION_ROLE.replace(STREAM_ACCOUNT, ACCOUNT)
+
+    request = parse_request(events("vpc-0123456789abcdef0", **to_firehose(here, role)))
+
+    assert (request["Destination"], request["DeliverCrossAccountRole"]) == (here, role)

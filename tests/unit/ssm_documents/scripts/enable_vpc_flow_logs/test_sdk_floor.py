@@ -35,3 +35,21 @@ def test_the_readme_names_the_floor_the_tests_use() -> None:
     text = " ".join(readme.read_text(encoding="utf-8").split())
 
     assert f"The floor is **botocore {BOTOCORE_FLOOR}**" in text
+
+
+def test_the_floor_knows_cross_account_firehose_flow_logs() -> None:
+    # CreateFlowLogs as the Firehose path sends it: DeliverCrossAccountRole is in 1.31.0's model
+    floor = ServiceModels(BOTOCORE_FLOOR)
+    to_stream = {
+        "ResourceIds": ["vpc-0123456789abcdef0"],
+        "ResourceType": "VPC",
+        "TrafficType": "REJECT",
+        "LogDestinationType": "kinesis-data-firehose",
+        "LogDestination": "arn:aws:firehose:us-east-1:111122223333:deliverystream/central",
+        "DeliverLogsPermissionArn": "arn:aws:iam::123456789012:role/vpc-flow-logs-guard/Source",
+        "DeliverCrossAccountRole": "arn:aws:iam::111122223333:role/"
+        "AWSLogDeliveryFirehoseCrossAccountRole",
+    }
+
+    assert floor.problems(ApiRequest("ec2", "CreateFlowLogs", to_stream)) == []
+    assert floor.problems(ApiRequest("ec2", "CreateFlowLogs", {**to_stream, "Unknown": "x"}))
