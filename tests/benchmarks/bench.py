@@ -60,7 +60,7 @@ SEED: Final = 20261122
 IMPORT_RUNS: Final = 7
 NAIVE_MEMORY_MAX_SIZE: Final = 100
 """tracemalloc slows moto's work on the naive baseline's ~3 calls per VPC several times over."""
-CDK_OUT: Final = Path("/tmp/bench-cdk.out")  # noqa: S108 - the folder the README quotes
+CDK_OUT: Final = Path("/tmp/bench-cdk.out")  # noqa: S108 - the folder docs/performance.md quotes
 BUNDLE_OUT: Final = Path("/tmp/bench-asset")  # noqa: S108 - only if the synth fails
 BYTECODE_OUT: Final = Path("/tmp/bench-asset-bytecode")  # noqa: S108
 RUNTIME_CACHE: Final = Path("/tmp/bench-runtime")  # noqa: S108 - boto3 for the runtime's python

@@ -66,7 +66,8 @@ CENTRAL_DESTINATION: Final = (
     f"arn:aws:logs:{{region}}:{LOG_ARCHIVE_ACCOUNT}:destination:{LOG_ARCHIVE_STACK}-CentralArchive"
 )
 """What an operator copies from the log-archive stack's output CentralLogDestinationArn, the
-Region as ``{region}`` (README, "Member side, as built"); the run checks that it is that output."""
+Region as ``{region}`` (docs/organization.md, "Member side, as built"); the run checks that it is
+that output."""
 ARCHIVE_CONTEXT: Final = {
     "organizationId": ORGANIZATION_ID,
     "centralLogDestination": "true",

@@ -21,8 +21,8 @@ IAM: the member roles' recorded requests are evaluated with the template's polic
 of another account, or to another service, must be denied.
 
 Not here (moto cannot): VPC Flow Logs assuming the source role, then the destination role, and
-delivering records into the stream; trust policies and their condition keys (README, "Direct
-Firehose delivery": not verified on real AWS).
+delivering records into the stream; trust policies and their condition keys (docs/organization.md,
+"Direct Firehose delivery": not verified on real AWS).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ FIREHOSE_CONTEXT: Final = {
     "centralFirehoseRoleArn": DESTINATION_ROLE_SETTING,
 }
 """The log-archive stack's outputs CentralFirehoseArn and CentralFirehoseRoleArn, the Region as
-``{region}`` (README, "Direct Firehose delivery")."""
+``{region}`` (docs/organization.md, "Direct Firehose delivery")."""
 OTHER_STREAM: Final = f"arn:aws:firehose:{REGION}:{LOG_ARCHIVE_ACCOUNT}:deliverystream/other"
 
 
