@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 from vpc_flow_logs_guard import plan
 from vpc_flow_logs_guard.model import AccessError, Failure, Findings, VpcResult
-from vpc_flow_logs_rule import decision
+from vpc_flow_logs_rule import rule
 from vpc_flow_logs_rule.model import ComplianceType
 
 if TYPE_CHECKING:
@@ -63,18 +63,8 @@ class Target:
 def judge_region(
     lookups: RegionReads, parameters: RuleParameters, account_id: str, at: datetime
 ) -> list[VpcResult]:
-    """Every VPC of one region, judged as the rule's scheduled run judges it."""
-    account = decision.Account(account_id, lookups.region)
-    vpcs = lookups.describe_vpcs()
-    flow_logs = lookups.describe_flow_logs()
-    scoped = {vpc.vpc_id for vpc in decision.in_scope(vpcs, parameters)}
-    names = decision.log_groups_to_describe(
-        (flow_log for flow_log in flow_logs if flow_log.resource_id in scoped), parameters, account
-    )
-    log_groups = lookups.describe_log_groups(names) if names else {}
-    evaluations = decision.evaluate_vpcs(
-        vpcs, flow_logs, log_groups, parameters, account=account, ordering_timestamp=at
-    )
+    """Every VPC of one region, judged by the rule's scheduled run's own code."""
+    _, evaluations = rule.judge_region(lookups, parameters, account_id, at)
     return [
         VpcResult(
             account_id,

@@ -38,6 +38,8 @@ class RegionReads(Protocol):
 
     def describe_log_groups(self, names: Iterable[str]) -> dict[str, LogGroup]: ...
 
+    def subscription_filter_policies(self) -> list[SubscriptionFilterPolicy]: ...
+
 
 class Lookups(RegionReads, Protocol):
     """The reads the rule needs (vpc_flow_logs_rule.aws_api.AwsApi provides them)."""
@@ -45,8 +47,6 @@ class Lookups(RegionReads, Protocol):
     def recorded_vpc_results(self, rule_name: str) -> dict[str, RecordedResult]: ...
 
     def flow_log_owner(self, flow_log_id: str) -> str | None: ...
-
-    def subscription_filter_policies(self) -> list[SubscriptionFilterPolicy]: ...
 
 
 def evaluate_change(
@@ -165,6 +165,19 @@ def evaluate_scheduled(
     NOT_APPLICABLE once. Costs O(pages): all VPCs and all flow logs in pages of 1000, the
     referenced log groups 50 a call, and the rule's recorded results 100 a call.
     """
+    vpcs, judged = judge_region(api, parameters, account_id, ordering_timestamp)
+    recorded = api.recorded_vpc_results(rule_name)
+    stale = decision.stale_evaluations(recorded, (vpc.vpc_id for vpc in vpcs), ordering_timestamp)
+    return changed_evaluations([*judged, *stale], recorded)
+
+
+def judge_region(
+    api: RegionReads, parameters: RuleParameters, account_id: str, at: datetime
+) -> tuple[list[Vpc], list[Evaluation]]:
+    """Every VPC of the region and its evaluation: the scheduled run's judgement, which the
+    audit command makes too. All VPCs and flow logs in pages, the log groups of in-scope VPCs'
+    flow logs 50 a call (and, with ``CentralLogDestinationArn``, the account's one forwarding
+    policy)."""
     account = decision.Account(account_id, api.region)
     vpcs = api.describe_vpcs()
     flow_logs = api.describe_flow_logs()
@@ -173,22 +186,20 @@ def evaluate_scheduled(
         (fl for fl in flow_logs if fl.resource_id in scoped_ids), parameters, account
     )
     log_groups = _log_groups(api, names, parameters)
-    recorded = api.recorded_vpc_results(rule_name)
-    judged = [
-        *decision.evaluate_vpcs(
-            vpcs,
-            flow_logs,
-            log_groups,
-            parameters,
-            account=account,
-            ordering_timestamp=ordering_timestamp,
-        ),
-        *decision.stale_evaluations(recorded, (vpc.vpc_id for vpc in vpcs), ordering_timestamp),
-    ]
-    return changed_evaluations(judged, recorded)
+    evaluations = decision.evaluate_vpcs(
+        vpcs,
+        flow_logs,
+        log_groups,
+        parameters,
+        account=account,
+        ordering_timestamp=at,
+    )
+    return vpcs, evaluations
 
 
-def _log_groups(api: Lookups, names: list[str], parameters: RuleParameters) -> dict[str, LogGroup]:
+def _log_groups(
+    api: RegionReads, names: list[str], parameters: RuleParameters
+) -> dict[str, LogGroup]:
     """The named log groups that exist; with ``CentralLogDestinationArn``, each marked with
     whether it forwards there, from the account's subscription filter policies (one read per
     invocation, whatever the number of groups)."""

@@ -19,6 +19,8 @@ from vpc_flow_logs_rule.parameters import RuleParameters
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from vpc_flow_logs_rule.forwarding import SubscriptionFilterPolicy
+
 AT = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 VPC_ID = "vpc-0123456789abcdef0"  # the same in every region: each is a different place
 STATUSES = {
@@ -46,6 +48,9 @@ class FakeRegion:
 
     def describe_log_groups(self, names: Iterable[str]) -> dict[str, LogGroup]:
         return {name: LogGroup(name, 365) for name in names}
+
+    def subscription_filter_policies(self) -> list[SubscriptionFilterPolicy]:
+        return []
 
 
 @dataclass

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
+from stacks.settings.account import in_region
 from tests.unit.lambdas.vpc_flow_logs_rule.builders import (
+    ACCOUNT_ID,
     FakeLambdaContext,
     World,
     scheduled_event,
@@ -121,6 +123,48 @@ def test_the_audit_judges_as_the_rule_lambda_does(
         "NON_COMPLIANT",
         "NOT_APPLICABLE",
     }
+
+
+def test_the_audit_reads_the_forwarding_policy_as_the_rule_lambda_does(
+    organization: Organization, tmp_path: Path
+) -> None:
+    # Given: two flow-log groups, one of them excluded by name from the account's forwarding
+    # policy, and the StackSet's setting with {region} left open
+    world = World()
+    forwarded, excluded = world.vpc(), world.vpc()
+    world.flow_log(forwarded, "REJECT", log_group=world.log_group("/aws/vpc-flow-logs/a"))
+    world.flow_log(excluded, "REJECT", log_group=world.log_group("/aws/vpc-flow-logs/b"))
+    destination = f"arn:aws:logs:us-east-1:{ACCOUNT_ID}:destination:central-archive"
+    world.logs.put_destination(
+        destinationName="central-archive",
+        targetArn=f"arn:aws:firehose:us-east-1:{ACCOUNT_ID}:deliverystream/archive",
+        roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/logs",
+    )
+    world.logs.put_account_policy(
+        policyName="VpcFlowLogsGuardCentralArchive",
+        policyType="SUBSCRIPTION_FILTER_POLICY",
+        policyDocument=json.dumps({"DestinationArn": destination}),
+        selectionCriteria='LogGroupName NOT IN ["/aws/vpc-flow-logs/b"]',
+    )
+    setting = destination.replace("us-east-1", "{region}")
+    overrides = ["-c", f"centralLogDestinationArn={setting}"]
+    parameters = settings(PROJECT_CDK_JSON, overrides[1::2]).rule_input_parameters()
+
+    # When: the Lambda runs as the stack in us-east-1 configures it, and the audit runs
+    handler.lambda_handler(
+        scheduled_event(parameters=in_region(parameters, "us-east-1")),
+        cast("LambdaContext", FakeLambdaContext()),
+    )
+    _, report = audit_json(tmp_path, "--regions", "us-east-1", *overrides)
+
+    # Then: the same verdicts, and only the excluded group's VPC is not forwarded
+    audited = {
+        r["vpc_id"]: (r["compliance_type"], r["annotation"] or None) for r in report["results"]
+    }
+    assert audited == world.recorded()
+    assert audited[forwarded][0] == "COMPLIANT"
+    assert audited[excluded][0] == "NON_COMPLIANT"
+    assert "which no account subscription filter policy forwards" in str(audited[excluded][1])
 
 
 @pytest.mark.parametrize(
