@@ -375,7 +375,7 @@ _ACCOUNT_POLICY_READERS: Final = {"SUBSCRIPTION_FILTER_POLICY": "logs:DescribeSu
 def _logs_describe_account_policies(call: ApiCall, state: ResourceState) -> list[_Authorization]:
     """DescribeAccountPolicies has no resource type; the second permission is one AWS does not
     say the resource of: taken as every log group of the account and Region, as the rule's role
-    grants it (the README's "Not verified on real AWS")."""
+    grants it (docs/organization.md, "Not verified on real AWS")."""
     policy_type = str(call.parameters.get("policyType", ""))
     if policy_type not in _ACCOUNT_POLICY_READERS:
         raise UnknownOperationError(f"logs:DescribeAccountPolicies for policyType {policy_type!r}")

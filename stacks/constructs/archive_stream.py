@@ -27,7 +27,7 @@ DATE: Final = "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/
 """Firehose's arrival time (UTC): the flow records' own times are inside the objects."""
 BUFFER_MB: Final = 128
 """Firehose's largest S3 buffer (dynamic partitioning needs at least 64 MB): fewer, larger
-objects, which archive better (see README)."""
+objects, which archive better (docs/organization.md, "What archiving costs")."""
 BUFFER_SECONDS: Final = 900
 """Firehose's maximum: fewer, larger objects per partition."""
 
