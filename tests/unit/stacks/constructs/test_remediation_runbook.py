@@ -26,8 +26,8 @@ from tests.unit.ssm_documents.payloads import REGION as REGION_NAME
 from tests.unit.ssm_documents.payloads import runbook_input
 from tests.unit.stacks.aws_calls import aws_actions
 from tests.unit.stacks.iam_policies import resolve
+from tests.unit.stacks.nag_findings import nag_report
 from tests.unit.stacks.synthesis import KMS_KEY_ARN, ROOT, synthesize
-from tests.unit.stacks.test_vpc_flow_logs_stack import nag_report
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
