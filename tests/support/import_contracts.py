@@ -1,9 +1,14 @@
-"""An import-linter contract type: modules that import only the standard library and a few
-named distributions (the runbook's script: what ``aws:executeScript`` provides).
+"""import-linter contract types of our own, registered in pyproject.toml's
+``[tool.importlinter]`` as ``contract_types``.
 
-import-linter's own ``forbidden`` contract lists what may not be imported; this one lists what
-may, so an import of anything new (a package, or the project's own code) breaks it. Registered in
-pyproject.toml's ``[tool.importlinter]`` as ``contract_types``.
+``standard_library_only``: modules that import only the standard library and a few named
+distributions (the runbook's script: what ``aws:executeScript`` provides). import-linter's own
+``forbidden`` contract lists what may not be imported; this one lists what may, so an import of
+anything new (a package, or the project's own code) breaks it.
+
+``no_test_module_imports``: no module imports a test module or a ``conftest``; what tests share
+lives in helper modules. import-linter's own module expressions cannot say "a module whose name
+starts with ``test_``" (a wildcard stands for a whole name).
 """
 
 from __future__ import annotations
@@ -19,6 +24,13 @@ if TYPE_CHECKING:
 
 def _top_level(module: str) -> str:
     return module.split(".", 1)[0]
+
+
+def is_test_module(module: str) -> bool:
+    """A module pytest collects (``test_*.py``, ``*_test.py``, its default ``python_files``)
+    or loads itself (``conftest.py``)."""
+    name = module.rsplit(".", 1)[-1]
+    return name.startswith("test_") or name.endswith("_test") or name == "conftest"
 
 
 class StandardLibraryOnlyContract(Contract):
@@ -61,5 +73,47 @@ class StandardLibraryOnlyContract(Contract):
                 "standard library and "
                 f"{', '.join(sorted(self.allowed_external_packages or [])) or 'nothing else'} "  # type: ignore[arg-type]
                 "are allowed"
+            )
+            output.new_line()
+
+
+class NoTestModuleImportsContract(Contract):
+    """No module of ``source_modules`` (or below) imports a test module or a ``conftest``.
+
+    pytest imports each test module itself; a second importer makes a test module a helper
+    module too, and with ``--import-mode=importlib`` the order of collection decides which
+    import runs its module-level code. Helpers, constants and builders go in modules named for
+    what they hold, fixtures in a ``conftest.py``. Imports under ``TYPE_CHECKING`` are not in
+    the graph (``exclude_type_checking_imports``) and so are not judged.
+    """
+
+    type_name = "no_test_module_imports"
+
+    source_modules = fields.ListField(subfield=fields.ModuleField())
+
+    def check(self, graph: ImportGraph, verbose: bool) -> ContractCheck:
+        violations: list[dict[str, object]] = []
+        for source in self.source_modules:  # type: ignore[attr-defined]
+            for importer in sorted({source.name} | graph.find_descendants(source.name)):
+                for imported in sorted(graph.find_modules_directly_imported_by(importer)):
+                    if not is_test_module(imported):
+                        continue
+                    details = graph.get_import_details(importer=importer, imported=imported)
+                    violations.append(
+                        {
+                            "importer": importer,
+                            "imported": imported,
+                            "lines": sorted(detail["line_number"] for detail in details),
+                        }
+                    )
+        return ContractCheck(kept=not violations, metadata={"violations": violations})
+
+    def render_broken_contract(self, check: ContractCheck) -> None:
+        for violation in check.metadata["violations"]:
+            lines = ", ".join(f"l.{number}" for number in violation["lines"])
+            output.print_error(
+                f"{violation['importer']} imports {violation['imported']} ({lines}): test "
+                "modules and conftests are pytest's to import; move what is shared into a "
+                "helper module (fixtures into a conftest.py)"
             )
             output.new_line()
