@@ -13,12 +13,8 @@ from cfnlint.api import lint
 
 from stacks.build.embedded_script import script_text
 from stacks.build.runbook_document import PLACEHOLDER, build_document, document_yaml, script_files
-from stacks.constructs.remediation_runbook import (
-    CLOUD_WATCH_LOGS,
-    DOCUMENT_PATH,
-    S3,
-    automation_statements,
-)
+from stacks.constructs.remediation_runbook import DOCUMENT_PATH, automation_statements
+from stacks.settings.account import CLOUD_WATCH_LOGS, S3
 from tests.support.policy_lint import parliament_findings
 from tests.support.runbook import play
 from tests.support.service_models import recording
