@@ -38,6 +38,7 @@ from stacks.constructs.firehose_destination import (
     CentralFirehoseDelivery,
     CentralFirehoseDeliveryProps,
 )
+from stacks.constructs.firehose_source import LOG_DELIVERY_SERVICE
 from stacks.nag_acknowledgements import acknowledge_central_archive, acknowledge_firehose_delivery
 
 if TYPE_CHECKING:
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
 
     from stacks.settings.organization import OrganizationSettings
 
-LOG_DELIVERY_SERVICE: Final = "delivery.logs.amazonaws.com"
 FLOW_LOGS_PREFIX: Final = "AWSLogs/"
 """Flow logs land under ``[folder/]AWSLogs/<account>/vpcflowlogs/...``; we use no folder."""
 ACCESS_LOGS_PREFIX: Final = "flow-logs-bucket/"

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
 
+from stacks.settings.account import LOG_GROUP_PREFIX
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -80,7 +82,7 @@ def acknowledge_findings(
     )
     _acknowledge(
         runbook.role,
-        f"AwsSolutions-IAM5[{LOG_GROUPS}/aws/vpc-flow-logs/*]",
+        f"AwsSolutions-IAM5[{LOG_GROUPS}{LOG_GROUP_PREFIX}*]",
         "The runbook creates one log group per VPC, /aws/vpc-flow-logs/<vpc-id>, for VPCs found "
         "non-compliant after deployment; the document's LogGroupName allowedPattern keeps every "
         "name under this prefix, so the role cannot touch any other log group.",
@@ -129,7 +131,7 @@ def _acknowledge_boundary(boundary: iam.ManagedPolicy) -> None:
     _acknowledge(
         boundary,
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:*:<AWS::AccountId>:log-group:"
-        "/aws/vpc-flow-logs/*]",
+        f"{LOG_GROUP_PREFIX}*]",
         "The delivery role is global and shared by every region, and VPC Flow Logs names the "
         "log streams (one per network interface): the boundary caps the role at writing log "
         "streams of log groups under /aws/vpc-flow-logs/ of this account, in any region.",

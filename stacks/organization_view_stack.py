@@ -38,6 +38,7 @@ from stacks.constructs.compliance_forwarding import (
     FORWARDING_RULE_NAME,
     compliance_change_pattern,
 )
+from stacks.constructs.config_recorder import CONFIG_SERVICE
 from stacks.constructs.config_rule import RULE_NAME
 from stacks.nag_acknowledgements import acknowledge_organization_view
 
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
 
     from stacks.settings.organization_view import OrganizationViewSettings
 
-CONFIG_SERVICE: Final = "config.amazonaws.com"
 EVENT_RULE_NAME: Final = "vpc-flow-logs-guard-compliance-change"
 """Fixed, so the key and topic policies can name the rules' ARNs without a dependency cycle (the
 same name on the default bus and on the compliance bus)."""

@@ -15,6 +15,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 RECORDED_TYPES: Final = ("AWS::EC2::VPC", "AWS::EC2::FlowLog")
+CONFIG_SERVICE: Final = "config.amazonaws.com"
 
 
 class VpcConfigRecorder(Construct):
@@ -43,7 +44,7 @@ class VpcConfigRecorder(Construct):
             description="AWS Config recorder for AWS::EC2::VPC: reads the configuration, "
             "delivers it to the stack's bucket.",
             assumed_by=iam.ServicePrincipal(
-                "config.amazonaws.com",
+                CONFIG_SERVICE,
                 conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
             ),
             managed_policies=[

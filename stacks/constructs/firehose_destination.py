@@ -37,6 +37,7 @@ from constructs import Construct
 
 from stacks.constructs.archive_stream import DATE, ArchiveStreamProps, add_archive_stream
 from stacks.constructs.firehose_source import LOG_DELIVERY_SERVICE, SOURCE_ROLE_PATH
+from stacks.settings.account import CROSS_ACCOUNT_ROLE_PREFIX
 
 if TYPE_CHECKING:
     from aws_cdk import aws_kms as kms
@@ -48,8 +49,6 @@ LOG_DELIVERY_TAG: Final = ("LogDeliveryEnabled", "true")
 """The tag the log delivery service-linked role needs on the stream (CloudWatch Logs User Guide,
 "Logs sent to Firehose")."""
 SERVICE_LINKED_ROLE: Final = "AWSServiceRoleForLogDelivery"
-CROSS_ACCOUNT_ROLE_PREFIX: Final = "AWSLogDeliveryFirehoseCrossAccountRole"
-"""VPC User Guide: "create a role with a name that starts with" this."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,13 @@ from constructs import Construct
 
 from stacks.build.runbook_document import build_document
 from stacks.constructs.firehose_source import pass_source_role
-from stacks.settings.account import DELIVERY_ROLE_NAME
+from stacks.settings.account import (
+    CLOUD_WATCH_LOGS,
+    DELIVERY_ROLE_NAME,
+    KINESIS_DATA_FIREHOSE,
+    LOG_GROUP_PREFIX,
+    S3,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -31,13 +37,9 @@ policy an earlier, deleted stack left behind) under this path, all with the same
 The runbook creates the role with its own stack's boundary; any region's runbook may then
 write the role's inline policy as long as the role's boundary is a policy under this path.
 Only principals allowed ``iam:CreatePolicy`` (administrators) can put a policy there."""
-LOG_GROUP_PREFIX: Final = "/aws/vpc-flow-logs/"
 MANAGED_BY_KEY: Final = "ManagedBy"
 MANAGED_BY_VALUE: Final = "vpc-flow-logs-guard"
 FLOW_LOGS_SERVICE: Final = "vpc-flow-logs.amazonaws.com"
-CLOUD_WATCH_LOGS: Final = "cloud-watch-logs"
-S3: Final = "s3"
-KINESIS_DATA_FIREHOSE: Final = "kinesis-data-firehose"
 S3_DELIVERY_ACTIONS: Final = ("logs:CreateLogDelivery", "logs:DeleteLogDelivery")
 """What the caller of CreateFlowLogs / DeleteFlowLogs needs for an S3 destination (VPC user
 guide, "Create a flow log that publishes to Amazon S3"); neither has resource-level permissions.

@@ -17,10 +17,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 TRAFFIC_TYPES: Final = ("ACCEPT", "REJECT", "ALL")
-DESTINATION_TYPES: Final = ("cloud-watch-logs", "s3", "kinesis-data-firehose")
 CLOUD_WATCH_LOGS: Final = "cloud-watch-logs"
 S3: Final = "s3"
 KINESIS_DATA_FIREHOSE: Final = "kinesis-data-firehose"
+DESTINATION_TYPES: Final = (CLOUD_WATCH_LOGS, S3, KINESIS_DATA_FIREHOSE)
+"""The flow-log destinations the rule may accept (``allowedDestinationTypes``)."""
 RUNBOOK_DESTINATIONS: Final = (CLOUD_WATCH_LOGS, S3, KINESIS_DATA_FIREHOSE)
 """Where remediation delivers (``destination``); the rule must accept the chosen one."""
 

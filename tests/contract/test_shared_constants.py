@@ -41,7 +41,6 @@ from enable_vpc_flow_logs import (
 from local_aws import iam_requests, scenario
 from stacks.constructs import (
     config_rule,
-    firehose_destination,
     firehose_source,
     remediation_runbook,
 )
@@ -315,7 +314,6 @@ FACTS: Final = [
             "rule (model.CLOUD_WATCH_LOGS)": rule_model.CLOUD_WATCH_LOGS,
             "rule (a flow log that names none)": UNDESCRIBED.destination_type,
             "settings (account.CLOUD_WATCH_LOGS)": settings_module.CLOUD_WATCH_LOGS,
-            "stack (remediation_runbook.CLOUD_WATCH_LOGS)": remediation_runbook.CLOUD_WATCH_LOGS,
             "runbook script": RUNBOOK_SCRIPT["CloudWatch Logs destination"],
             "runbook document (DestinationType default)": default("DestinationType"),
             "cdk.json (destination)": context()["destination"],
@@ -326,7 +324,6 @@ FACTS: Final = [
         {
             "rule (model.S3)": rule_model.S3,
             "settings (account.S3)": settings_module.S3,
-            "stack (remediation_runbook.S3)": remediation_runbook.S3,
             "runbook script": RUNBOOK_SCRIPT["S3 destination"],
         },
     ),
@@ -520,7 +517,6 @@ FACTS: Final = [
             "template (the rule's InputParameters)": template_property(
                 "AWS::Config::ConfigRule", "InputParameters", "LogGroupNamePrefix"
             ),
-            "stack (remediation_runbook.LOG_GROUP_PREFIX)": remediation_runbook.LOG_GROUP_PREFIX,
             "template (automation role's and boundary's log-group ARNs)": in_template(
                 r":log-group:(/[^\"*]+)\*"
             ),
@@ -577,9 +573,6 @@ FACTS: Final = [
         {
             "rule (model.KINESIS_DATA_FIREHOSE)": rule_model.KINESIS_DATA_FIREHOSE,
             "settings (account.KINESIS_DATA_FIREHOSE)": settings_module.KINESIS_DATA_FIREHOSE,
-            "stack (remediation_runbook.KINESIS_DATA_FIREHOSE)": (
-                remediation_runbook.KINESIS_DATA_FIREHOSE
-            ),
             "runbook script": RUNBOOK_SCRIPT["Firehose destination"],
         },
     ),
@@ -592,9 +585,6 @@ FACTS: Final = [
             ),
             "settings (account.CROSS_ACCOUNT_ROLE_PREFIX)": (
                 settings_module.CROSS_ACCOUNT_ROLE_PREFIX
-            ),
-            "log-archive stack (firehose_destination.CROSS_ACCOUNT_ROLE_PREFIX)": (
-                firehose_destination.CROSS_ACCOUNT_ROLE_PREFIX
             ),
         },
     ),

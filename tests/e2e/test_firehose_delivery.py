@@ -43,6 +43,13 @@ from tests.e2e.least_privilege import (
     role_policies,
     template_stack,
 )
+from tests.e2e.two_accounts import (
+    LOG_ARCHIVE_ACCOUNT,
+    LOG_ARCHIVE_STACK,
+    MEMBER_STACK,
+    ORGANIZATION_ID,
+    REGION,
+)
 from tests.support.iam_simulator import ALLOWED, IMPLICITLY_DENIED
 
 if TYPE_CHECKING:
@@ -56,11 +63,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.e2e
 
-REGION: Final = "us-east-1"
-LOG_ARCHIVE_ACCOUNT: Final = "210987654321"
-ORGANIZATION_ID: Final = "o-a1b2c3d4e5"
-MEMBER_STACK: Final = "VpcFlowLogsGuard"
-LOG_ARCHIVE_STACK: Final = "VpcFlowLogsGuardLogArchive"
 STREAM_SETTING: Final = (
     f"arn:aws:firehose:{{region}}:{LOG_ARCHIVE_ACCOUNT}:deliverystream/{LOG_ARCHIVE_STACK}-FlowLogs"
 )

@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.unit.stacks.synthesis import ORG, TWO_OUS_TWO_REGIONS, run_app
 
-
-def run_app(outdir: Path, context: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **os.environ,
-        "CDK_OUTDIR": str(outdir),
-        # -c key=value arrives like this; skipping the Lambda's bundling keeps the test fast
-        "CDK_CONTEXT_JSON": json.dumps({**context, "aws:cdk:bundling-stacks": []}),
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-    }
-    for name in ("PYTEST_CURRENT_TEST", "PYTEST_VERSION"):  # CDK treats pytest as in-memory
-        environment.pop(name, None)
-    return subprocess.run(
-        [sys.executable, "app.py"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_app_reads_settings_once_and_leaves_no_unacknowledged_finding(tmp_path: Path) -> None:
@@ -60,12 +37,7 @@ def test_a_wrong_setting_fails_the_synth_and_says_which(tmp_path: Path) -> None:
     assert not (tmp_path / "VpcFlowLogsGuard.template.json").exists()
 
 
-ORGANIZATION = {
-    "organizationId": "o-a1b2c3d4e5",
-    "organizationalUnitIds": "ou-ab12-cdef3456,ou-ab12-ghij7890",
-    "regions": "eu-west-1,us-east-1",
-    "assetBucketPrefix": "vfl-guard-assets",
-}
+ORGANIZATION = {"organizationId": ORG, **TWO_OUS_TWO_REGIONS}
 
 
 def stack_templates(outdir: Path) -> list[str]:

@@ -8,8 +8,6 @@ every service-specific context key is one the reference lists for that action or
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +23,7 @@ from local_aws.iam_requests import (
     UnknownOperationError,
     iam_requests,
 )
-from tests.support.iam_simulator import ROOT
+from tests.support.service_authorization import problems
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -39,7 +37,6 @@ STREAM = "arn:aws:firehose:eu-west-1:111122223333:deliverystream/central"
 DESTINATION_ROLE = "arn:aws:iam::111122223333:role/AWSLogDeliveryFirehoseCrossAccountRole-x"
 BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/DeliveryBoundary"
 OURS = {"ManagedBy": "vpc-flow-logs-guard"}
-IAM_DATA = ROOT / "node_modules" / "@cloud-copilot" / "iam-data" / "data"
 GLOBAL_KEYS = ("aws:PrincipalArn", "aws:PrincipalAccount", "aws:RequestedRegion")
 
 
@@ -424,59 +421,20 @@ TAGGED = FakeState(
 )
 
 
-def reference_action(action: str) -> dict[str, Any]:
-    service, name = action.split(":")
-    actions = json.loads((IAM_DATA / "actions" / f"{service}.json").read_text())
-    assert name.lower() in actions, f"{action} is not in the service authorization reference"
-    found: dict[str, Any] = actions[name.lower()]
-    return found
-
-
-def reference_resource_types(service: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(
-        (IAM_DATA / "resourceTypes" / f"{service}.json").read_text()
-    )
-    return loaded
-
-
-def arn_pattern(template: str) -> re.Pattern[str]:
-    """``arn:${Partition}:ec2:${Region}:...`` as a regex: each variable matches anything."""
-    return re.compile(".*".join(re.escape(part) for part in re.split(r"\$\{[^}]+\}", template)))
-
-
-def key_allowed(key: str, allowed: list[str]) -> bool:
-    for pattern in allowed:
-        regex = re.escape(pattern).replace(re.escape("${TagKey}"), ".+")
-        if re.fullmatch(regex, key, flags=re.IGNORECASE):
-            return True
-    return False
-
-
 def test_the_samples_cover_every_operation_of_the_table() -> None:
     assert {(sample.service, sample.operation) for sample in SAMPLES} == KNOWN_OPERATIONS
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: f"{s.service}:{s.operation}")
 def test_each_request_matches_the_service_authorization_reference(sample: ApiCall) -> None:
-    for request in iam_requests(sample, TAGGED):
-        action = reference_action(request.action)
-        service = request.action.split(":")[0]
-        types = reference_resource_types(service)
-        allowed_keys = list(action["conditionKeys"])
-        if not action["resourceTypes"]:
-            assert request.resource == "*", f"{request.action} has no resource-level permissions"
-        else:
-            matching = [
-                entry
-                for entry in action["resourceTypes"]
-                if arn_pattern(types[entry["name"].lower()]["arn"]).fullmatch(request.resource)
-            ]
-            assert matching, f"{request.action}: {request.resource} is none of its resource types"
-            for entry in matching:
-                allowed_keys += (
-                    entry["conditionKeys"] + types[entry["name"].lower()]["conditionKeys"]
-                )
-        for key in request.context:
-            if key in GLOBAL_KEYS:
-                continue
-            assert key_allowed(key, allowed_keys), f"{request.action} is not sent {key}"
+    found = [
+        problem
+        for request in iam_requests(sample, TAGGED)
+        for problem in problems(
+            request.action,
+            [request.resource],
+            [key for key in request.context if key not in GLOBAL_KEYS],
+        )
+    ]
+
+    assert found == []

@@ -1,4 +1,8 @@
-"""Synthesize the stack for tests: from cdk.json's context plus overrides, as the CLI does.
+"""Synthesize the app's stacks for tests: from cdk.json's context plus overrides, as the CLI does.
+
+The per-account stack (``synthesize``), the organization stack with its StackSet member
+(``synth_organization``), the log-archive stack (``synth_log_archive``), the organization view
+(``synth_view``), and ``app.py`` itself in a subprocess (``run_app``).
 
 Synthesizing costs seconds (jsii, and pip for the Lambda asset), so the default template is
 built once per session, with bundling, and tests that vary a setting synthesize without
@@ -10,16 +14,24 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
+from stacks.log_archive_stack import LogArchiveStack
+from stacks.organization_stack import OrganizationStack
+from stacks.organization_view_stack import OrganizationViewStack
 from stacks.settings.account import Settings
+from stacks.settings.organization import OrganizationSettings
+from stacks.settings.organization_view import OrganizationViewSettings
 from stacks.vpc_flow_logs_stack import VpcFlowLogsStack
 
 if TYPE_CHECKING:
@@ -30,12 +42,28 @@ S = TypeVar("S", bound=cdk.Stack)
 ROOT = Path(__file__).resolve().parents[3]
 CDK_JSON = ROOT / "cdk.json"
 KMS_KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ORG: Final = "o-a1b2c3d4e5"
+"""The organization the log-archive and view stacks are synthesized for."""
+TWO_OUS_TWO_REGIONS: Final = {
+    "organizationalUnitIds": "ou-ab12-cdef3456,ou-ab12-ghij7890",
+    "regions": "eu-west-1,us-east-1",
+    "assetBucketPrefix": "vfl-guard-assets",
+}
+"""The organization stack's settings unless a test says otherwise."""
+AGGREGATOR: Final = "org-vpc-flow-logs"
+VIEW: Final = {"aggregatorName": AGGREGATOR, "organizationId": ORG}
+"""The organization view's settings."""
 
 
 def cdk_json_context() -> dict[str, Any]:
     """The context ``cdk.json`` gives the app: the settings' defaults and feature flags."""
     context: dict[str, Any] = json.loads(CDK_JSON.read_text(encoding="utf-8"))["context"]
     return context
+
+
+def settings_with(**overrides: Any) -> Settings:
+    """The per-account settings from cdk.json's context plus ``overrides``."""
+    return Settings.from_mapping({**cdk_json_context(), **overrides})
 
 
 def synth_stack(
@@ -125,4 +153,116 @@ def synthesize(
         json=template_json,
         stack=stack,
         assembly_dir=Path(assembly.directory),
+    )
+
+
+def synth_log_archive(
+    overrides: dict[str, Any] | None = None,
+    *,
+    nag: bool = False,
+    change: Callable[[cdk.Stack], object] | None = None,
+) -> tuple[Any, Path]:
+    """The log-archive template (JSON) for ``ORG`` plus ``overrides``, and the assembly
+    directory."""
+    settings = OrganizationSettings.from_mapping({"organizationId": ORG, **(overrides or {})})
+    return synth_stack(
+        lambda app: LogArchiveStack(app, "VpcFlowLogsGuardLogArchive", settings=settings),
+        nag=nag,
+        change=change,
+    )
+
+
+def synth_view(
+    email: str = "",
+    *,
+    nag: bool = False,
+    change: Callable[[OrganizationViewStack], object] | None = None,
+) -> tuple[Any, Path]:
+    """The organization view's template (JSON), alerts to ``email`` if given, and the assembly
+    directory."""
+    settings = OrganizationViewSettings.from_mapping({**VIEW, "complianceNotificationEmail": email})
+    return synth_stack(
+        lambda app: OrganizationViewStack(
+            app, "VpcFlowLogsGuardOrganizationView", settings=settings
+        ),
+        nag=nag,
+        change=change,
+    )
+
+
+@dataclass(frozen=True)
+class OrganizationSynthesized:
+    """The organization stack, its StackSet's member template, and the per-account stack
+    synthesized from the same settings for comparison."""
+
+    stack: OrganizationStack
+    parent: dict[str, Any]
+    member: dict[str, Any]
+    per_account: dict[str, Any]
+    assembly_dir: Path
+
+    def stack_set(self) -> dict[str, Any]:
+        found: list[dict[str, Any]] = [
+            r
+            for r in self.parent["Resources"].values()
+            if r["Type"] == "AWS::CloudFormation::StackSet"
+        ]
+        assert len(found) == 1
+        return found[0]
+
+
+def synth_organization(
+    overrides: dict[str, Any] | None = None,
+    *,
+    account: dict[str, Any] | None = None,
+    nag: bool = False,
+    change: Callable[[cdk.Stack], object] | None = None,
+) -> OrganizationSynthesized:
+    """The organization stack from ``TWO_OUS_TWO_REGIONS`` plus ``overrides``; the per-account
+    settings are cdk.json's plus ``account``."""
+    context = {**cdk_json_context(), **(account or {}), "aws:cdk:bundling-stacks": []}
+    app = cdk.App(context=context)
+    settings = Settings.from_context(app.node.try_get_context, context)
+    organization = OrganizationSettings.from_mapping({**TWO_OUS_TWO_REGIONS, **(overrides or {})})
+    stack = OrganizationStack(
+        app, "VpcFlowLogsGuardOrganization", settings=settings, organization=organization
+    )
+    per_account = VpcFlowLogsStack(app, "VpcFlowLogsGuard", settings=settings)
+    if change is not None:
+        change(stack)
+    if nag:
+        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    assembly = app.synth()
+    directory = Path(assembly.directory)
+    (member_file,) = directory.glob("*.stackset.template.json")
+    return OrganizationSynthesized(
+        stack=stack,
+        parent=assembly.get_stack_artifact(stack.artifact_id).template,
+        member=json.loads(member_file.read_text()),
+        per_account=assembly.get_stack_artifact(per_account.artifact_id).template,
+        assembly_dir=directory,
+    )
+
+
+def run_app(outdir: Path, context: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    """``app.py`` as the CDK CLI runs it: a subprocess, the context in ``CDK_CONTEXT_JSON``,
+    the assembly written to ``outdir`` (``CDK_OUTDIR``); the Lambda is not bundled."""
+    environment = {
+        **os.environ,
+        "CDK_OUTDIR": str(outdir),
+        # -c key=value arrives like this; skipping the Lambda's bundling keeps the test fast
+        "CDK_CONTEXT_JSON": json.dumps({**context, "aws:cdk:bundling-stacks": []}),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+    }
+    for name in ("PYTEST_CURRENT_TEST", "PYTEST_VERSION"):  # CDK treats pytest as in-memory
+        environment.pop(name, None)
+    return subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )

@@ -20,9 +20,8 @@ import pytest
 
 from local_aws.moto_patches.events import emit_service_event
 from stacks.organization_view_stack import COMPLIANCE_BUS_NAME
-from tests.unit.stacks.constructs.test_compliance_forwarding import condition_holds
-from tests.unit.stacks.synthesis import synthesize
-from tests.unit.stacks.test_organization_view_stack import synth as synth_view
+from tests.unit.stacks.as_deployed import resolver
+from tests.unit.stacks.synthesis import synth_view, synthesize
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -39,23 +38,6 @@ HOME: Final = "us-east-1"
 BUS_ARN: Final = f"arn:aws:events:{HOME}:{SECURITY}:event-bus/{COMPLIANCE_BUS_NAME}"
 PLACES: Final = [(MEMBER, EVENT["region"]), (MEMBER, HOME), (SECURITY, EVENT["region"])]
 """Where the member stack runs, besides the view's own account and Region."""
-
-
-def physical(value: Any, names: dict[str, str], account: str, region: str) -> Any:
-    """``value`` with Ref, Fn::GetAtt .Arn and pseudo parameters replaced by what moto created."""
-    pseudo = {"AWS::AccountId": account, "AWS::Region": region, "AWS::Partition": "aws"}
-    if isinstance(value, list):
-        return [physical(item, names, account, region) for item in value]
-    if not isinstance(value, dict):
-        return value
-    if set(value) == {"Ref"}:
-        return pseudo.get(value["Ref"]) or names[value["Ref"]]
-    if set(value) == {"Fn::GetAtt"}:
-        return names[f"{value['Fn::GetAtt'][0]}.Arn"]
-    if set(value) == {"Fn::Join"}:
-        separator, parts = value["Fn::Join"]
-        return separator.join(physical(part, names, account, region) for part in parts)
-    return {key: physical(item, names, account, region) for key, item in value.items()}
 
 
 def deploy_events(template: dict[str, Any], account: str, region: str) -> dict[str, str]:
@@ -77,13 +59,14 @@ def deploy_events(template: dict[str, Any], account: str, region: str) -> dict[s
         elif resource["Type"] == "AWS::SNS::Topic":
             sns = boto3.client("sns", region_name=region)
             names[logical_id] = sns.create_topic(Name=logical_id)["TopicArn"]
+    deployed = resolver(template, account, region, names)
     for resource in resources.values():
         if resource["Type"] not in ("AWS::Events::EventBusPolicy", "AWS::Events::Rule"):
             continue
         condition = resource.get("Condition")
-        if condition and not condition_holds(template["Conditions"][condition], account, region):
+        if condition and not deployed.condition(condition):
             continue
-        properties = physical(resource.get("Properties", {}), names, account, region)
+        properties = deployed.resolve(resource.get("Properties", {}))
         if resource["Type"] == "AWS::Events::EventBusPolicy":
             statement = properties["Statement"]
             events.put_permission(

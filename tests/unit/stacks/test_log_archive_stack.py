@@ -3,44 +3,28 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 from cfnlint.api import lint
 
-from stacks.log_archive_stack import LogArchiveStack
-from stacks.settings.organization import OrganizationSettings
-from tests.support import iam_simulator
 from tests.support.policy_lint import parliament_findings
 from tests.unit.stacks.iam_policies import ACCOUNT, resolve
-from tests.unit.stacks.synthesis import synth_stack
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-    from pathlib import Path
-
-ORG = "o-a1b2c3d4e5"
-OTHER_ORG = "o-zzzzzzzzzz"
-MEMBER_ACCOUNT = "444455556666"
-DELIVERY = "delivery.logs.amazonaws.com"
-
-
-def synth(
-    overrides: dict[str, Any] | None = None,
-    *,
-    nag: bool = False,
-    change: Callable[[cdk.Stack], object] | None = None,
-) -> tuple[Any, Path]:
-    """The log-archive template (JSON) and the assembly directory."""
-    settings = OrganizationSettings.from_mapping({"organizationId": ORG, **(overrides or {})})
-    return synth_stack(
-        lambda app: LogArchiveStack(app, "VpcFlowLogsGuardLogArchive", settings=settings),
-        nag=nag,
-        change=change,
-    )
+from tests.unit.stacks.log_archive import (
+    ADMIN_POLICY,
+    DELIVERY,
+    FLOW_LOG_KEY,
+    MEMBER_ACCOUNT,
+    OTHER_ORG,
+    bucket_policy,
+    delivery,
+    flow_logs_bucket,
+    simulate,
+)
+from tests.unit.stacks.synthesis import ORG
+from tests.unit.stacks.synthesis import synth_log_archive as synth
 
 
 @pytest.fixture(scope="module")
@@ -51,27 +35,6 @@ def default() -> Any:
 @pytest.fixture(scope="module")
 def with_key() -> Any:
     return synth({"logArchiveKmsKey": "true"})[0]
-
-
-def flow_logs_bucket(template: Any) -> tuple[str, dict[str, Any]]:
-    (found,) = [
-        (logical_id, resource)
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == "AWS::S3::Bucket"
-        and "LoggingConfiguration" in resource["Properties"]
-    ]
-    return found
-
-
-def bucket_policy(template: Any, bucket_id: str) -> dict[str, Any]:
-    (policy,) = [
-        resource["Properties"]["PolicyDocument"]
-        for resource in template["Resources"].values()
-        if resource["Type"] == "AWS::S3::BucketPolicy"
-        and resource["Properties"]["Bucket"] == {"Ref": bucket_id}
-    ]
-    resolved: dict[str, Any] = resolve(policy, template["Resources"])
-    return resolved
 
 
 def test_flow_logs_bucket_is_private_versioned_retained_and_logged(default: Any) -> None:
@@ -390,53 +353,6 @@ def test_bucket_policies_pass_parliament(default: Any) -> None:
 # request states the context AWS would send: aws:SourceOrgID and aws:PrincipalServiceName for the
 # delivery service, s3:x-amz-acl as the service sets it, aws:SecureTransport true (TLS).
 
-
-def simulate(policy: dict[str, Any], requests: list[dict[str, Any]]) -> list[str]:
-    """The simulator's decision (Allowed / ImplicitlyDenied / ExplicitlyDenied) per request."""
-    return iam_simulator.simulate(
-        [
-            (
-                iam_simulator.Request(
-                    principal=request["principal"],
-                    action=request["action"],
-                    resource=request["resource"],
-                    context=request["context"],
-                    account_id=ACCOUNT,
-                ),
-                iam_simulator.Policies(
-                    identity={item["name"]: item["policy"] for item in request.get("identity", [])},
-                    resource=policy,
-                ),
-            )
-            for request in requests
-        ]
-    )
-
-
-def delivery(org: str, key: str, **context: str) -> dict[str, Any]:
-    return {
-        "principal": DELIVERY,
-        "action": "s3:PutObject",
-        "key": key,
-        "context": {
-            "aws:SourceOrgID": org,
-            "aws:SourceAccount": MEMBER_ACCOUNT,
-            "aws:PrincipalServiceName": DELIVERY,
-            "aws:SecureTransport": "true",
-            "s3:x-amz-acl": "bucket-owner-full-control",
-            **context,
-        },
-    }
-
-
-ADMIN_POLICY = {
-    "name": "admin",
-    "policy": {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-    },
-}
-FLOW_LOG_KEY = f"AWSLogs/{MEMBER_ACCOUNT}/vpcflowlogs/eu-west-1/2026/11/23/log.gz"
 
 CASES: dict[str, tuple[dict[str, Any], str]] = {
     "delivery service for an organization account under AWSLogs/": (

@@ -3,88 +3,28 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_cloudformation as cfn
 from aws_cdk import aws_iam as iam
-from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import lint
 
-from stacks.organization_stack import OrganizationStack
-from stacks.settings.account import Settings
 from stacks.settings.organization import OrganizationSettings
-from stacks.vpc_flow_logs_stack import VpcFlowLogsStack
-from tests.unit.stacks.synthesis import cdk_json_context
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-TWO_OUS_TWO_REGIONS = {
-    "organizationalUnitIds": "ou-ab12-cdef3456,ou-ab12-ghij7890",
-    "regions": "eu-west-1,us-east-1",
-    "assetBucketPrefix": "vfl-guard-assets",
-}
-
-
-@dataclass(frozen=True)
-class Synthesized:
-    stack: OrganizationStack
-    parent: dict[str, Any]
-    member: dict[str, Any]
-    per_account: dict[str, Any]
-    assembly_dir: Path
-
-    def stack_set(self) -> dict[str, Any]:
-        found: list[dict[str, Any]] = [
-            r
-            for r in self.parent["Resources"].values()
-            if r["Type"] == "AWS::CloudFormation::StackSet"
-        ]
-        assert len(found) == 1
-        return found[0]
-
-
-def synthesize(
-    overrides: dict[str, Any] | None = None,
-    *,
-    nag: bool = False,
-    change: Callable[[cdk.Stack], object] | None = None,
-) -> Synthesized:
-    """The organization stack and, for comparison, the per-account stack from the same settings."""
-    context = {**cdk_json_context(), "aws:cdk:bundling-stacks": []}
-    app = cdk.App(context=context)
-    settings = Settings.from_context(app.node.try_get_context, context)
-    organization = OrganizationSettings.from_mapping({**TWO_OUS_TWO_REGIONS, **(overrides or {})})
-    stack = OrganizationStack(
-        app, "VpcFlowLogsGuardOrganization", settings=settings, organization=organization
-    )
-    per_account = VpcFlowLogsStack(app, "VpcFlowLogsGuard", settings=settings)
-    if change is not None:
-        change(stack)
-    if nag:
-        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    assembly = app.synth()
-    directory = Path(assembly.directory)
-    (member_file,) = directory.glob("*.stackset.template.json")
-    return Synthesized(
-        stack=stack,
-        parent=assembly.get_stack_artifact(stack.artifact_id).template,
-        member=json.loads(member_file.read_text()),
-        per_account=assembly.get_stack_artifact(per_account.artifact_id).template,
-        assembly_dir=directory,
-    )
+from tests.unit.stacks.synthesis import (
+    TWO_OUS_TWO_REGIONS,
+    OrganizationSynthesized,
+    synth_organization,
+)
 
 
 @pytest.fixture(scope="module")
-def default() -> Synthesized:
-    return synthesize()
+def default() -> OrganizationSynthesized:
+    return synth_organization()
 
 
-def test_stack_set_is_service_managed_and_auto_deploys(default: Synthesized) -> None:
+def test_stack_set_is_service_managed_and_auto_deploys(default: OrganizationSynthesized) -> None:
     properties = default.stack_set()["Properties"]
 
     assert properties["PermissionModel"] == "SERVICE_MANAGED"
@@ -95,7 +35,7 @@ def test_stack_set_is_service_managed_and_auto_deploys(default: Synthesized) -> 
     assert properties["StackSetName"] == "vpc-flow-logs-guard"
 
 
-def test_stack_set_targets_the_ous_in_the_regions(default: Synthesized) -> None:
+def test_stack_set_targets_the_ous_in_the_regions(default: OrganizationSynthesized) -> None:
     assert default.stack_set()["Properties"]["StackInstancesGroup"] == [
         {
             "DeploymentTargets": {
@@ -107,7 +47,7 @@ def test_stack_set_targets_the_ous_in_the_regions(default: Synthesized) -> None:
     ]
 
 
-def test_operation_preferences_come_from_the_settings(default: Synthesized) -> None:
+def test_operation_preferences_come_from_the_settings(default: OrganizationSynthesized) -> None:
     # SOFT: the real concurrency is MaxConcurrentPercentage; STRICT would cap it at the failure
     # tolerance + 1 accounts (StackSetOperationPreferences, ConcurrencyMode).
     assert default.stack_set()["Properties"]["OperationPreferences"] == {
@@ -124,7 +64,7 @@ def test_operation_preferences_come_from_the_settings(default: Synthesized) -> N
 def test_call_as_is_cdk_stacksets_own_setting(call_as: str, delegated_admin: bool) -> None:
     # The library's delegated-admin option writes CallAs, no property override: what the L1
     # resource holds is what the template says.
-    synthesized = synthesize({"callAs": call_as})
+    synthesized = synth_organization({"callAs": call_as})
     resource = synthesized.stack.stack_set.node.default_child
 
     assert isinstance(resource, cfn.CfnStackSet)
@@ -138,7 +78,7 @@ def test_call_as_is_cdk_stacksets_own_setting(call_as: str, delegated_admin: boo
     )
 
 
-def test_cfn_lint_checks_the_concurrency_mode(default: Synthesized) -> None:
+def test_cfn_lint_checks_the_concurrency_mode(default: OrganizationSynthesized) -> None:
     # Negative control for test_templates_pass_cfn_lint: CloudFormation's schema knows the
     # property and its values, so a wrong one would not pass.
     template = json.loads(json.dumps(default.parent))
@@ -152,7 +92,7 @@ def test_cfn_lint_checks_the_concurrency_mode(default: Synthesized) -> None:
 
 
 def test_settings_change_retention_concurrency_and_call_as() -> None:
-    synthesized = synthesize(
+    synthesized = synth_organization(
         {
             "autoDeployRetainStacks": "true",
             "maxConcurrentPercentage": "100",
@@ -188,7 +128,7 @@ def without_asset_location(template: dict[str, Any]) -> dict[str, Any]:
     return {"Resources": resources, "Outputs": template.get("Outputs")}
 
 
-def test_member_template_is_the_per_account_product(default: Synthesized) -> None:
+def test_member_template_is_the_per_account_product(default: OrganizationSynthesized) -> None:
     # Same resources, logical ids, properties and outputs as the per-account stack, built from
     # the same settings: rule, document, remediation, roles.
     member = without_asset_location(default.member)
@@ -203,7 +143,7 @@ def test_member_template_is_the_per_account_product(default: Synthesized) -> Non
 
 
 def test_member_lambda_code_comes_from_the_asset_bucket_of_its_region(
-    default: Synthesized,
+    default: OrganizationSynthesized,
 ) -> None:
     (function,) = [
         r for r in default.member["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
@@ -214,7 +154,9 @@ def test_member_lambda_code_comes_from_the_asset_bucket_of_its_region(
     assert code["S3Key"].endswith(".zip")
 
 
-def test_lambda_code_is_copied_to_one_bucket_per_target_region(default: Synthesized) -> None:
+def test_lambda_code_is_copied_to_one_bucket_per_target_region(
+    default: OrganizationSynthesized,
+) -> None:
     copies = [
         r["Properties"]["DestinationBucketName"]
         for r in default.parent["Resources"].values()
@@ -224,7 +166,7 @@ def test_lambda_code_is_copied_to_one_bucket_per_target_region(default: Synthesi
     assert sorted(copies) == ["vfl-guard-assets-eu-west-1", "vfl-guard-assets-us-east-1"]
 
 
-def test_member_template_has_no_named_iam_resource(default: Synthesized) -> None:
+def test_member_template_has_no_named_iam_resource(default: OrganizationSynthesized) -> None:
     # CAPABILITY_IAM (not NAMED_IAM) is enough, and two regions of one account do not collide.
     for resource in default.member["Resources"].values():
         if resource["Type"].startswith("AWS::IAM::"):
@@ -251,7 +193,9 @@ ACKNOWLEDGED_COPY = {
 
 
 def test_cdk_nag_has_no_unacknowledged_finding() -> None:
-    report = json.loads((synthesize(nag=True).assembly_dir / "validation-report.json").read_text())
+    report = json.loads(
+        (synth_organization(nag=True).assembly_dir / "validation-report.json").read_text()
+    )
 
     (nag,) = [p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
     assert nag["conclusion"] == "success"
@@ -288,10 +232,10 @@ def test_cdk_nag_fails_the_synth_on_a_new_finding() -> None:
         role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"]))
 
     with pytest.raises(RuntimeError, match=r"VpcFlowLogsGuardOrganization/Extra"):
-        synthesize(nag=True, change=add_wildcard)
+        synth_organization(nag=True, change=add_wildcard)
 
 
-def test_templates_pass_cfn_lint(default: Synthesized) -> None:
+def test_templates_pass_cfn_lint(default: OrganizationSynthesized) -> None:
     for template in (default.parent, default.member):
         matches = lint(json.dumps(template), regions=["us-east-1"])
         assert [str(match) for match in matches if not cdk_bucket_deployment_w3005(match)] == []

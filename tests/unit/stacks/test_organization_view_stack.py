@@ -21,16 +21,11 @@ from stacks.organization_view_stack import (
 )
 from stacks.settings.account import SettingsError
 from stacks.settings.organization_view import OrganizationViewSettings
-from tests.unit.stacks.synthesis import synth_stack
-from tests.unit.test_app import run_app
+from tests.unit.stacks.synthesis import AGGREGATOR, ORG, VIEW, run_app
+from tests.unit.stacks.synthesis import synth_view as synth
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from pathlib import Path
-
-AGGREGATOR = "org-vpc-flow-logs"
-ORG = "o-a1b2c3d4e5"
-VIEW = {"aggregatorName": AGGREGATOR, "organizationId": ORG}
 
 
 def rule_arn(name: str) -> dict[str, Any]:
@@ -59,22 +54,6 @@ FROM_THE_RULES = {
         ]
     },
 }
-
-
-def synth(
-    email: str = "",
-    *,
-    nag: bool = False,
-    change: Callable[[OrganizationViewStack], object] | None = None,
-) -> tuple[Any, Path]:
-    settings = OrganizationViewSettings.from_mapping({**VIEW, "complianceNotificationEmail": email})
-    return synth_stack(
-        lambda app: OrganizationViewStack(
-            app, "VpcFlowLogsGuardOrganizationView", settings=settings
-        ),
-        nag=nag,
-        change=change,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import pytest
 from enable_vpc_flow_logs import delivery_role as script
 from tests.support import iam_simulator
 from tests.support.iam_simulator import ALLOWED, IMPLICITLY_DENIED, Policies, Request
-from tests.unit.stacks.constructs.test_firehose_source import TO_CENTRAL_STREAM
+from tests.unit.stacks.central_stream import TO_CENTRAL_STREAM
 from tests.unit.stacks.iam_policies import (
     ACCOUNT,
     aws_managed_policies,
@@ -26,10 +26,13 @@ from tests.unit.stacks.iam_policies import (
     role_arn,
     role_policies,
 )
-from tests.unit.stacks.synthesis import KMS_KEY_ARN, synthesize
-from tests.unit.stacks.test_log_archive_stack import synth as synth_log_archive
-from tests.unit.stacks.test_organization_stack import synthesize as synth_organization
-from tests.unit.stacks.test_organization_view_stack import synth as synth_view
+from tests.unit.stacks.synthesis import (
+    KMS_KEY_ARN,
+    synth_log_archive,
+    synth_organization,
+    synth_view,
+    synthesize,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -19,10 +19,9 @@ from tests.unit.lambdas.vpc_flow_logs_rule.builders import (
     World,
     change_event,
     oversized_event,
+    put_forwarding_policy,
     scheduled_event,
 )
-from tests.unit.lambdas.vpc_flow_logs_rule.test_forwarding import LOCAL_DESTINATION
-from tests.unit.lambdas.vpc_flow_logs_rule.test_forwarding import put_policy as put_forwarding
 from tests.unit.stacks.synthesis import asset_distributions, rule_asset
 from vpc_flow_logs_rule import handler
 
@@ -42,12 +41,6 @@ RULE_OPERATIONS: Final = {
     ("logs", "DescribeAccountPolicies"),
 }
 """Every AWS operation the rule calls (its role's actions besides writing its own logs)."""
-
-
-def put_forwarding_policy(world: World) -> str:
-    """An account-level subscription filter policy to a destination; returns its ARN."""
-    put_forwarding(world)
-    return LOCAL_DESTINATION
 
 
 def invoke(event: dict[str, Any]) -> None:

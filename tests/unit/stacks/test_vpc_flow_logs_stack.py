@@ -1,24 +1,22 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
-from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import lint
 
 from enable_vpc_flow_logs import delivery_role as script
-from stacks.settings.account import Settings
-from stacks.vpc_flow_logs_stack import VpcFlowLogsStack
 from tests.support.policy_lint import parliament_findings
 from tests.unit.stacks.iam_policies import ACCOUNT, PARTITION, identity_policies, resolve
-from tests.unit.stacks.synthesis import KMS_KEY_ARN, cdk_json_context
+from tests.unit.stacks.nag_findings import ACKNOWLEDGED, ACKNOWLEDGED_RECORDER, nag_report
+from tests.unit.stacks.synthesis import KMS_KEY_ARN
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    import aws_cdk as cdk
 
     from tests.unit.stacks.synthesis import Synthesized
 
@@ -118,47 +116,6 @@ def test_template_with_every_option_passes_cfn_lint(everything: Synthesized) -> 
     matches = lint(json.dumps(everything.json), regions=["us-east-1"])
 
     assert [str(match) for match in matches] == []
-
-
-def nag_report(
-    overrides: dict[str, Any],
-    change: Callable[[cdk.Stack], None] | None = None,
-    *,
-    runbook_content: dict[str, Any] | None = None,
-) -> Any:
-    """Synthesize with cdk-nag as app.py registers it; return the validation report."""
-    context = {**cdk_json_context(), **overrides, "aws:cdk:bundling-stacks": []}
-    app = cdk.App(context=context)
-    settings = Settings.from_context(app.node.try_get_context, app.node.get_all_context())
-    stack = VpcFlowLogsStack(
-        app, "VpcFlowLogsGuard", settings=settings, runbook_content=runbook_content
-    )
-    if change is not None:
-        change(stack)
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    assembly = app.synth()
-    return json.loads((Path(assembly.directory) / "validation-report.json").read_text())
-
-
-ACKNOWLEDGED = {
-    "AwsSolutions-L1",
-    "AwsSolutions-IAM5[Resource::*]",
-    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>"
-    ":log-group:<RuleLogGroupC9F0201F>:log-stream:*]",
-    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>"
-    ":log-group:/aws/vpc-flow-logs/*]",
-    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:vpc/*]",
-    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>"
-    ":vpc-flow-log/*]",
-    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:*:<AWS::AccountId>"
-    ":log-group:/aws/vpc-flow-logs/*]",
-}
-ACKNOWLEDGED_RECORDER = {
-    "AwsSolutions-S1",
-    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWS_ConfigRole]",
-    "AwsSolutions-IAM5[Resource::<ConfigRecorderDeliveryBucket70BAD22D.Arn>/AWSLogs/"
-    "<AWS::AccountId>/Config/*]",
-}
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,11 @@ from enable_vpc_flow_logs.delivery_role import INLINE_POLICY_NAME, delivery_poli
 from enable_vpc_flow_logs.request import parse_request
 from stacks.settings.account import Settings
 from tests.support.runbook import play
+from tests.support.service_authorization import reference_action
 from tests.support.service_models import recording
 from tests.unit.stacks.synthesis import cdk_json_context
 from tests.unit.vpc_flow_logs_guard.builders import MANAGEMENT, Organization, RunbookWorld
 from vpc_flow_logs_guard import cli, plan
-from vpc_flow_logs_guard.parameters import PROJECT_CDK_JSON
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -27,9 +27,6 @@ ACCOUNT = "111122223333"
 REGION = "eu-west-1"
 VPC = "vpc-0123456789abcdef0"
 GROUP = f"/aws/vpc-flow-logs/{VPC}"
-IAM_DATA = PROJECT_CDK_JSON.parent / "node_modules" / "@cloud-copilot" / "iam-data" / "data"
-"""The Service Authorization Reference's actions and access levels, as iam-simulate reads them."""
-SERVICE_PREFIX = {"ec2": "ec2", "iam": "iam", "logs": "logs", "sts": "sts"}
 
 
 def payload(**context: Any) -> dict[str, str]:
@@ -156,11 +153,6 @@ def test_with_the_central_stream_only_the_flow_log_is_planned_with_this_regions_
     )
 
 
-def access_level(service: str, operation: str) -> str:
-    actions = json.loads((IAM_DATA / "actions" / f"{SERVICE_PREFIX[service]}.json").read_text())
-    return str(actions[operation.lower()]["accessLevel"])
-
-
 def moto_state(organization: Organization) -> tuple[object, ...]:
     iam = organization.client("iam", MANAGEMENT)
     logs = organization.client("logs", MANAGEMENT, "us-east-1")
@@ -201,7 +193,8 @@ def test_audit_plan_reads_only_and_says_what_the_runbook_then_does(
     report = json.loads(output.read_text())
     calls = {(r.service, r.operation) for r in requests}
     assert {("iam", "GetRole"), ("logs", "DescribeLogGroups"), ("ec2", "DescribeFlowLogs")} <= calls
-    levels = {f"{svc}:{op}": access_level(svc, op) for svc, op in calls}
+    # (botocore's service names here are the IAM prefixes)
+    levels = {f"{svc}:{op}": reference_action(f"{svc}:{op}")["accessLevel"] for svc, op in calls}
     assert set(levels.values()) <= {"Read", "List"}, levels
     assert moto_state(organization) == before
     assert code == 1

@@ -1,5 +1,6 @@
 """Small builders for the rule's tests: Config events (from tests/events), flow-log records, a
-Lambda context and a call counter. The moto account (``World``) comes from
+Lambda context, a call counter, an account policy forwarding to a destination, and in-memory
+lookups (``FakeLookups``) for the pure rule. The moto account (``World``) comes from
 ``tests.support.accounts``."""
 
 from __future__ import annotations
@@ -8,30 +9,39 @@ import json
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from local_aws.moto_patches import issue_result_token
 from tests.support.accounts import ACCOUNT_ID, DELIVERY_ROLE, REGION, RULE_NAME, World
-from vpc_flow_logs_rule.model import FlowLog
+from vpc_flow_logs_rule.model import FlowLog, LogGroup
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from vpc_flow_logs_rule.forwarding import SubscriptionFilterPolicy
+    from vpc_flow_logs_rule.model import RecordedResult, Vpc
 
 __all__ = [  # the account's names, for the tests that import them from here
     "ABSENT",
     "ACCOUNT_ID",
     "DELIVERY_ROLE",
     "EVENTS",
+    "LOCAL_DESTINATION",
     "REGION",
     "RULE_NAME",
     "VPC_ID",
     "CallCounter",
     "FakeLambdaContext",
+    "FakeLookups",
     "World",
     "change_event",
     "flow_log",
     "flow_log_event",
     "load_event",
     "oversized_event",
+    "put_forwarding_policy",
     "scheduled_event",
 ]
 
@@ -233,3 +243,69 @@ class CallCounter:
     @property
     def total(self) -> int:
         return sum(self.calls.values())
+
+
+LOCAL_DESTINATION = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:destination:central-archive"
+
+
+def put_forwarding_policy(world: World) -> str:
+    """A destination and an account-level subscription filter policy forwarding every log group
+    but the rule's own to it, as the log-archive stack and the member stack set them up;
+    returns the destination's ARN (``LOCAL_DESTINATION``)."""
+    world.logs.put_destination(
+        destinationName="central-archive",
+        targetArn=f"arn:aws:firehose:{REGION}:{ACCOUNT_ID}:deliverystream/archive",
+        roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/logs",
+    )
+    world.logs.put_account_policy(
+        policyName="VpcFlowLogsGuardCentralArchive",
+        policyType="SUBSCRIPTION_FILTER_POLICY",
+        policyDocument=json.dumps({"DestinationArn": LOCAL_DESTINATION}),
+        selectionCriteria='LogGroupName NOT IN ["/aws/lambda/rule"]',
+    )
+    return LOCAL_DESTINATION
+
+
+class FakeLookups:
+    """The rule's lookups answered from memory; remembers what was asked, in order."""
+
+    region = "us-east-1"
+
+    def __init__(
+        self,
+        vpcs: list[Vpc] | None = None,
+        flow_logs: list[FlowLog] | None = None,
+        recorded: dict[str, RecordedResult] | None = None,
+        owners: dict[str, str] | None = None,
+        policies: list[SubscriptionFilterPolicy] | None = None,
+    ) -> None:
+        self.vpcs = vpcs or []
+        self.flow_logs = flow_logs or []
+        self.recorded = recorded or {}
+        self.owners = owners or {}
+        self.policies = policies or []
+        self.asked: list[str] = []
+
+    def describe_vpcs(self, vpc_id: str | None = None) -> list[Vpc]:
+        self.asked.append("DescribeVpcs")
+        return [v for v in self.vpcs if vpc_id in (None, v.vpc_id)]
+
+    def describe_flow_logs(self, vpc_id: str | None = None) -> list[FlowLog]:
+        self.asked.append("DescribeFlowLogs")
+        return [f for f in self.flow_logs if vpc_id in (None, f.resource_id)]
+
+    def describe_log_groups(self, names: Iterable[str]) -> dict[str, LogGroup]:
+        self.asked.append("DescribeLogGroups")
+        return {name: LogGroup(name, None) for name in names}
+
+    def recorded_vpc_results(self, rule_name: str) -> dict[str, RecordedResult]:
+        self.asked.append("GetComplianceDetailsByConfigRule")
+        return self.recorded
+
+    def flow_log_owner(self, flow_log_id: str) -> str | None:
+        self.asked.append("GetResourceConfigHistory")
+        return self.owners.get(flow_log_id)
+
+    def subscription_filter_policies(self) -> list[SubscriptionFilterPolicy]:
+        self.asked.append("DescribeAccountPolicies")
+        return self.policies

@@ -11,14 +11,15 @@ import pytest
 from tests.unit.lambdas.vpc_flow_logs_rule import builders
 from tests.unit.lambdas.vpc_flow_logs_rule.builders import (
     ACCOUNT_ID,
-    REGION,
+    LOCAL_DESTINATION,
     CallCounter,
     FakeLambdaContext,
+    FakeLookups,
     World,
     change_event,
+    put_forwarding_policy,
     scheduled_event,
 )
-from tests.unit.lambdas.vpc_flow_logs_rule.test_rule import FakeLookups
 from vpc_flow_logs_rule import handler, rule
 from vpc_flow_logs_rule.forwarding import (
     SubscriptionFilterPolicy,
@@ -185,21 +186,6 @@ def invoke(event: dict[str, Any]) -> dict[str, int]:
     return handler.lambda_handler(event, cast("LambdaContext", FakeLambdaContext()))
 
 
-def put_policy(world: World) -> None:
-    world.logs.put_destination(
-        destinationName="central-archive",
-        targetArn=f"arn:aws:firehose:{REGION}:{ACCOUNT_ID}:deliverystream/archive",
-        roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/logs",
-    )
-    world.logs.put_account_policy(
-        policyName="VpcFlowLogsGuardCentralArchive",
-        policyType="SUBSCRIPTION_FILTER_POLICY",
-        policyDocument=json.dumps({"DestinationArn": LOCAL_DESTINATION}),
-        selectionCriteria='LogGroupName NOT IN ["/aws/lambda/rule"]',
-    )
-
-
-LOCAL_DESTINATION = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:destination:central-archive"
 FORWARDING = {"TrafficType": "REJECT", "CentralLogDestinationArn": LOCAL_DESTINATION}
 
 
@@ -208,7 +194,7 @@ def test_compliant_only_while_the_account_policy_forwards(
 ) -> None:
     vpc_id = world.vpc()
     world.flow_log(vpc_id, "REJECT")
-    put_policy(world)
+    put_forwarding_policy(world)
 
     forwarded = invoke(change_event(vpc_id, parameters=FORWARDING))
     world.logs.delete_account_policy(
@@ -233,7 +219,7 @@ def test_a_scheduled_run_makes_one_policy_call_whatever_the_number_of_groups(
     vpcs = [world.vpc() for _ in range(60)]  # 60 log groups: two DescribeLogGroups calls
     for vpc_id in vpcs:
         world.flow_log(vpc_id, "REJECT")
-    put_policy(world)
+    put_forwarding_policy(world)
 
     result = invoke(scheduled_event(parameters=FORWARDING))
 

@@ -1,75 +1,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from tests.unit.lambdas.vpc_flow_logs_rule import builders
-from tests.unit.lambdas.vpc_flow_logs_rule.builders import VPC_ID
+from tests.unit.lambdas.vpc_flow_logs_rule.builders import VPC_ID, FakeLookups
 from vpc_flow_logs_rule import rule
 from vpc_flow_logs_rule.model import (
     ComplianceType,
     Evaluation,
     FlowLog,
-    LogGroup,
     RecordedResult,
     Vpc,
 )
 from vpc_flow_logs_rule.notifications import ChangedResource
 from vpc_flow_logs_rule.parameters import ExemptTag, RuleParameters
 
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-
-    from vpc_flow_logs_rule.forwarding import SubscriptionFilterPolicy
-
 NOW = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
-
-
-class FakeLookups:
-    """Answers from memory and remembers what was asked, in order."""
-
-    region = "us-east-1"
-
-    def __init__(
-        self,
-        vpcs: list[Vpc] | None = None,
-        flow_logs: list[FlowLog] | None = None,
-        recorded: dict[str, RecordedResult] | None = None,
-        owners: dict[str, str] | None = None,
-        policies: list[SubscriptionFilterPolicy] | None = None,
-    ) -> None:
-        self.vpcs = vpcs or []
-        self.flow_logs = flow_logs or []
-        self.recorded = recorded or {}
-        self.owners = owners or {}
-        self.policies = policies or []
-        self.asked: list[str] = []
-
-    def describe_vpcs(self, vpc_id: str | None = None) -> list[Vpc]:
-        self.asked.append("DescribeVpcs")
-        return [v for v in self.vpcs if vpc_id in (None, v.vpc_id)]
-
-    def describe_flow_logs(self, vpc_id: str | None = None) -> list[FlowLog]:
-        self.asked.append("DescribeFlowLogs")
-        return [f for f in self.flow_logs if vpc_id in (None, f.resource_id)]
-
-    def describe_log_groups(self, names: Iterable[str]) -> dict[str, LogGroup]:
-        self.asked.append("DescribeLogGroups")
-        return {name: LogGroup(name, None) for name in names}
-
-    def recorded_vpc_results(self, rule_name: str) -> dict[str, RecordedResult]:
-        self.asked.append("GetComplianceDetailsByConfigRule")
-        return self.recorded
-
-    def flow_log_owner(self, flow_log_id: str) -> str | None:
-        self.asked.append("GetResourceConfigHistory")
-        return self.owners.get(flow_log_id)
-
-    def subscription_filter_policies(self) -> list[SubscriptionFilterPolicy]:
-        self.asked.append("DescribeAccountPolicies")
-        return self.policies
 
 
 def changed(**changes: object) -> ChangedResource:

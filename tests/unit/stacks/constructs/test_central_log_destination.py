@@ -8,7 +8,6 @@ Firehose's inline parsing uses) on records shaped as CloudWatch Logs sends them.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,20 +18,30 @@ from aws_cdk.assertions import Template
 from cfnlint.api import lint
 
 from tests.support.policy_lint import parliament_findings
-from tests.unit.stacks.iam_policies import ACCOUNT, PARTITION, REGION, identity_policies, resolve
-from tests.unit.stacks.test_log_archive_stack import (
+from tests.unit.stacks.iam_policies import (
+    ACCOUNT,
+    PARTITION,
+    REGION,
+    identity_policies,
+    resolve,
+    role_arn,
+)
+from tests.unit.stacks.log_archive import (
     ADMIN_POLICY,
     DELIVERY,
     FLOW_LOG_KEY,
     MEMBER_ACCOUNT,
-    ORG,
     OTHER_ORG,
     bucket_policy,
     delivery,
     flow_logs_bucket,
+    inline_statements,
+    render,
+    request,
     simulate,
-    synth,
 )
+from tests.unit.stacks.synthesis import ORG
+from tests.unit.stacks.synthesis import synth_log_archive as synth
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"
 CENTRAL = {"centralLogDestination": "true"}
@@ -71,16 +80,6 @@ def role(template: Any, service: str) -> tuple[str, dict[str, Any]]:
     return found
 
 
-def role_arn(logical_id: str) -> str:
-    return f"arn:{PARTITION}:iam::{ACCOUNT}:role/{logical_id.lower()}"
-
-
-def statements(role_resource: dict[str, Any]) -> list[dict[str, Any]]:
-    (policy,) = role_resource["Properties"]["Policies"]
-    found: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
-    return found
-
-
 def stream_destination(template: Any) -> dict[str, Any]:
     _, stream = only(template, "AWS::KinesisFirehose::DeliveryStream")
     config: dict[str, Any] = stream["Properties"]["ExtendedS3DestinationConfiguration"]
@@ -91,22 +90,6 @@ def access_policy(template: Any) -> dict[str, Any]:
     _, destination = only(template, "AWS::Logs::Destination")
     policy: dict[str, Any] = json.loads(destination["Properties"]["DestinationPolicy"])
     return policy
-
-
-def request(
-    principal: str,
-    action: str,
-    resource: str,
-    context: dict[str, str],
-    identity: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    return {
-        "principal": principal,
-        "action": action,
-        "resource": resource,
-        "context": {"aws:SecureTransport": "true", **context},
-        "identity": identity or [],
-    }
 
 
 # --- nothing changes until it is asked for ------------------------------------------------------
@@ -134,7 +117,7 @@ def test_destination_feeds_the_stream_through_the_logs_role(central: Any) -> Non
     properties = destination["Properties"]
     assert properties["DestinationName"] == NAME
     assert properties["TargetArn"] == STREAM_ARN
-    assert properties["RoleArn"] == role_arn(logs_role)
+    assert properties["RoleArn"] == role_arn(central, logs_role)
 
 
 def test_destination_policy_admits_the_organization_to_subscribe_and_nothing_else(
@@ -220,7 +203,7 @@ def test_logs_role_trusts_cloudwatch_logs_for_the_organization_in_this_region(
 def test_logs_role_may_only_put_records_to_the_stream(central: Any) -> None:
     _, logs_role = role(central, "logs.amazonaws.com")
 
-    assert statements(logs_role) == [
+    assert inline_statements(logs_role) == [
         {
             "Effect": "Allow",
             "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"],
@@ -267,7 +250,9 @@ TRUST_CASES: dict[str, tuple[dict[str, Any], str]] = {
 def test_logs_role_trust_evaluated(central: Any) -> None:
     logs_role, resource = role(central, "logs.amazonaws.com")
     trust = resource["Properties"]["AssumeRolePolicyDocument"]
-    requests = [{**case, "resource": role_arn(logs_role)} for case, _ in TRUST_CASES.values()]
+    requests = [
+        {**case, "resource": role_arn(central, logs_role)} for case, _ in TRUST_CASES.values()
+    ]
 
     decisions = simulate(trust, requests)
 
@@ -294,7 +279,7 @@ def test_stream_writes_compressed_partitioned_objects_with_an_error_prefix(centr
     firehose_role, _ = role(central, "firehose.amazonaws.com")
 
     assert config["BucketARN"] == f"arn:aws:s3:::{logical_id.lower()}"
-    assert config["RoleARN"] == role_arn(firehose_role)
+    assert config["RoleARN"] == role_arn(central, firehose_role)
     assert config["CompressionFormat"] == "GZIP"
     assert config["DynamicPartitioningConfiguration"] == {"Enabled": True}
     assert config["BufferingHints"]["SizeInMBs"] >= 64  # dynamic partitioning's minimum
@@ -330,15 +315,6 @@ def _jq(query: str, record: dict[str, Any]) -> Any:
         [jq, "-c", query], input=json.dumps(record), capture_output=True, text=True, check=True
     )
     return json.loads(out.stdout)
-
-
-def render(prefix: str, keys: dict[str, str], year: str, month: str, day: str) -> str:
-    """A prefix as Firehose expands its ``!{partitionKeyFromQuery:}`` and ``!{timestamp:}``."""
-    dates = {"yyyy": year, "MM": month, "dd": day}
-    rendered = re.sub(r"!\{partitionKeyFromQuery:(\w+)\}", lambda m: keys[m[1]], prefix)
-    rendered = re.sub(r"!\{timestamp:(\w+)\}", lambda m: dates[m[1]], rendered)
-    assert "!{" not in rendered, f"unexpanded namespace in {rendered}"
-    return rendered
 
 
 def partition_prefix(template: Any, event: str) -> str:
@@ -392,7 +368,7 @@ def test_firehose_role_reaches_only_the_archive_prefix(central: Any) -> None:
     arn = f"arn:aws:s3:::{logical_id.lower()}"
     _, firehose_role = role(central, "firehose.amazonaws.com")
 
-    assert statements(firehose_role) == [
+    assert inline_statements(firehose_role) == [
         {
             "Sid": "BucketOfTheArchive",
             "Effect": "Allow",
@@ -417,7 +393,7 @@ def test_firehose_role_uses_the_key_only_through_s3_for_this_bucket(central_kms:
     key_id, _ = only(central_kms, "AWS::KMS::Key")
     _, firehose_role = role(central_kms, "firehose.amazonaws.com")
 
-    assert statements(firehose_role)[2:] == [
+    assert inline_statements(firehose_role)[2:] == [
         {
             "Sid": "EncryptThroughS3",
             "Effect": "Allow",
@@ -441,7 +417,7 @@ def test_bucket_policy_lets_the_archive_stream_write_under_its_prefix_only(centr
     logical_id, _ = flow_logs_bucket(central)
     arn = f"arn:aws:s3:::{logical_id.lower()}"
     firehose_role, resource = role(central, "firehose.amazonaws.com")
-    firehose_arn = role_arn(firehose_role)
+    firehose_arn = role_arn(central, firehose_role)
     firehose_identity = [
         {"name": "WriteArchive", "policy": resource["Properties"]["Policies"][0]["PolicyDocument"]}
     ]
@@ -491,10 +467,10 @@ def test_bucket_policy_lets_the_archive_stream_write_under_its_prefix_only(centr
     }
 
 
-def test_bucket_policy_names_the_archive_stream_in_its_deny_statements(central: Any) -> None:
+def test_bucket_policy_names_the_archive_stream_in_its_deny_inline_statements(central: Any) -> None:
     logical_id, _ = flow_logs_bucket(central)
     arn = f"arn:aws:s3:::{logical_id.lower()}"
-    firehose_arn = role_arn(role(central, "firehose.amazonaws.com")[0])
+    firehose_arn = role_arn(central, role(central, "firehose.amazonaws.com")[0])
 
     denies = [s for s in bucket_policy(central, logical_id)["Statement"] if "Sid" in s][2:]
 

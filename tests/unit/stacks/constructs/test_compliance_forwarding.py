@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import aws_cdk as cdk
 import botocore.session
 import pytest
-from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import lint
 
 from stacks.constructs.compliance_forwarding import (
@@ -25,17 +22,20 @@ from stacks.constructs.compliance_forwarding import (
     CONFIG_EVENT_SOURCE,
     FORWARDING_RULE_NAME,
 )
-from stacks.organization_stack import OrganizationStack
 from stacks.organization_view_stack import BUS_STATEMENT_ID, COMPLIANCE_BUS_NAME, EVENT_RULE_NAME
-from stacks.settings.account import Settings, SettingsError
-from stacks.settings.organization import OrganizationSettings
-from stacks.vpc_flow_logs_stack import VpcFlowLogsStack
+from stacks.settings.account import SettingsError
 from tests.support import iam_simulator
 from tests.support.iam_simulator import ALLOWED, IMPLICITLY_DENIED, Policies, Request
+from tests.unit.stacks.as_deployed import condition_holds
 from tests.unit.stacks.iam_policies import ACCOUNT, PARTITION, REGION, resolve, role_policies
-from tests.unit.stacks.synthesis import cdk_json_context, synthesize
-from tests.unit.stacks.test_organization_view_stack import ORG
-from tests.unit.stacks.test_organization_view_stack import synth as synth_view
+from tests.unit.stacks.nag_findings import nag_report
+from tests.unit.stacks.synthesis import (
+    ORG,
+    settings_with,
+    synth_organization,
+    synth_view,
+    synthesize,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -53,10 +53,6 @@ OTHER_ORG = "o-z9y8x7w6v5"
 @pytest.fixture(scope="module")
 def forwarding() -> Synthesized:
     return synthesize(FORWARDING)
-
-
-def settings_with(**overrides: Any) -> Settings:
-    return Settings.from_mapping({**cdk_json_context(), **overrides})
 
 
 def forwarding_resources(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
@@ -205,23 +201,6 @@ def test_the_role_is_eventbridges_for_this_rule_only_and_may_only_put_events_on_
     assert "RoleName" not in properties  # one per Region of a StackSet: CloudFormation names it
 
 
-def condition_holds(expression: Any, account: str, region: str) -> bool:
-    """A CloudFormation condition with Fn::Not / Fn::And / Fn::Equals over pseudo parameters."""
-    pseudo = {"AWS::AccountId": account, "AWS::Region": region}
-
-    def value(item: Any) -> Any:
-        return pseudo[item["Ref"]] if isinstance(item, dict) else item
-
-    (function, arguments), *_ = expression.items()
-    if function == "Fn::Not":
-        return not condition_holds(arguments[0], account, region)
-    if function == "Fn::And":
-        return all(condition_holds(argument, account, region) for argument in arguments)
-    if function == "Fn::Equals":
-        return bool(value(arguments[0]) == value(arguments[1]))
-    raise AssertionError(f"unexpected {function}")
-
-
 @pytest.mark.parametrize(
     ("account", "region", "built"),
     [
@@ -241,49 +220,25 @@ def test_the_forwarding_is_built_everywhere_but_in_the_buss_own_account_and_regi
         "AWS::Events::Rule",
         "AWS::IAM::Role",
     }
-    expression = forwarding.json["Conditions"][condition]
-    assert condition_holds(expression, account, region) is built
+    assert condition_holds(forwarding.json, condition, account, region) is built
 
 
 def test_the_stack_set_deploys_the_forwarding_to_every_member() -> None:
-    context = {**cdk_json_context(), **FORWARDING, "aws:cdk:bundling-stacks": []}
-    app = cdk.App(context=context)
-    settings = Settings.from_context(app.node.try_get_context, context)
-    organization = OrganizationSettings.from_mapping(
-        {
-            "organizationalUnitIds": "ou-ab12-cdef3456",
-            "regions": "eu-west-1,us-east-1",
-            "assetBucketPrefix": "vfl-guard-assets",
-        }
-    )
-    OrganizationStack(app, "Organization", settings=settings, organization=organization)
-    per_account = VpcFlowLogsStack(app, "PerAccount", settings=settings)
-    assembly = app.synth()
-
-    (member_file,) = Path(assembly.directory).glob("*.stackset.template.json")
-    member = json.loads(member_file.read_text())
-    alone = assembly.get_stack_artifact(per_account.artifact_id).template
+    synthesized = synth_organization(account=FORWARDING)
 
     def forwarding_of(template: dict[str, Any]) -> dict[str, Any]:
         return {
             k: r for k, r in template["Resources"].items() if k.startswith("ComplianceForwarding")
         }
 
-    assert forwarding_of(member) == forwarding_of(alone)
-    assert len(forwarding_of(member)) == 2
-    assert member["Conditions"] == alone["Conditions"]
+    assert forwarding_of(synthesized.member) == forwarding_of(synthesized.per_account)
+    assert len(forwarding_of(synthesized.member)) == 2
+    assert synthesized.member["Conditions"] == synthesized.per_account["Conditions"]
 
 
-def test_cdk_nag_finds_nothing_in_the_forwarding(tmp_path: Path) -> None:
-    context = {**cdk_json_context(), **FORWARDING, "aws:cdk:bundling-stacks": []}
-    app = cdk.App(context=context, outdir=str(tmp_path))
-    settings = Settings.from_context(app.node.try_get_context, context)
-    VpcFlowLogsStack(app, "VpcFlowLogsGuard", settings=settings)
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+def test_cdk_nag_finds_nothing_in_the_forwarding() -> None:
+    report = nag_report(FORWARDING)
 
-    app.synth()
-
-    report = json.loads((tmp_path / "validation-report.json").read_text())
     (nag,) = report["pluginReports"]
     assert nag["conclusion"] == "success"
     assert nag["violations"] == []

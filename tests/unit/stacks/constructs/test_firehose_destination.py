@@ -9,7 +9,7 @@ source role policy (from the member template) and this stack's trust policy.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from aws_cdk.assertions import Template
@@ -19,41 +19,32 @@ from tests.support import iam_simulator
 from tests.support.iam_simulator import ALLOWED, EXPLICITLY_DENIED, IMPLICITLY_DENIED, Policies
 from tests.support.iam_simulator import Request as SimRequest
 from tests.support.policy_lint import parliament_findings
-from tests.unit.stacks.constructs.test_central_log_destination import (
-    render,
-    role_arn,
-    statements,
-)
-from tests.unit.stacks.constructs.test_firehose_source import (
-    TO_CENTRAL_STREAM,
-    reference_problems,
-    source_role,
-)
+from tests.support.service_authorization import statement_problems
+from tests.unit.stacks.central_stream import STREAM_NAME, TO_CENTRAL_STREAM, source_role
 from tests.unit.stacks.iam_policies import (
     ACCOUNT,
     PARTITION,
     REGION,
     identity_policies,
     resolve,
+    role_arn,
+    role_policies,
 )
-from tests.unit.stacks.iam_policies import role_arn as member_role_arn
-from tests.unit.stacks.iam_policies import role_policies as member_role_policies
-from tests.unit.stacks.synthesis import synthesize
-from tests.unit.stacks.test_log_archive_stack import (
+from tests.unit.stacks.log_archive import (
     ADMIN_POLICY,
     FLOW_LOG_KEY,
     MEMBER_ACCOUNT,
-    ORG,
     OTHER_ORG,
     bucket_policy,
     delivery,
     flow_logs_bucket,
+    inline_statements,
+    render,
+    request,
     simulate,
-    synth,
 )
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+from tests.unit.stacks.synthesis import ORG, synthesize
+from tests.unit.stacks.synthesis import synth_log_archive as synth
 
 FIREHOSE = {"firehoseDelivery": "true"}
 VARIANTS = [
@@ -63,7 +54,7 @@ VARIANTS = [
 ]
 TAG_KEYS = ["LogDeliveryEnabled"]
 UNTAG = {"aws:TagKeys": TAG_KEYS}
-NAME = "VpcFlowLogsGuardLogArchive-FlowLogs"
+NAME = STREAM_NAME
 STREAM_ARN = f"arn:{PARTITION}:firehose:{REGION}:{ACCOUNT}:deliverystream/{NAME}"
 DESTINATION_ROLE_NAME = f"AWSLogDeliveryFirehoseCrossAccountRole-{REGION}"
 DESTINATION_ROLE = f"arn:{PARTITION}:iam::{ACCOUNT}:role/{DESTINATION_ROLE_NAME}"
@@ -119,23 +110,6 @@ def firehose_role(template: Any) -> tuple[str, dict[str, Any]]:
     """The role this stream writes as (the central archive's stream has a role of its own)."""
     logical_id: str = stream_destination(template)["RoleARN"]["Fn::GetAtt"][0]
     return logical_id, resolve(template["Resources"][logical_id], template["Resources"])
-
-
-def request(
-    principal: str,
-    action: str,
-    resource: str,
-    context: Mapping[str, str | Sequence[str]],
-    identity: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """A request for ``simulate``, over TLS; ``identity``: the caller's policies."""
-    return {
-        "principal": principal,
-        "action": action,
-        "resource": resource,
-        "context": {"aws:SecureTransport": "true", **context},
-        "identity": identity or [],
-    }
 
 
 # --- nothing of it unless asked for -------------------------------------------------------------
@@ -224,7 +198,7 @@ def test_firehose_role_reaches_only_the_flow_logs_prefix(direct_kms: Any) -> Non
     ((key_id, _),) = Template.from_json(direct_kms).find_resources("AWS::KMS::Key").items()
     _, firehose = firehose_role(direct_kms)
 
-    assert statements(firehose) == [
+    assert inline_statements(firehose) == [
         {
             "Sid": "BucketOfTheArchive",
             "Effect": "Allow",
@@ -286,7 +260,7 @@ def test_destination_role_trusts_source_roles_of_the_organization_only(direct: A
 def test_destination_role_may_only_prepare_this_stream(direct: Any) -> None:
     _, destination = destination_role(direct)
 
-    assert statements(destination) == [
+    assert inline_statements(destination) == [
         {
             "Sid": "TagTheStreamForLogDelivery",
             "Effect": "Allow",
@@ -373,11 +347,11 @@ def test_a_members_source_role_as_deployed_may_assume_the_destination_role(direc
         }
     )
     source_id, _ = source_role(member)
-    member_policies = member_role_policies(member.json)[source_id]
+    member_policies = role_policies(member.json)[source_id]
     _, destination = destination_role(direct)
     trust = destination["Properties"]["AssumeRolePolicyDocument"]
     # the member stack's role as IAM names it: its path, a generated name, the member account
-    principal = member_role_arn(member.json, source_id).replace(ACCOUNT, MEMBER_ACCOUNT)
+    principal = role_arn(member.json, source_id).replace(ACCOUNT, MEMBER_ACCOUNT)
     principal = principal.replace(":role/", ":role/vpc-flow-logs-guard/")
 
     def assume(org: str, role_arn_: str = DESTINATION_ROLE) -> SimRequest:
@@ -410,7 +384,7 @@ def test_a_members_source_role_as_deployed_may_assume_the_destination_role(direc
 
 def test_destination_role_permissions_evaluated(direct: Any) -> None:
     logical_id, destination = destination_role(direct)
-    principal = role_arn(logical_id)
+    principal = role_arn(direct, logical_id)
     policies = {"p": destination["Properties"]["Policies"][0]["PolicyDocument"]}
     ours = {"aws:RequestTag/LogDeliveryEnabled": "true", "aws:TagKeys": ["LogDeliveryEnabled"]}
     delivery_slr = {"iam:AWSServiceName": "delivery.logs.amazonaws.com"}
@@ -487,7 +461,7 @@ def test_bucket_policy_lets_each_stream_write_under_its_own_prefix_only(both: An
     central_id = next(
         lid for lid in both["Resources"] if lid.startswith("CentralLogDestinationFirehoseRole")
     )
-    direct_arn, central_arn = role_arn(direct_id), role_arn(central_id)
+    direct_arn, central_arn = role_arn(both, direct_id), role_arn(both, central_id)
     direct_identity = [
         {
             "name": "WriteFlowLogs",
@@ -546,10 +520,10 @@ def test_bucket_policy_lets_each_stream_write_under_its_own_prefix_only(both: An
     }
 
 
-def test_bucket_policy_names_the_flow_log_stream_in_its_deny_statements(direct: Any) -> None:
+def test_bucket_policy_names_the_flow_log_stream_in_its_deny_inline_statements(direct: Any) -> None:
     logical_id, _ = flow_logs_bucket(direct)
     arn = f"arn:aws:s3:::{logical_id.lower()}"
-    direct_arn = role_arn(firehose_role(direct)[0])
+    direct_arn = role_arn(direct, firehose_role(direct)[0])
 
     denies = [s for s in bucket_policy(direct, logical_id)["Statement"] if "Sid" in s][2:]
 
@@ -598,10 +572,10 @@ def test_the_roles_statements_match_the_service_authorization_reference(direct_k
     _, destination = destination_role(direct_kms)
     _, firehose = firehose_role(direct_kms)
 
-    checked = [*statements(destination), *statements(firehose)]
+    checked = [*inline_statements(destination), *inline_statements(firehose)]
 
     assert len(checked) == 5
-    assert reference_problems(checked) == []
+    assert statement_problems(checked) == []
 
 
 @pytest.mark.parametrize(

@@ -27,10 +27,13 @@ from tests.support.iam_simulator import (
     Request,
 )
 from tests.support.policy_lint import parliament_findings
-from tests.unit.local_aws.test_iam_requests import (
-    arn_pattern,
-    reference_action,
-    reference_resource_types,
+from tests.support.service_authorization import statement_problems
+from tests.unit.stacks.central_stream import (
+    ARCHIVE,
+    LOG_DELIVERY,
+    STREAM_NAME,
+    TO_CENTRAL_STREAM,
+    source_role,
 )
 from tests.unit.stacks.iam_policies import (
     ACCOUNT,
@@ -42,26 +45,14 @@ from tests.unit.stacks.iam_policies import (
     role_policies,
     trust_policies,
 )
+from tests.unit.stacks.nag_findings import ACKNOWLEDGED, nag_report
 from tests.unit.stacks.synthesis import KMS_KEY_ARN, synthesize
-from tests.unit.stacks.test_vpc_flow_logs_stack import ACKNOWLEDGED, nag_report
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from tests.unit.stacks.synthesis import Synthesized
 
-ARCHIVE = "111122223333"
-STREAM_NAME = "VpcFlowLogsGuardLogArchive-FlowLogs"
-TO_CENTRAL_STREAM = {
-    "destination": "kinesis-data-firehose",
-    "centralFirehoseArn": f"arn:aws:firehose:{{region}}:{ARCHIVE}:deliverystream/{STREAM_NAME}",
-    "centralFirehoseRoleArn": (
-        f"arn:aws:iam::{ARCHIVE}:role/AWSLogDeliveryFirehoseCrossAccountRole-{{region}}"
-    ),
-}
 STREAM = f"arn:aws:firehose:{REGION}:{ARCHIVE}:deliverystream/{STREAM_NAME}"
 DESTINATION_ROLE = f"arn:aws:iam::{ARCHIVE}:role/AWSLogDeliveryFirehoseCrossAccountRole-{REGION}"
-LOG_DELIVERY = "delivery.logs.amazonaws.com"
 LAMBDA = {"iam:PassedToService": "lambda.amazonaws.com"}
 CWL_DELIVERY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/VpcFlowLogsDeliveryRole"
 FLOW_LOG_GROUP = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/vpc-flow-logs/x"
@@ -71,18 +62,6 @@ OUR_VPC = f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/vpc-0123456789abcdef0"
 @pytest.fixture(scope="module")
 def to_stream() -> Synthesized:
     return synthesize(TO_CENTRAL_STREAM)
-
-
-def source_role(synthesized: Synthesized) -> tuple[str, dict[str, Any]]:
-    """The role only the log delivery service may assume, with its intrinsics resolved."""
-    found = [
-        (logical_id, resolve(resource, synthesized.json["Resources"]))
-        for logical_id, resource in synthesized.resources("AWS::IAM::Role").items()
-        if resource["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
-        == {"Service": LOG_DELIVERY}
-    ]
-    assert len(found) == 1, found
-    return found[0]
 
 
 def automation_role(synthesized: Synthesized) -> tuple[str, dict[str, Any]]:
@@ -463,56 +442,6 @@ def test_a_kms_key_or_a_missing_source_role_is_refused_with_firehose() -> None:
 # --- the statements against the Service Authorization Reference ----------------------------------
 
 
-def _as_list(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else value
-
-
-def key_allowed(key: str, allowed: Iterable[str]) -> bool:
-    """Whether ``key`` is one of ``allowed``, each ``${Variable}`` in them standing for any text
-    (``kms:EncryptionContext:${EncryptionContextKey}``, ``aws:RequestTag/${TagKey}``)."""
-    return any(
-        re.fullmatch(
-            ".+".join(re.escape(part) for part in re.split(r"\$\{[^}]+\}", pattern)),
-            key,
-            flags=re.IGNORECASE,
-        )
-        for pattern in allowed
-    )
-
-
-def reference_problems(policy_statements: Iterable[dict[str, Any]]) -> list[str]:
-    """Each action exists, each resource is one of its resource types (or ``*`` where it has
-    none), each condition key is one IAM sends with it (global ``aws:`` keys aside)."""
-    problems = []
-    for statement in policy_statements:
-        for action_name in _as_list(statement["Action"]):
-            action = reference_action(action_name)
-            service = action_name.split(":")[0]
-            types = reference_resource_types(service)
-            allowed_keys = list(action["conditionKeys"])
-            for resource in _as_list(statement["Resource"]):
-                if not action["resourceTypes"]:
-                    if resource != "*":
-                        problems.append(f"{action_name} has no resource type: {resource}")
-                    continue
-                matching = [
-                    entry
-                    for entry in action["resourceTypes"]
-                    if arn_pattern(types[entry["name"].lower()]["arn"]).fullmatch(resource)
-                ]
-                if not matching:
-                    problems.append(f"{action_name}: {resource} is none of its resource types")
-                for entry in matching:
-                    allowed_keys += (
-                        entry["conditionKeys"] + types[entry["name"].lower()]["conditionKeys"]
-                    )
-            for keys in statement.get("Condition", {}).values():
-                for key in keys:
-                    if not key.startswith("aws:") and not key_allowed(key, allowed_keys):
-                        problems.append(f"{action_name} is not sent {key}")
-    return problems
-
-
 def test_every_new_statement_matches_the_service_authorization_reference(
     to_stream: Synthesized,
 ) -> None:
@@ -525,23 +454,7 @@ def test_every_new_statement_matches_the_service_authorization_reference(
     ]
 
     assert len(checked) == 9
-    assert reference_problems(checked) == []
-
-
-def test_the_reference_check_is_not_a_rubber_stamp() -> None:
-    assert reference_problems(
-        [
-            {"Action": "logs:CreateLogDelivery", "Resource": "arn:aws:logs:us-east-1:1:x"},
-            {
-                "Action": "iam:PassRole",
-                "Resource": "arn:aws:iam::123456789012:role/r",
-                "Condition": {"StringEquals": {"iam:PermissionsBoundary": "x"}},
-            },
-        ]
-    ) == [
-        "logs:CreateLogDelivery has no resource type: arn:aws:logs:us-east-1:1:x",
-        "iam:PassRole is not sent iam:PermissionsBoundary",
-    ]
+    assert statement_problems(checked) == []
 
 
 # --- the remediation and the rule: the interface the runbook's Firehose step receives -----------

@@ -13,12 +13,8 @@ from cfnlint.api import lint
 
 from stacks.build.embedded_script import script_text
 from stacks.build.runbook_document import PLACEHOLDER, build_document, document_yaml, script_files
-from stacks.constructs.remediation_runbook import (
-    CLOUD_WATCH_LOGS,
-    DOCUMENT_PATH,
-    S3,
-    automation_statements,
-)
+from stacks.constructs.remediation_runbook import DOCUMENT_PATH, automation_statements
+from stacks.settings.account import CLOUD_WATCH_LOGS, S3
 from tests.support.policy_lint import parliament_findings
 from tests.support.runbook import play
 from tests.support.service_models import recording
@@ -26,8 +22,8 @@ from tests.unit.ssm_documents.payloads import REGION as REGION_NAME
 from tests.unit.ssm_documents.payloads import runbook_input
 from tests.unit.stacks.aws_calls import aws_actions
 from tests.unit.stacks.iam_policies import resolve
+from tests.unit.stacks.nag_findings import nag_report
 from tests.unit.stacks.synthesis import KMS_KEY_ARN, ROOT, synthesize
-from tests.unit.stacks.test_vpc_flow_logs_stack import nag_report
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

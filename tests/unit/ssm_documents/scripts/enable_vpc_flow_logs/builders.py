@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = [  # what the runbook script's test files import from here
     "ACCOUNT",
     "AUTOMATION_ROLE_ACTIONS",
+    "BOTOCORE_FLOOR",
     "BOUNDARY_ARN",
     "BUCKET",
     "BUCKET_ARN",
@@ -126,6 +127,9 @@ DESTINATION_ROLE: Final = (
 )
 
 READS: Final = ("Describe", "Get", "List")
+BOTOCORE_FLOOR: Final = "1.31.0"
+"""The oldest botocore whose service models every request of the script must fit (conftest's
+autouse fixture; ``test_sdk_floor`` says why this one)."""
 
 # The automation role's actions (the stack grants these): exactly what the script may call.
 # With an S3 destination it calls no IAM and no CloudWatch Logs API.

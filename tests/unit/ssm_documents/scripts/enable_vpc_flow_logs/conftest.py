@@ -13,6 +13,7 @@ import pytest
 from tests.support.accounts import World, new_session
 from tests.support.service_models import ServiceModels, recording
 from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import (
+    BOTOCORE_FLOOR,
     BUCKET,
     BUCKET_ARN,
     REGION,
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_logs import CloudWatchLogsClient
-
-BOTOCORE_FLOOR = "1.31.0"
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import botocore
 
 from tests.support.service_models import ApiRequest, ServiceModels
-from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.conftest import BOTOCORE_FLOOR
+from tests.unit.ssm_documents.scripts.enable_vpc_flow_logs.builders import BOTOCORE_FLOOR
 
 
 def version(text: str) -> tuple[int, ...]:
