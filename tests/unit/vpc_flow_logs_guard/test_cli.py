@@ -9,9 +9,9 @@ import pytest
 
 from stacks.settings.account import in_region
 from tests.unit.lambdas.vpc_flow_logs_rule.builders import (
-    ACCOUNT_ID,
     FakeLambdaContext,
     World,
+    put_forwarding_policy,
     scheduled_event,
 )
 from tests.unit.vpc_flow_logs_guard.builders import (
@@ -134,18 +134,7 @@ def test_the_audit_reads_the_forwarding_policy_as_the_rule_lambda_does(
     forwarded, excluded = world.vpc(), world.vpc()
     world.flow_log(forwarded, "REJECT", log_group=world.log_group("/aws/vpc-flow-logs/a"))
     world.flow_log(excluded, "REJECT", log_group=world.log_group("/aws/vpc-flow-logs/b"))
-    destination = f"arn:aws:logs:us-east-1:{ACCOUNT_ID}:destination:central-archive"
-    world.logs.put_destination(
-        destinationName="central-archive",
-        targetArn=f"arn:aws:firehose:us-east-1:{ACCOUNT_ID}:deliverystream/archive",
-        roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/logs",
-    )
-    world.logs.put_account_policy(
-        policyName="VpcFlowLogsGuardCentralArchive",
-        policyType="SUBSCRIPTION_FILTER_POLICY",
-        policyDocument=json.dumps({"DestinationArn": destination}),
-        selectionCriteria='LogGroupName NOT IN ["/aws/vpc-flow-logs/b"]',
-    )
+    destination = put_forwarding_policy(world, excluded=["/aws/vpc-flow-logs/b"])
     setting = destination.replace("us-east-1", "{region}")
     overrides = ["-c", f"centralLogDestinationArn={setting}"]
     parameters = settings(PROJECT_CDK_JSON, overrides[1::2]).rule_input_parameters()

@@ -18,7 +18,7 @@ from tests.support.accounts import ACCOUNT_ID, DELIVERY_ROLE, REGION, RULE_NAME,
 from vpc_flow_logs_rule.model import FlowLog, LogGroup
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     from vpc_flow_logs_rule.forwarding import SubscriptionFilterPolicy
     from vpc_flow_logs_rule.model import RecordedResult, Vpc
@@ -248,10 +248,10 @@ class CallCounter:
 LOCAL_DESTINATION = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:destination:central-archive"
 
 
-def put_forwarding_policy(world: World) -> str:
+def put_forwarding_policy(world: World, excluded: Sequence[str] = ("/aws/lambda/rule",)) -> str:
     """A destination and an account-level subscription filter policy forwarding every log group
-    but the rule's own to it, as the log-archive stack and the member stack set them up;
-    returns the destination's ARN (``LOCAL_DESTINATION``)."""
+    but ``excluded`` (the rule's own) to it, as the log-archive stack and the member stack set
+    them up; returns the destination's ARN (``LOCAL_DESTINATION``)."""
     world.logs.put_destination(
         destinationName="central-archive",
         targetArn=f"arn:aws:firehose:{REGION}:{ACCOUNT_ID}:deliverystream/archive",
@@ -261,7 +261,7 @@ def put_forwarding_policy(world: World) -> str:
         policyName="VpcFlowLogsGuardCentralArchive",
         policyType="SUBSCRIPTION_FILTER_POLICY",
         policyDocument=json.dumps({"DestinationArn": LOCAL_DESTINATION}),
-        selectionCriteria='LogGroupName NOT IN ["/aws/lambda/rule"]',
+        selectionCriteria=f"LogGroupName NOT IN {json.dumps(list(excluded))}",
     )
     return LOCAL_DESTINATION
 
