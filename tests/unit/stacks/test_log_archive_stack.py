@@ -11,7 +11,7 @@ from aws_cdk.assertions import Match, Template
 from cfnlint.api import lint
 
 from tests.support.policy_lint import parliament_findings
-from tests.unit.stacks.iam_policies import ACCOUNT, resolve
+from tests.unit.stacks.iam_policies import ACCOUNT, resolve, role_arn
 from tests.unit.stacks.log_archive import (
     ADMIN_POLICY,
     DELIVERY,
@@ -225,6 +225,68 @@ def test_bucket_policy_has_exactly_the_delivery_and_tls_statements(default: Any)
             "Resource": f"{arn}/*",
             "Condition": {"StringNotEquals": {"aws:PrincipalServiceName": DELIVERY}},
         },
+    ]
+
+
+STREAM_WRITERS = {
+    "central archive": (
+        {"centralLogDestination": "true"},
+        [("TheArchiveStream", "CloudWatchLogs/")],
+    ),
+    "direct delivery": ({"firehoseDelivery": "true"}, [("TheFlowLogStream", "VpcFlowLogs/")]),
+    "both": (
+        {"centralLogDestination": "true", "firehoseDelivery": "true"},
+        [("TheArchiveStream", "CloudWatchLogs/"), ("TheFlowLogStream", "VpcFlowLogs/")],
+    ),
+}
+"""Settings, and the Firehose streams they add as writers: (statement-id name, prefix)."""
+STREAM_ROLES = {
+    "TheArchiveStream": "CentralLogDestinationFirehoseRole",
+    "TheFlowLogStream": "FirehoseDeliveryFirehoseRole",
+}
+"""Each writer's role, by the start of its logical id."""
+
+
+@pytest.mark.parametrize(("settings", "writers"), STREAM_WRITERS.values(), ids=STREAM_WRITERS)
+def test_bucket_policy_excepts_each_stream_and_keeps_it_under_its_prefix(
+    settings: dict[str, str], writers: list[tuple[str, str]]
+) -> None:
+    template = synth(settings)[0]
+    logical_id, _ = flow_logs_bucket(template)
+    arn = f"arn:aws:s3:::{logical_id.lower()}"
+    roles = {
+        name: role_arn(template, lid)
+        for name, prefix in STREAM_ROLES.items()
+        for lid, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and lid.startswith(prefix)
+    }
+    arns = [roles[name] for name, _ in writers]
+
+    denies = bucket_policy(template, logical_id)["Statement"][3:]
+
+    assert denies == [
+        {
+            "Sid": "DenyWritesByAnyoneButLogDeliveryAnd" + "And".join(n for n, _ in writers),
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": "s3:PutObject",
+            "Resource": f"{arn}/*",
+            "Condition": {
+                "StringNotEquals": {"aws:PrincipalServiceName": DELIVERY},
+                "ArnNotEquals": {"aws:PrincipalArn": arns[0] if len(arns) == 1 else arns},
+            },
+        },
+        *(
+            {
+                "Sid": f"Deny{name}OutsideItsPrefix",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": "s3:PutObject",
+                "NotResource": f"{arn}/{prefix}*",
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": roles[name]}},
+            }
+            for name, prefix in writers
+        ),
     ]
 
 

@@ -28,7 +28,6 @@ from tests.unit.stacks.iam_policies import (
 )
 from tests.unit.stacks.log_archive import (
     ADMIN_POLICY,
-    DELIVERY,
     FLOW_LOG_KEY,
     MEMBER_ACCOUNT,
     OTHER_ORG,
@@ -261,48 +260,21 @@ def test_logs_role_trust_evaluated(central: Any) -> None:
     }
 
 
-# --- the Firehose stream ------------------------------------------------------------------------
+# --- the Firehose stream (what both streams share: test_archive_stream.py) ----------------------
 
 
-def test_stream_is_direct_put_encrypted_and_named_as_the_roles_expect(central: Any) -> None:
+def test_stream_is_named_as_the_roles_expect_and_partitions_by_account(central: Any) -> None:
     _, stream = only(central, "AWS::KinesisFirehose::DeliveryStream")
-
-    properties = stream["Properties"]
-    assert properties["DeliveryStreamName"] == NAME
-    assert properties["DeliveryStreamType"] == "DirectPut"
-    assert properties["DeliveryStreamEncryptionConfigurationInput"] == {"KeyType": "AWS_OWNED_CMK"}
-
-
-def test_stream_writes_compressed_partitioned_objects_with_an_error_prefix(central: Any) -> None:
-    logical_id, _ = flow_logs_bucket(central)
     config = stream_destination(central)
-    firehose_role, _ = role(central, "firehose.amazonaws.com")
 
-    assert config["BucketARN"] == f"arn:aws:s3:::{logical_id.lower()}"
-    assert config["RoleARN"] == role_arn(central, firehose_role)
-    assert config["CompressionFormat"] == "GZIP"
+    assert stream["Properties"]["DeliveryStreamName"] == NAME
     assert config["DynamicPartitioningConfiguration"] == {"Enabled": True}
     assert config["BufferingHints"]["SizeInMBs"] >= 64  # dynamic partitioning's minimum
-    assert config["ErrorOutputPrefix"] == (
-        "CloudWatchLogs/errors/!{firehose:error-output-type}/"
-        "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"
-    )
     assert [p["Type"] for p in config["ProcessingConfiguration"]["Processors"]] == [
         "Decompression",
         "MetadataExtraction",
         "AppendDelimiterToRecord",
     ]
-    assert "EncryptionConfiguration" not in config  # the bucket's SSE-S3 default applies
-
-
-def test_stream_encrypts_with_the_bucket_key_when_there_is_one(central_kms: Any) -> None:
-    key_id, _ = only(central_kms, "AWS::KMS::Key")
-
-    assert stream_destination(central_kms)["EncryptionConfiguration"] == {
-        "KMSEncryptionConfig": {
-            "AWSKMSKeyARN": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id.lower()}"
-        }
-    }
 
 
 def _jq(query: str, record: dict[str, Any]) -> Any:
@@ -342,72 +314,6 @@ def test_the_destination_health_check_lands_apart_from_every_account(central: An
     prefix = partition_prefix(central, "cloudWatchLogsSubscriptionControl.json")
 
     assert prefix.startswith("CloudWatchLogs/account=CloudwatchLogs/")
-
-
-# --- the role Firehose assumes ------------------------------------------------------------------
-
-
-def test_firehose_role_trusts_only_this_stream(central: Any) -> None:
-    _, firehose_role = role(central, "firehose.amazonaws.com")
-
-    assert firehose_role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "firehose.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": ACCOUNT},
-                "ArnEquals": {"aws:SourceArn": STREAM_ARN},
-            },
-        }
-    ]
-
-
-def test_firehose_role_reaches_only_the_archive_prefix(central: Any) -> None:
-    logical_id, _ = flow_logs_bucket(central)
-    arn = f"arn:aws:s3:::{logical_id.lower()}"
-    _, firehose_role = role(central, "firehose.amazonaws.com")
-
-    assert inline_statements(firehose_role) == [
-        {
-            "Sid": "BucketOfTheArchive",
-            "Effect": "Allow",
-            "Action": ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
-            "Resource": arn,
-        },
-        {
-            "Sid": "ObjectsUnderTheArchivePrefix",
-            "Effect": "Allow",
-            "Action": ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
-            "Resource": f"{arn}/CloudWatchLogs/*",
-        },
-    ]
-    # Data and error objects are both under the prefix the role and the bucket policy allow.
-    config = stream_destination(central)
-    assert config["Prefix"].startswith("CloudWatchLogs/")
-    assert config["ErrorOutputPrefix"].startswith("CloudWatchLogs/")
-
-
-def test_firehose_role_uses_the_key_only_through_s3_for_this_bucket(central_kms: Any) -> None:
-    logical_id, _ = flow_logs_bucket(central_kms)
-    key_id, _ = only(central_kms, "AWS::KMS::Key")
-    _, firehose_role = role(central_kms, "firehose.amazonaws.com")
-
-    assert inline_statements(firehose_role)[2:] == [
-        {
-            "Sid": "EncryptThroughS3",
-            "Effect": "Allow",
-            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-            "Resource": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id.lower()}",
-            "Condition": {
-                "StringEquals": {
-                    "kms:ViaService": f"s3.{REGION}.amazonaws.com",
-                    # the bucket's ARN: with an S3 Bucket Key it is the encryption context
-                    "kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::{logical_id.lower()}",
-                }
-            },
-        }
-    ]
 
 
 # --- the bucket policy with the archive stream --------------------------------------------------
@@ -465,36 +371,6 @@ def test_bucket_policy_lets_the_archive_stream_write_under_its_prefix_only(centr
     assert dict(zip(cases, decisions, strict=True)) == {
         name: expected for name, (_, expected) in cases.items()
     }
-
-
-def test_bucket_policy_names_the_archive_stream_in_its_deny_inline_statements(central: Any) -> None:
-    logical_id, _ = flow_logs_bucket(central)
-    arn = f"arn:aws:s3:::{logical_id.lower()}"
-    firehose_arn = role_arn(central, role(central, "firehose.amazonaws.com")[0])
-
-    denies = [s for s in bucket_policy(central, logical_id)["Statement"] if "Sid" in s][2:]
-
-    assert denies == [
-        {
-            "Sid": "DenyWritesByAnyoneButLogDeliveryAndTheArchiveStream",
-            "Effect": "Deny",
-            "Principal": {"AWS": "*"},
-            "Action": "s3:PutObject",
-            "Resource": f"{arn}/*",
-            "Condition": {
-                "StringNotEquals": {"aws:PrincipalServiceName": DELIVERY},
-                "ArnNotEquals": {"aws:PrincipalArn": firehose_arn},
-            },
-        },
-        {
-            "Sid": "DenyTheArchiveStreamOutsideItsPrefix",
-            "Effect": "Deny",
-            "Principal": {"AWS": "*"},
-            "Action": "s3:PutObject",
-            "NotResource": f"{arn}/CloudWatchLogs/*",
-            "Condition": {"ArnEquals": {"aws:PrincipalArn": firehose_arn}},
-        },
-    ]
 
 
 # --- outputs, cdk-nag, cfn-lint -----------------------------------------------------------------

@@ -123,38 +123,24 @@ def test_nothing_of_direct_delivery_by_default() -> None:
     assert not {"CentralFirehoseArn", "CentralFirehoseRoleArn"} & set(template["Outputs"])
 
 
-# --- the stream ---------------------------------------------------------------------------------
+# --- the stream (what both streams share: test_archive_stream.py) ------------------------------
 
 
-def test_stream_is_direct_put_encrypted_and_tagged_for_log_delivery(direct: Any) -> None:
+def test_stream_is_tagged_for_log_delivery(direct: Any) -> None:
     properties = stream(direct)["Properties"]
 
-    assert properties["DeliveryStreamName"] == NAME
-    assert properties["DeliveryStreamType"] == "DirectPut"
-    assert properties["DeliveryStreamEncryptionConfigurationInput"] == {"KeyType": "AWS_OWNED_CMK"}
     assert properties["Tags"] == [{"Key": "LogDeliveryEnabled", "Value": "true"}]
 
 
-def test_stream_writes_compressed_dated_objects_under_its_prefix(direct: Any) -> None:
-    logical_id, _ = flow_logs_bucket(direct)
+def test_stream_appends_a_newline_to_each_record_and_does_not_partition(direct: Any) -> None:
     config = stream_destination(direct)
-    firehose_id, _ = firehose_role(direct)
 
-    assert config["BucketARN"] == {"Fn::GetAtt": [logical_id, "Arn"]}
-    assert config["RoleARN"] == {"Fn::GetAtt": [firehose_id, "Arn"]}
-    assert config["CompressionFormat"] == "GZIP"
-    assert config["BufferingHints"] == {"IntervalInSeconds": 900, "SizeInMBs": 128}
-    assert config["ErrorOutputPrefix"] == (
-        "VpcFlowLogs/errors/!{firehose:error-output-type}/"
-        "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"
-    )
     assert config["ProcessingConfiguration"] == {
         "Enabled": True,
         "Processors": [{"Type": "AppendDelimiterToRecord"}],
     }
     # plain-text records, no JSON to partition by: no dynamic partitioning (and its charges)
     assert "DynamicPartitioningConfiguration" not in config
-    assert "EncryptionConfiguration" not in config  # the bucket's SSE-S3 default applies
 
 
 def test_a_record_lands_under_the_streams_region_and_date(direct: Any) -> None:
@@ -163,69 +149,6 @@ def test_a_record_lands_under_the_streams_region_and_date(direct: Any) -> None:
     assert render(prefix, {}, "2026", "12", "02") == (
         f"VpcFlowLogs/region={REGION}/year=2026/month=12/day=02/"
     )
-
-
-def test_stream_encrypts_with_the_bucket_key_when_there_is_one(direct_kms: Any) -> None:
-    ((key_id, _),) = Template.from_json(direct_kms).find_resources("AWS::KMS::Key").items()
-
-    assert stream_destination(direct_kms)["EncryptionConfiguration"] == {
-        "KMSEncryptionConfig": {"AWSKMSKeyARN": {"Fn::GetAtt": [key_id, "Arn"]}}
-    }
-
-
-# --- Firehose's role ----------------------------------------------------------------------------
-
-
-def test_firehose_role_trusts_only_this_stream(direct: Any) -> None:
-    _, firehose = firehose_role(direct)
-
-    assert firehose["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "firehose.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": ACCOUNT},
-                "ArnEquals": {"aws:SourceArn": STREAM_ARN},
-            },
-        }
-    ]
-
-
-def test_firehose_role_reaches_only_the_flow_logs_prefix(direct_kms: Any) -> None:
-    logical_id, _ = flow_logs_bucket(direct_kms)
-    arn = f"arn:aws:s3:::{logical_id.lower()}"
-    ((key_id, _),) = Template.from_json(direct_kms).find_resources("AWS::KMS::Key").items()
-    _, firehose = firehose_role(direct_kms)
-
-    assert inline_statements(firehose) == [
-        {
-            "Sid": "BucketOfTheArchive",
-            "Effect": "Allow",
-            "Action": ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
-            "Resource": arn,
-        },
-        {
-            "Sid": "ObjectsUnderTheArchivePrefix",
-            "Effect": "Allow",
-            "Action": ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
-            "Resource": f"{arn}/VpcFlowLogs/*",
-        },
-        {
-            "Sid": "EncryptThroughS3",
-            "Effect": "Allow",
-            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-            "Resource": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id.lower()}",
-            "Condition": {
-                "StringEquals": {
-                    "kms:ViaService": f"s3.{REGION}.amazonaws.com",
-                    "kms:EncryptionContext:aws:s3:arn": arn,
-                }
-            },
-        },
-    ]
-    config = stream_destination(direct_kms)
-    assert config["ErrorOutputPrefix"].startswith("VpcFlowLogs/")
 
 
 # --- the destination account role ---------------------------------------------------------------
@@ -518,36 +441,6 @@ def test_bucket_policy_lets_each_stream_write_under_its_own_prefix_only(both: An
     assert dict(zip(cases, decisions, strict=True)) == {
         name: expected for name, (_, expected) in cases.items()
     }
-
-
-def test_bucket_policy_names_the_flow_log_stream_in_its_deny_inline_statements(direct: Any) -> None:
-    logical_id, _ = flow_logs_bucket(direct)
-    arn = f"arn:aws:s3:::{logical_id.lower()}"
-    direct_arn = role_arn(direct, firehose_role(direct)[0])
-
-    denies = [s for s in bucket_policy(direct, logical_id)["Statement"] if "Sid" in s][2:]
-
-    assert denies == [
-        {
-            "Sid": "DenyWritesByAnyoneButLogDeliveryAndTheFlowLogStream",
-            "Effect": "Deny",
-            "Principal": {"AWS": "*"},
-            "Action": "s3:PutObject",
-            "Resource": f"{arn}/*",
-            "Condition": {
-                "StringNotEquals": {"aws:PrincipalServiceName": "delivery.logs.amazonaws.com"},
-                "ArnNotEquals": {"aws:PrincipalArn": direct_arn},
-            },
-        },
-        {
-            "Sid": "DenyTheFlowLogStreamOutsideItsPrefix",
-            "Effect": "Deny",
-            "Principal": {"AWS": "*"},
-            "Action": "s3:PutObject",
-            "NotResource": f"{arn}/VpcFlowLogs/*",
-            "Condition": {"ArnEquals": {"aws:PrincipalArn": direct_arn}},
-        },
-    ]
 
 
 # --- outputs, the reference, linters ------------------------------------------------------------
