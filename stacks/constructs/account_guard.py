@@ -146,6 +146,7 @@ class VpcFlowLogsGuard(Construct):
                 LogForwardingProps(
                     destination_arn=settings.central_log_destination_arn,
                     excluded_log_group_names=[self.rule.log_group.log_group_name],
+                    log_format=settings.log_format,
                 ),
             )
             if settings.central_log_destination_arn

@@ -10,18 +10,19 @@ Which log groups: for this policy type "the only supported selectionCriteria fil
 LogGroupName NOT IN []" (exact names), so the policy covers every log group of the account
 except the ones listed, including groups created later. Two narrowings keep it to flow logs:
 
-- the filter pattern matches only records of the default flow-log format (the one the runbook
-  creates: its ``LogFormat`` is empty), 14 space-separated fields, version 2, an ENI id third;
+- the filter pattern matches only records in the format the runbook creates flow logs with
+  (``logFormat``; by default the default format's 14 fields, version 2, an ENI id third);
   events of other log groups do not match and are not sent;
 - the stack's own log group (the rule's Lambda) is excluded by name.
 
 What it cannot do: tell a flow-log group from another group whose lines have the same shape, or
-forward a flow log with a custom format (its records have other fields).
+forward a flow log in another format than ``logFormat`` (its records have other fields).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -38,20 +39,36 @@ POLICY_NAME: Final = "VpcFlowLogsGuardCentralArchive"
 """One subscription filter policy per account and Region (PutAccountPolicy quota)."""
 POLICY_TYPE: Final = "SUBSCRIPTION_FILTER_POLICY"
 DEFAULT_FORMAT_FIELDS: Final = (
-    "version", "account_id", "interface_id", "srcaddr", "dstaddr", "srcport", "dstport",
-    "protocol", "packets", "bytes", "start", "end", "action", "log_status",
+    "version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
+    "protocol", "packets", "bytes", "start", "end", "action", "log-status",
 )  # fmt: skip
 """The default flow-log format's fields, in order (VPC User Guide, "Flow log records")."""
-FLOW_LOG_RECORDS: Final = (
-    "["
-    + ", ".join(
-        {"version": "version=2", "interface_id": 'interface_id="eni-*"'}.get(field, field)
-        for field in DEFAULT_FORMAT_FIELDS
-    )
-    + "]"
-)
-"""A space-delimited filter pattern: an event matches when it has exactly these fields, the
-first is 2 and the third an ENI id; NODATA and SKIPDATA records match too."""
+FILTER_PATTERN_MAX_CHARS: Final = 1024
+"""CloudWatch Logs' ``FilterPattern`` length limit (its API reference; botocore's model)."""
+_FIELD: Final = re.compile(r"\$\{([a-z0-9-]+)\}")
+
+
+def flow_log_records(log_format: str) -> str:
+    """A space-delimited filter pattern for the records of flow logs in ``log_format`` (the
+    runbook's ``LogFormat``; empty for the default format).
+
+    An event matches when it has exactly the format's fields, in order, and its
+    ``interface-id`` (if the format has one) is an ENI id; in the default format, also when its
+    version is 2 (a custom format's version is the highest of its fields', VPC User Guide).
+    NODATA and SKIPDATA records match too: a field without a value is written as ``-``.
+    """
+    fields = _FIELD.findall(log_format) or DEFAULT_FORMAT_FIELDS
+    constraints = {"interface-id": 'interface_id="eni-*"'}
+    if not log_format.strip():
+        constraints["version"] = "version=2"
+    pattern = "[" + ", ".join(constraints.get(f, f.replace("-", "_")) for f in fields) + "]"
+    if len(pattern) > FILTER_PATTERN_MAX_CHARS:
+        raise ValueError(
+            f"setting 'logFormat' has {len(fields)} fields: the filter pattern forwarding its "
+            f"records would be {len(pattern)} characters long, and CloudWatch Logs allows "
+            f"{FILTER_PATTERN_MAX_CHARS}"
+        )
+    return pattern
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,8 @@ class LogForwardingProps:
     """``centralLogDestinationArn``: a literal Region, or ``{region}`` for the stack's own."""
     excluded_log_group_names: Sequence[str]
     """Exact names (tokens allowed) of the stack's own log groups, never forwarded."""
+    log_format: str = ""
+    """The runbook's ``LogFormat``: the records to forward are in it."""
 
 
 class LogForwarding(Construct):
@@ -95,7 +114,10 @@ class LogForwarding(Construct):
             policy_type=POLICY_TYPE,
             scope="ALL",
             policy_document=stack.to_json_string(
-                {"DestinationArn": self.destination_arn, "FilterPattern": FLOW_LOG_RECORDS}
+                {
+                    "DestinationArn": self.destination_arn,
+                    "FilterPattern": flow_log_records(props.log_format),
+                }
             ),
             selection_criteria=selection_criteria(props.excluded_log_group_names),
         )

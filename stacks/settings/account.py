@@ -338,12 +338,22 @@ class Settings:
         return problems
 
     def _forwarding_problems(self) -> list[str]:
-        if self.central_log_destination_arn and self.destination != CLOUD_WATCH_LOGS:
+        if not self.central_log_destination_arn:
+            return []
+        if self.destination != CLOUD_WATCH_LOGS:
             return [
                 f"setting 'centralLogDestinationArn' = {self.central_log_destination_arn!r} "
                 f"forwards CloudWatch Logs log groups, but 'destination' is "
                 f"{self.destination!r}; allowed: '' with {self.destination}, or 'destination' "
                 f"{CLOUD_WATCH_LOGS}"
+            ]
+        # The account policy selects every log group but the stack's own; its filter pattern
+        # tells flow-log records from other logs by the ENI id (log_forwarding.py).
+        if self.log_format.strip() and "${interface-id}" not in self.log_format:
+            return [
+                f"setting 'logFormat' = {self.log_format!r} has no ${{interface-id}}, which "
+                "'centralLogDestinationArn' needs to tell flow-log records from the account's "
+                "other logs; allowed: a format with ${interface-id}, or '' (the default format)"
             ]
         return []
 

@@ -660,7 +660,7 @@ CENTRAL_BUCKET: Final = "arn:aws:s3:::org-vpc-flow-logs"
 EVERY_SETTING: Final[dict[str, object]] = {
     "exemptVpcIds": ["vpc-0123456789abcdef0"],
     "exemptTag": "FlowLogsExempt=true",
-    "logFormat": "${version} ${srcaddr}",
+    "logFormat": "${version} ${interface-id} ${srcaddr}",
 }
 CLOUD_WATCH_LOGS_SETTINGS: Final[dict[str, object]] = {
     **EVERY_SETTING,

@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+import botocore.session
 import pytest
 from cfnlint.api import lint
 
+from local_aws.moto_patches.logs_account_policies import matches
 from stacks.constructs.config_rule import RULE_PACKAGE
-from stacks.constructs.log_forwarding import FLOW_LOG_RECORDS, POLICY_NAME
+from stacks.constructs.log_forwarding import (
+    FILTER_PATTERN_MAX_CHARS,
+    POLICY_NAME,
+    flow_log_records,
+)
 from stacks.settings.account import Settings, SettingsError
 from tests.unit.stacks.aws_calls import aws_actions
 from tests.unit.stacks.iam_policies import (
@@ -29,6 +35,10 @@ NAME = "VpcFlowLogsGuardLogArchive-CentralArchive"
 TEMPLATED = f"arn:aws:logs:{{region}}:{ARCHIVE_ACCOUNT}:destination:{NAME}"
 IN_REGION = f"arn:{PARTITION}:logs:{REGION}:{ARCHIVE_ACCOUNT}:destination:{NAME}"
 FORWARDING = {"centralLogDestinationArn": TEMPLATED}
+DEFAULT_FORMAT_RECORDS = (
+    '[version=2, account_id, interface_id="eni-*", srcaddr, dstaddr, srcport, dstport, protocol, '
+    "packets, bytes, start, end, action, log_status]"
+)
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +96,16 @@ def test_forwarding_needs_the_cloud_watch_logs_destination() -> None:
     assert "but 'destination' is 's3'" in str(caught.value)
 
 
+def test_forwarding_a_custom_format_needs_its_interface_id() -> None:
+    no_eni = "${version} ${srcaddr} ${dstaddr} ${action}"
+
+    with pytest.raises(SettingsError) as caught:
+        settings_with(logFormat=no_eni, **FORWARDING)
+
+    assert f"setting 'logFormat' = {no_eni!r} has no ${{interface-id}}" in str(caught.value)
+    assert settings_with(logFormat=no_eni).log_format == no_eni  # without forwarding: allowed
+
+
 def test_without_the_setting_nothing_is_forwarded_or_read(default: Synthesized) -> None:
     assert default.resources("AWS::Logs::AccountPolicy") == {}
     _, rule = default.only("AWS::Config::ConfigRule")
@@ -106,7 +126,7 @@ def test_the_account_policy_forwards_flow_log_records_to_the_destination_of_its_
     assert policy["Scope"] == "ALL"
     assert json.loads(policy["PolicyDocument"]) == {
         "DestinationArn": IN_REGION,
-        "FilterPattern": FLOW_LOG_RECORDS,
+        "FilterPattern": DEFAULT_FORMAT_RECORDS,
     }
 
 
@@ -127,11 +147,67 @@ def test_the_filter_pattern_has_every_field_of_the_default_format() -> None:
         "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} "
         "${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}"
     )
-    fields = [f.split("=")[0].strip() for f in FLOW_LOG_RECORDS.strip("[]").split(",")]
+    pattern = flow_log_records("")
+    fields = [f.split("=")[0].strip() for f in pattern.strip("[]").split(",")]
 
     assert fields == [f[2:-1].replace("-", "_") for f in default_format.split()]
-    assert "version=2" in FLOW_LOG_RECORDS
-    assert 'interface_id="eni-*"' in FLOW_LOG_RECORDS
+    assert pattern == DEFAULT_FORMAT_RECORDS
+
+
+def test_with_a_custom_log_format_the_policy_forwards_records_of_that_format() -> None:
+    custom = "${version} ${vpc-id} ${interface-id} ${pkt-srcaddr} ${action} ${flow-direction}"
+    synthesized = synthesize({**FORWARDING, "logFormat": custom})
+
+    document = json.loads(account_policy(synthesized)["PolicyDocument"])
+
+    # A custom format's version is its fields' highest (VPC User Guide): not pinned to 2.
+    assert document["FilterPattern"] == (
+        '[version, vpc_id, interface_id="eni-*", pkt_srcaddr, action, flow_direction]'
+    )
+    _, rule = synthesized.only("AWS::Config::ConfigRule")
+    runbook_format = rule["Properties"]["InputParameters"]["LogFormat"]
+    assert runbook_format == custom  # the rule requires the format the policy forwards
+
+
+@pytest.mark.parametrize(
+    ("message", "forwarded"),
+    [
+        ("5 vpc-0a1b eni-0c2d 10.0.0.9 REJECT ingress", True),
+        ("5 vpc-0a1b eni-0c2d - - -", True),  # NODATA: fields without a value are "-"
+        ("2 123456789012 eni-0c2d 10.0.0.9 10.0.0.1 443 5000 6 1 40 1 2 ACCEPT OK", False),
+        ("INFO request served in 12 ms", False),  # six words, no ENI id third
+    ],
+)
+def test_the_custom_format_pattern_as_the_embedded_aws_matches_it(
+    message: str, forwarded: bool
+) -> None:
+    custom = "${version} ${vpc-id} ${interface-id} ${pkt-srcaddr} ${action} ${flow-direction}"
+
+    assert matches(flow_log_records(custom), message) is forwarded
+
+
+def test_every_documented_field_at_once_fits_cloudwatch_logs_filter_pattern_limit() -> None:
+    # Every field of VPC Flow Logs' versions 2 to 8 (VPC User Guide, "Available fields").
+    every_field = [
+        "version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
+        "protocol", "packets", "bytes", "start", "end", "action", "log-status", "vpc-id",
+        "subnet-id", "instance-id", "tcp-flags", "type", "pkt-srcaddr", "pkt-dstaddr", "region",
+        "az-id", "sublocation-type", "sublocation-id", "pkt-src-aws-service",
+        "pkt-dst-aws-service", "flow-direction", "traffic-path", "ecs-cluster-arn",
+        "ecs-cluster-name", "ecs-container-instance-arn", "ecs-container-instance-id",
+        "ecs-container-id", "ecs-second-container-id", "ecs-service-name",
+        "ecs-task-definition-arn", "ecs-task-arn", "ecs-task-id", "reject-reason", "resource-id",
+        "encryption-status",
+    ]  # fmt: skip
+    model = botocore.session.get_session().get_service_model("logs")
+    limit = model.shape_for("FilterPattern").metadata["max"]
+
+    pattern = flow_log_records(" ".join(f"${{{f}}}" for f in every_field))
+
+    assert limit == FILTER_PATTERN_MAX_CHARS
+    assert len(pattern) <= limit
+    with pytest.raises(ValueError, match=rf"'logFormat' has 84 fields.*allows {limit}"):
+        flow_log_records(" ".join(f"${{{f}}}" for f in every_field * 2))
 
 
 def test_a_templated_arn_needs_no_region_check(forwarding: Synthesized) -> None:
