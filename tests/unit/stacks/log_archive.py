@@ -64,6 +64,32 @@ def inline_statements(role_resource: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def firehose_stream(template: Any, name: str) -> dict[str, Any]:
+    """The Firehose delivery stream named ``name``."""
+    found: dict[str, Any]
+    (found,) = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::KinesisFirehose::DeliveryStream"
+        and r["Properties"]["DeliveryStreamName"] == name
+    ]
+    return found
+
+
+def stream_s3_configuration(template: Any, name: str) -> dict[str, Any]:
+    """The ``ExtendedS3DestinationConfiguration`` of stream ``name``, as synthesized."""
+    config: dict[str, Any] = firehose_stream(template, name)["Properties"][
+        "ExtendedS3DestinationConfiguration"
+    ]
+    return config
+
+
+def stream_role(template: Any, name: str) -> tuple[str, dict[str, Any]]:
+    """The role stream ``name`` writes as: (logical id, resource with intrinsics resolved)."""
+    logical_id: str = stream_s3_configuration(template, name)["RoleARN"]["Fn::GetAtt"][0]
+    return logical_id, resolve(template["Resources"][logical_id], template["Resources"])
+
+
 # --- requests, evaluated by the IAM simulator ---------------------------------------------------
 
 

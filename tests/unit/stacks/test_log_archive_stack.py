@@ -11,6 +11,7 @@ from aws_cdk.assertions import Match, Template
 from cfnlint.api import lint
 
 from tests.support.policy_lint import parliament_findings
+from tests.unit.stacks.central_stream import STREAM_NAME
 from tests.unit.stacks.iam_policies import ACCOUNT, resolve, role_arn
 from tests.unit.stacks.log_archive import (
     ADMIN_POLICY,
@@ -22,6 +23,7 @@ from tests.unit.stacks.log_archive import (
     delivery,
     flow_logs_bucket,
     simulate,
+    stream_role,
 )
 from tests.unit.stacks.synthesis import ORG
 from tests.unit.stacks.synthesis import synth_log_archive as synth
@@ -228,45 +230,38 @@ def test_bucket_policy_has_exactly_the_delivery_and_tls_statements(default: Any)
     ]
 
 
+ARCHIVE_STREAM = (
+    "TheArchiveStream",
+    "CloudWatchLogs/",
+    "VpcFlowLogsGuardLogArchive-CentralArchive",
+)
+FLOW_LOG_STREAM = ("TheFlowLogStream", "VpcFlowLogs/", STREAM_NAME)
 STREAM_WRITERS = {
-    "central archive": (
-        {"centralLogDestination": "true"},
-        [("TheArchiveStream", "CloudWatchLogs/")],
-    ),
-    "direct delivery": ({"firehoseDelivery": "true"}, [("TheFlowLogStream", "VpcFlowLogs/")]),
+    "central archive": ({"centralLogDestination": "true"}, [ARCHIVE_STREAM]),
+    "direct delivery": ({"firehoseDelivery": "true"}, [FLOW_LOG_STREAM]),
     "both": (
         {"centralLogDestination": "true", "firehoseDelivery": "true"},
-        [("TheArchiveStream", "CloudWatchLogs/"), ("TheFlowLogStream", "VpcFlowLogs/")],
+        [ARCHIVE_STREAM, FLOW_LOG_STREAM],
     ),
 }
-"""Settings, and the Firehose streams they add as writers: (statement-id name, prefix)."""
-STREAM_ROLES = {
-    "TheArchiveStream": "CentralLogDestinationFirehoseRole",
-    "TheFlowLogStream": "FirehoseDeliveryFirehoseRole",
-}
-"""Each writer's role, by the start of its logical id."""
+"""Settings, and the Firehose streams they add as writers: (statement-id name, prefix, stream)."""
 
 
 @pytest.mark.parametrize(("settings", "writers"), STREAM_WRITERS.values(), ids=STREAM_WRITERS)
 def test_bucket_policy_excepts_each_stream_and_keeps_it_under_its_prefix(
-    settings: dict[str, str], writers: list[tuple[str, str]]
+    settings: dict[str, str], writers: list[tuple[str, str, str]]
 ) -> None:
     template = synth(settings)[0]
     logical_id, _ = flow_logs_bucket(template)
     arn = f"arn:aws:s3:::{logical_id.lower()}"
-    roles = {
-        name: role_arn(template, lid)
-        for name, prefix in STREAM_ROLES.items()
-        for lid, r in template["Resources"].items()
-        if r["Type"] == "AWS::IAM::Role" and lid.startswith(prefix)
-    }
-    arns = [roles[name] for name, _ in writers]
+    roles = {name: role_arn(template, stream_role(template, s)[0]) for name, _, s in writers}
+    arns = list(roles.values())
 
     denies = bucket_policy(template, logical_id)["Statement"][3:]
 
     assert denies == [
         {
-            "Sid": "DenyWritesByAnyoneButLogDeliveryAnd" + "And".join(n for n, _ in writers),
+            "Sid": "DenyWritesByAnyoneButLogDeliveryAnd" + "And".join(roles),
             "Effect": "Deny",
             "Principal": {"AWS": "*"},
             "Action": "s3:PutObject",
@@ -285,7 +280,7 @@ def test_bucket_policy_excepts_each_stream_and_keeps_it_under_its_prefix(
                 "NotResource": f"{arn}/{prefix}*",
                 "Condition": {"ArnEquals": {"aws:PrincipalArn": roles[name]}},
             }
-            for name, prefix in writers
+            for name, prefix, _ in writers
         ),
     ]
 

@@ -14,7 +14,13 @@ import pytest
 
 from tests.unit.stacks.central_stream import STREAM_NAME
 from tests.unit.stacks.iam_policies import ACCOUNT, PARTITION, REGION, resolve
-from tests.unit.stacks.log_archive import flow_logs_bucket, inline_statements
+from tests.unit.stacks.log_archive import (
+    firehose_stream,
+    flow_logs_bucket,
+    inline_statements,
+    stream_role,
+    stream_s3_configuration,
+)
 from tests.unit.stacks.synthesis import synth_log_archive as synth
 
 
@@ -51,29 +57,6 @@ def template_kms(use: Use) -> Any:
     return synth({**use.settings, "logArchiveKmsKey": "true"})[0]
 
 
-def stream(template: Any, use: Use) -> dict[str, Any]:
-    found: dict[str, Any]
-    (found,) = [
-        r
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::KinesisFirehose::DeliveryStream"
-        and r["Properties"]["DeliveryStreamName"] == use.stream_name
-    ]
-    return found
-
-
-def s3_configuration(template: Any, use: Use) -> dict[str, Any]:
-    properties = stream(template, use)["Properties"]
-    config: dict[str, Any] = properties["ExtendedS3DestinationConfiguration"]
-    return config
-
-
-def firehose_role(template: Any, use: Use) -> tuple[str, dict[str, Any]]:
-    """The role the stream writes as, intrinsics resolved."""
-    logical_id: str = s3_configuration(template, use)["RoleARN"]["Fn::GetAtt"][0]
-    return logical_id, resolve(template["Resources"][logical_id], template["Resources"])
-
-
 def key_arn(template: Any) -> str:
     (key_id,) = [lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::KMS::Key"]
     return f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id.lower()}"
@@ -83,7 +66,7 @@ def key_arn(template: Any) -> str:
 
 
 def test_stream_is_direct_put_and_encrypted_at_rest(template: Any, use: Use) -> None:
-    properties = stream(template, use)["Properties"]
+    properties = firehose_stream(template, use.stream_name)["Properties"]
 
     assert properties["DeliveryStreamType"] == "DirectPut"
     assert properties["DeliveryStreamEncryptionConfigurationInput"] == {"KeyType": "AWS_OWNED_CMK"}
@@ -93,8 +76,8 @@ def test_stream_writes_large_gzip_objects_data_and_errors_under_its_prefix(
     template: Any, use: Use
 ) -> None:
     logical_id, _ = flow_logs_bucket(template)
-    config = s3_configuration(template, use)
-    role_id, _ = firehose_role(template, use)
+    config = stream_s3_configuration(template, use.stream_name)
+    role_id, _ = stream_role(template, use.stream_name)
 
     assert config["BucketARN"] == {"Fn::GetAtt": [logical_id, "Arn"]}
     assert config["RoleARN"] == {"Fn::GetAtt": [role_id, "Arn"]}
@@ -110,7 +93,8 @@ def test_stream_writes_large_gzip_objects_data_and_errors_under_its_prefix(
 
 
 def test_stream_encrypts_with_the_bucket_key_when_there_is_one(template_kms: Any, use: Use) -> None:
-    config = resolve(s3_configuration(template_kms, use), template_kms["Resources"])
+    synthesized = stream_s3_configuration(template_kms, use.stream_name)
+    config = resolve(synthesized, template_kms["Resources"])
 
     assert config["EncryptionConfiguration"] == {
         "KMSEncryptionConfig": {"AWSKMSKeyARN": key_arn(template_kms)}
@@ -121,7 +105,7 @@ def test_stream_encrypts_with_the_bucket_key_when_there_is_one(template_kms: Any
 
 
 def test_firehose_role_trusts_only_its_stream(template: Any, use: Use) -> None:
-    _, role = firehose_role(template, use)
+    _, role = stream_role(template, use.stream_name)
     stream_arn = f"arn:{PARTITION}:firehose:{REGION}:{ACCOUNT}:deliverystream/{use.stream_name}"
 
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
@@ -140,7 +124,7 @@ def test_firehose_role_trusts_only_its_stream(template: Any, use: Use) -> None:
 def test_firehose_role_reaches_only_its_prefix(template: Any, use: Use) -> None:
     logical_id, _ = flow_logs_bucket(template)
     arn = f"arn:aws:s3:::{logical_id.lower()}"
-    _, role = firehose_role(template, use)
+    _, role = stream_role(template, use.stream_name)
 
     assert inline_statements(role) == [
         {
@@ -162,7 +146,7 @@ def test_firehose_role_uses_the_key_only_through_s3_for_this_bucket(
     template_kms: Any, use: Use
 ) -> None:
     logical_id, _ = flow_logs_bucket(template_kms)
-    _, role = firehose_role(template_kms, use)
+    _, role = stream_role(template_kms, use.stream_name)
 
     assert inline_statements(role)[2:] == [
         {

@@ -38,6 +38,7 @@ from tests.unit.stacks.log_archive import (
     render,
     request,
     simulate,
+    stream_s3_configuration,
 )
 from tests.unit.stacks.synthesis import ORG
 from tests.unit.stacks.synthesis import synth_log_archive as synth
@@ -80,8 +81,8 @@ def role(template: Any, service: str) -> tuple[str, dict[str, Any]]:
 
 
 def stream_destination(template: Any) -> dict[str, Any]:
-    _, stream = only(template, "AWS::KinesisFirehose::DeliveryStream")
-    config: dict[str, Any] = stream["Properties"]["ExtendedS3DestinationConfiguration"]
+    """The stream's S3 configuration, intrinsics resolved."""
+    config: dict[str, Any] = resolve(stream_s3_configuration(template, NAME), template["Resources"])
     return config
 
 

@@ -37,11 +37,14 @@ from tests.unit.stacks.log_archive import (
     OTHER_ORG,
     bucket_policy,
     delivery,
+    firehose_stream,
     flow_logs_bucket,
     inline_statements,
     render,
     request,
     simulate,
+    stream_role,
+    stream_s3_configuration,
 )
 from tests.unit.stacks.synthesis import ORG, synthesize
 from tests.unit.stacks.synthesis import synth_log_archive as synth
@@ -80,22 +83,6 @@ def both() -> Any:
     return synth({**FIREHOSE, "centralLogDestination": "true"})[0]
 
 
-def stream(template: Any) -> dict[str, Any]:
-    found: dict[str, Any]
-    (found,) = [
-        r
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::KinesisFirehose::DeliveryStream"
-        and r["Properties"]["DeliveryStreamName"] == NAME
-    ]
-    return found
-
-
-def stream_destination(template: Any) -> dict[str, Any]:
-    config: dict[str, Any] = stream(template)["Properties"]["ExtendedS3DestinationConfiguration"]
-    return config
-
-
 def destination_role(template: Any) -> tuple[str, dict[str, Any]]:
     """The role whose name AWS requires, intrinsics resolved."""
     (found,) = [
@@ -104,12 +91,6 @@ def destination_role(template: Any) -> tuple[str, dict[str, Any]]:
         if resource["Type"] == "AWS::IAM::Role" and "RoleName" in resource["Properties"]
     ]
     return found[0], resolve(found[1], template["Resources"])
-
-
-def firehose_role(template: Any) -> tuple[str, dict[str, Any]]:
-    """The role this stream writes as (the central archive's stream has a role of its own)."""
-    logical_id: str = stream_destination(template)["RoleARN"]["Fn::GetAtt"][0]
-    return logical_id, resolve(template["Resources"][logical_id], template["Resources"])
 
 
 # --- nothing of it unless asked for -------------------------------------------------------------
@@ -127,13 +108,13 @@ def test_nothing_of_direct_delivery_by_default() -> None:
 
 
 def test_stream_is_tagged_for_log_delivery(direct: Any) -> None:
-    properties = stream(direct)["Properties"]
+    properties = firehose_stream(direct, NAME)["Properties"]
 
     assert properties["Tags"] == [{"Key": "LogDeliveryEnabled", "Value": "true"}]
 
 
 def test_stream_appends_a_newline_to_each_record_and_does_not_partition(direct: Any) -> None:
-    config = stream_destination(direct)
+    config = stream_s3_configuration(direct, NAME)
 
     assert config["ProcessingConfiguration"] == {
         "Enabled": True,
@@ -144,7 +125,7 @@ def test_stream_appends_a_newline_to_each_record_and_does_not_partition(direct: 
 
 
 def test_a_record_lands_under_the_streams_region_and_date(direct: Any) -> None:
-    prefix = resolve(stream_destination(direct)["Prefix"], direct["Resources"])
+    prefix = resolve(stream_s3_configuration(direct, NAME)["Prefix"], direct["Resources"])
 
     assert render(prefix, {}, "2026", "12", "02") == (
         f"VpcFlowLogs/region={REGION}/year=2026/month=12/day=02/"
@@ -380,7 +361,7 @@ def test_destination_role_permissions_evaluated(direct: Any) -> None:
 def test_bucket_policy_lets_each_stream_write_under_its_own_prefix_only(both: Any) -> None:
     logical_id, _ = flow_logs_bucket(both)
     arn = f"arn:aws:s3:::{logical_id.lower()}"
-    direct_id, direct_role = firehose_role(both)
+    direct_id, direct_role = stream_role(both, NAME)
     central_id = next(
         lid for lid in both["Resources"] if lid.startswith("CentralLogDestinationFirehoseRole")
     )
@@ -463,7 +444,7 @@ def test_outputs_are_the_member_settings(direct: Any) -> None:
 
 def test_the_roles_statements_match_the_service_authorization_reference(direct_kms: Any) -> None:
     _, destination = destination_role(direct_kms)
-    _, firehose = firehose_role(direct_kms)
+    _, firehose = stream_role(direct_kms, NAME)
 
     checked = [*inline_statements(destination), *inline_statements(firehose)]
 

@@ -25,7 +25,7 @@ from tests.unit.stacks.iam_policies import (
     identity_policies,
     resolve,
 )
-from tests.unit.stacks.synthesis import cdk_json_context, synth_stack, synthesize
+from tests.unit.stacks.synthesis import cdk_json_context, settings_with, synth_stack, synthesize
 
 if TYPE_CHECKING:
     from tests.unit.stacks.synthesis import Synthesized
@@ -44,10 +44,6 @@ DEFAULT_FORMAT_RECORDS = (
 @pytest.fixture(scope="module")
 def forwarding() -> Synthesized:
     return synthesize(FORWARDING)
-
-
-def settings_with(**overrides: Any) -> Settings:
-    return Settings.from_mapping({**cdk_json_context(), **overrides})
 
 
 def account_policy(synthesized: Synthesized) -> dict[str, Any]:

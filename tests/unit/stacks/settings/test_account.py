@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from stacks.settings.account import Settings, SettingsError
-from tests.unit.stacks.synthesis import KMS_KEY_ARN, cdk_json_context
+from tests.unit.stacks.synthesis import KMS_KEY_ARN, cdk_json_context, settings_with
 
 CENTRAL = "arn:aws:s3:::org-vpc-flow-logs"
 TO_CENTRAL_BUCKET = {"destination": "s3", "centralBucketArn": CENTRAL}
@@ -19,10 +19,6 @@ TO_CENTRAL_STREAM = {
     "centralFirehoseRoleArn": ROLE_IN_ARCHIVE,
 }
 SOURCE_ROLE = "arn:aws:iam::123456789012:role/vpc-flow-logs-guard/VpcFlowLogsGuard-Source-1A2B"
-
-
-def settings_with(**overrides: Any) -> Settings:
-    return Settings.from_mapping({**cdk_json_context(), **overrides})
 
 
 def error_for(**overrides: Any) -> str:
