@@ -22,7 +22,6 @@ forward a flow log in another format than ``logFormat`` (its records have other 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -30,7 +29,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stacks.settings.account import REGION_PLACEHOLDER, destination_arn_in
+from stacks.settings.account import LOG_FIELD, REGION_PLACEHOLDER, destination_arn_in
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -45,7 +44,6 @@ DEFAULT_FORMAT_FIELDS: Final = (
 """The default flow-log format's fields, in order (VPC User Guide, "Flow log records")."""
 FILTER_PATTERN_MAX_CHARS: Final = 1024
 """CloudWatch Logs' ``FilterPattern`` length limit (its API reference; botocore's model)."""
-_FIELD: Final = re.compile(r"\$\{([a-z0-9-]+)\}")
 
 
 def flow_log_records(log_format: str) -> str:
@@ -57,9 +55,10 @@ def flow_log_records(log_format: str) -> str:
     version is 2 (a custom format's version is the highest of its fields', VPC User Guide).
     NODATA and SKIPDATA records match too: a field without a value is written as ``-``.
     """
-    fields = _FIELD.findall(log_format) or DEFAULT_FORMAT_FIELDS
+    custom = LOG_FIELD.findall(log_format)
+    fields = custom or DEFAULT_FORMAT_FIELDS
     constraints = {"interface-id": 'interface_id="eni-*"'}
-    if not log_format.strip():
+    if not custom:
         constraints["version"] = "version=2"
     pattern = "[" + ", ".join(constraints.get(f, f.replace("-", "_")) for f in fields) + "]"
     if len(pattern) > FILTER_PATTERN_MAX_CHARS:

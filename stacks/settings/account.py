@@ -46,7 +46,9 @@ LOG_GROUP_PREFIX: Final = "/aws/vpc-flow-logs/"
 """Where the runbook creates log groups (its delivery role is scoped to it); the rule needs it."""
 S3_FILE_FORMATS: Final = ("plain-text", "parquet")
 """CreateFlowLogs' S3 DestinationOptions FileFormat values (plain-text is EC2's default)."""
-LOG_FORMAT: Final = re.compile(r"\$\{[a-z0-9-]+\}(?: \$\{[a-z0-9-]+\})*")
+LOG_FIELD: Final = re.compile(r"\$\{([a-z0-9-]+)\}")
+"""One ``${field}`` of a log format; the field's name is group 1."""
+LOG_FORMAT: Final = re.compile(rf"{LOG_FIELD.pattern}(?: {LOG_FIELD.pattern})*")
 """The runbook's ``LogFormat`` allowedPattern (without its empty alternative)."""
 
 RULE_INPUT_PARAMETERS_MAX_CHARS: Final = 1024
@@ -349,7 +351,8 @@ class Settings:
             ]
         # The account policy selects every log group but the stack's own; its filter pattern
         # tells flow-log records from other logs by the ENI id (log_forwarding.py).
-        if self.log_format.strip() and "${interface-id}" not in self.log_format:
+        fields = LOG_FIELD.findall(self.log_format)
+        if fields and "interface-id" not in fields:
             return [
                 f"setting 'logFormat' = {self.log_format!r} has no ${{interface-id}}, which "
                 "'centralLogDestinationArn' needs to tell flow-log records from the account's "
